@@ -1,0 +1,209 @@
+"""The ASGI application: `uvicorn api.app:app`, or `create_app(settings)` for tests."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Contact, Server, Tag
+from litestar.static_files import create_static_files_router
+
+from api.controllers.articles import ArticleController
+from api.controllers.conditions import ConditionController
+from api.controllers.faqs import FaqController
+from api.controllers.responses import UNAVAILABLE
+from api.controllers.symptoms import SymptomController
+from api.controllers.treatments import TreatmentController
+from api.errors import bad_param, handle_exception
+from api.settings import Settings
+from api.storage.reader import DatabaseUnavailable, Store
+from schemas.resources import Health, Site
+
+__all__ = ["app", "create_app", "openapi_document"]
+
+VERSION = "1.0.0"
+STATIC = Path(__file__).parent / "static" / "swagger-ui"
+DESCRIPTION = """\
+Structured patient content of the clinic — articles, conditions, symptoms, treatments and
+FAQs — for the website, the waiting-room kiosk, the newsletter and integrators.
+
+Lists answer `{"data": [...], "meta": {"total", "limit", "next_cursor"}}` and page with an
+opaque `cursor` (a `Link: rel="next"` header points at the next page). Every error is
+`application/problem+json` (RFC 9457); a refused parameter is named, with the reason, in
+`invalid_params`. Unknown query parameters are refused rather than ignored.
+"""
+_RESERVED = {"self", "request", "state", "store", "headers", "cookies", "query", "scope", "data"}
+
+
+async def provide_store(state: State) -> Store:
+    store: Store | None = state.get("store")
+    if store is None:
+        # The server may have started before the first build; look again on each request.
+        store = await Store.open(state.settings.db_path)
+        state.store = store
+    return store
+
+
+def _query_names(handler: HTTPRouteHandler) -> frozenset[str]:
+    cached: frozenset[str] | None = handler.opt.get("_query_names")
+    if cached is None:
+        signature = inspect.signature(handler.fn)
+        cached = frozenset(signature.parameters) - _RESERVED
+        handler.opt["_query_names"] = cached
+    return cached
+
+
+async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
+    """Refuse query parameters the operation does not define, so typos do not pass silently."""
+    handler = request.route_handler
+    if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+        return
+    allowed = _query_names(handler) - request.path_params.keys()
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise bad_param(
+            unknown[0],
+            f"unknown parameter; this operation accepts: {', '.join(sorted(allowed)) or 'none'}",
+        )
+    for name, values in request.query_params.dict().items():
+        if len(values) > 1:
+            raise bad_param(name, "given more than once")
+
+
+@get("/v1/site", operation_id="getSite", summary="Get the site settings", tags=["site"],
+     responses={503: UNAVAILABLE})  # fmt: skip
+async def get_site(store: Store) -> Site:
+    """The clinic's name, base URL, medical disclaimer, locales and current content revision."""
+    meta = await store.refresh_meta()
+    if "site" not in meta:
+        raise DatabaseUnavailable("no build yet")
+    site = msgspec.json.decode(meta["site"])
+    return Site(
+        name=site["name"],
+        base_url=site["base_url"],
+        description=site["description"],
+        disclaimer=site["disclaimer"],
+        default_locale=site["default_locale"],
+        locales=site["locales"],
+        phone=site.get("phone"),
+        email=site.get("email"),
+        address=site.get("address"),
+        content_revision=int(meta["content_revision"]),
+        content_hash=meta["content_hash"],
+    )
+
+
+@get("/health", operation_id="getHealth", summary="Liveness", tags=["operations"])
+async def health() -> Health:
+    """Answers while the process is alive."""
+    return Health(status="ok")
+
+
+@get("/ready", operation_id="getReady", summary="Readiness", tags=["operations"],
+     responses={503: UNAVAILABLE})  # fmt: skip
+async def ready(state: State) -> Health:
+    """Answers 200 once the database is open and content is loaded, 503 before."""
+    store = await provide_store(state)
+    meta = await store.refresh_meta()
+    if "content_revision" not in meta:
+        raise DatabaseUnavailable("no build yet")
+    return Health(status="ok", content_revision=int(meta["content_revision"]))
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.settings = settings
+        try:
+            app.state.store = await Store.open(settings.db_path)
+        except DatabaseUnavailable:
+            app.state.store = None
+        try:
+            yield
+        finally:
+            store: Store | None = app.state.get("store")
+            if store is not None:
+                await store.close()
+
+    openapi = OpenAPIConfig(
+        title="Clinic Content API",
+        version=VERSION,
+        description=DESCRIPTION,
+        contact=Contact(name="Clinic web team"),
+        # Relative, so the committed document is the served one wherever the API runs.
+        servers=[Server(url="/")],
+        tags=[
+            Tag(name="articles", description="Patient articles with references."),
+            Tag(name="conditions", description="Conditions with their symptoms and treatments."),
+            Tag(name="symptoms", description="What a symptom is and how it shows."),
+            Tag(name="treatments", description="How a treatment works and what to expect."),
+            Tag(name="faqs", description="Questions and answers by topic, with kiosk answers."),
+            Tag(name="site", description="The clinic's settings."),
+            Tag(name="operations", description="Liveness and readiness."),
+        ],
+        path="/docs",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url="/docs/assets/swagger-ui-bundle.js",
+                css_url="/docs/assets/swagger-ui.css",
+                standalone_preset_js_url="/docs/assets/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' href='/docs/assets/favicon-32x32.png'>",
+            )
+        ],
+        create_examples=False,
+        use_handler_docstrings=True,
+    )
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.cors_origins), allow_methods=["GET", "HEAD", "OPTIONS"]
+        )
+        if settings.cors_origins
+        else None
+    )
+    return Litestar(
+        route_handlers=[
+            ArticleController,
+            ConditionController,
+            SymptomController,
+            TreatmentController,
+            FaqController,
+            get_site,
+            health,
+            ready,
+            create_static_files_router(
+                path="/docs/assets", directories=[STATIC], include_in_schema=False
+            ),
+        ],
+        dependencies={"store": Provide(provide_store)},
+        before_request=reject_unknown_parameters,
+        exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
+        openapi_config=openapi,
+        cors_config=cors,
+        lifespan=[lifespan],
+        debug=False,
+    )
+
+
+def openapi_document(settings: Settings | None = None) -> bytes:
+    """The OpenAPI document exactly as /docs/openapi.json serves it, formatted for git."""
+    app = create_app(settings or Settings())
+    schema = app.openapi_schema.to_schema()
+    return msgspec.json.format(msgspec.json.encode(schema), indent=2) + b"\n"
+
+
+app = create_app()

@@ -1,0 +1,124 @@
+"""Checks that span files: unique slugs, relations that resolve, dates that make sense."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from api.build.load import ContentError, Loaded
+from schemas.content import ArticleSource, ConditionSource, SymptomSource, TreatmentSource
+
+_REVIEWER_ROLES = {"medical-reviewer", "author-and-reviewer"}
+_AUTHOR_ROLES = {"author", "author-and-reviewer"}
+_MARKUP = re.compile(r"<[a-zA-Z/!]|\*\*|__|\]\(|^#{1,6}\s|`", re.M)
+
+
+def check_relations(loaded: Loaded) -> list[ContentError]:
+    errors: list[ContentError] = []
+    roles: dict[str, str] = {}
+    if loaded.people is not None:
+        for i, person in enumerate(loaded.people.people):
+            if person.slug in roles:
+                errors.append(
+                    ContentError(
+                        "people.yaml", f"people[{i}].slug", f"'{person.slug}' is listed twice"
+                    )
+                )
+            roles[person.slug] = person.role
+    site = loaded.site
+    locales = set(site.locales) if site else {"en"}
+    if site and site.default_locale not in locales:
+        errors.append(ContentError("site.yaml", "default_locale", "must be one of locales"))
+
+    seen: dict[tuple[str, str, str], str] = {}
+    slugs: dict[str, set[str]] = {"condition": set(), "symptom": set(), "treatment": set()}
+    for page in loaded.pages:
+        key = (page.kind, page.source.slug, page.source.locale)
+        if key in seen:
+            errors.append(
+                ContentError(
+                    page.path, "slug", f"'{key[1]}' ({key[2]}) is also used by {seen[key]}"
+                )
+            )
+        seen[key] = page.path
+        slugs.setdefault(page.kind, set()).add(page.source.slug)
+    for path, topic in loaded.faq_topics:
+        for i, faq in enumerate(topic.faqs):
+            key = ("faq", faq.slug, topic.locale)
+            if key in seen:
+                errors.append(
+                    ContentError(
+                        path, f"faqs[{i}].slug", f"'{faq.slug}' is also used by {seen[key]}"
+                    )
+                )
+            seen[key] = path
+
+    def need_person(path: str, field: str, slug: str, allowed: set[str], what: str) -> None:
+        if slug not in roles:
+            errors.append(ContentError(path, field, f"no person with slug '{slug}' in people.yaml"))
+        elif roles[slug] not in allowed:
+            errors.append(ContentError(path, field, f"'{slug}' is not listed as {what}"))
+
+    def related(path: str, field: str, kind: str, targets: Iterable[str]) -> None:
+        for i, slug in enumerate(targets):
+            if slug not in slugs[kind]:
+                errors.append(ContentError(path, f"{field}[{i}]", f"no {kind} with slug '{slug}'"))
+
+    def review(path: str, prefix: str, last: object, due: object) -> None:
+        if last is not None and due is not None and due <= last:  # type: ignore[operator]
+            errors.append(
+                ContentError(path, f"{prefix}next_review_due", "must be after last_reviewed")
+            )
+
+    for page in loaded.pages:
+        src, path = page.source, page.path
+        if src.locale not in locales:
+            errors.append(
+                ContentError(path, "locale", f"'{src.locale}' is not in site.yaml locales")
+            )
+        need_person(path, "reviewed_by", src.reviewed_by, _REVIEWER_ROLES, "a medical reviewer")
+        review(path, "", src.last_reviewed, src.next_review_due)
+        if isinstance(src, ArticleSource):
+            need_person(path, "author", src.author, _AUTHOR_ROLES, "an author")
+            related(path, "conditions", "condition", src.conditions)
+            related(path, "treatments", "treatment", src.treatments)
+            if src.updated_at is not None and src.updated_at < src.published_at:
+                errors.append(ContentError(path, "updated_at", "must not be before published_at"))
+            if not page.body.strip():
+                errors.append(ContentError(path, "body", "an article needs a Markdown body"))
+        elif isinstance(src, ConditionSource):
+            related(path, "symptoms", "symptom", src.symptoms)
+            related(path, "treatments", "treatment", src.treatments)
+        elif isinstance(src, SymptomSource | TreatmentSource):
+            related(path, "conditions", "condition", src.conditions)
+
+    for path, topic in loaded.faq_topics:
+        if topic.locale not in locales:
+            errors.append(
+                ContentError(path, "locale", f"'{topic.locale}' is not in site.yaml locales")
+            )
+        need_person(path, "reviewed_by", topic.reviewed_by, _REVIEWER_ROLES, "a medical reviewer")
+        review(path, "", topic.last_reviewed, topic.next_review_due)
+        for i, faq in enumerate(topic.faqs):
+            at = f"faqs[{i}]."
+            if faq.reviewed_by is not None:
+                person(
+                    path, at + "reviewed_by", faq.reviewed_by, _REVIEWER_ROLES, "a medical reviewer"
+                )
+            review(
+                path,
+                at,
+                faq.last_reviewed or topic.last_reviewed,
+                faq.next_review_due or topic.next_review_due,
+            )
+            if faq.condition is not None:
+                related(path, at + "condition", "condition", [faq.condition])
+            if faq.treatment is not None:
+                related(path, at + "treatment", "treatment", [faq.treatment])
+            if _MARKUP.search(faq.short_answer):
+                errors.append(
+                    ContentError(
+                        path, at + "short_answer", "must be plain text: no Markdown or HTML"
+                    )
+                )
+    return errors

@@ -1,0 +1,208 @@
+"""Read content/ into validated source structs, collecting every problem in one pass.
+
+A problem is reported as `path: field: reason`, the path relative to the content folder,
+so an editor can go straight to the line that needs fixing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import yaml
+
+from schemas.content import (
+    PAGE_SOURCES,
+    FaqTopicSource,
+    Page,
+    PeopleSource,
+    SiteSource,
+)
+
+#: Content files are small; anything larger is a mistake (a pasted image, a log file).
+MAX_FILE_BYTES = 512 * 1024
+#: YAML nesting deeper than this is refused before it can exhaust the parser.
+MAX_YAML_DEPTH = 20
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?(.*)\Z", re.S | re.M)
+_JSON_PATH = re.compile(r" - at `\$(.*)`$")
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ContentError:
+    path: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.reason}"
+
+
+class ContentErrors(Exception):
+    """The content did not validate; nothing was written."""
+
+    def __init__(self, errors: list[ContentError]) -> None:
+        self.errors = sorted(errors)
+        super().__init__("\n".join(map(str, self.errors)))
+
+
+@dataclass(frozen=True, slots=True)
+class PageFile:
+    path: str
+    kind: str
+    source: Page
+    body: str
+
+
+@dataclass(slots=True)
+class Loaded:
+    site: SiteSource | None = None
+    people: PeopleSource | None = None
+    pages: list[PageFile] = field(default_factory=list)
+    faq_topics: list[tuple[str, FaqTopicSource]] = field(default_factory=list)
+    errors: list[ContentError] = field(default_factory=list)
+
+
+def load(content_dir: Path) -> Loaded:
+    out = Loaded()
+    if not content_dir.is_dir():
+        out.errors.append(ContentError(str(content_dir), "-", "content folder not found"))
+        return out
+    out.site = _load_yaml_file(content_dir, "site.yaml", SiteSource, out.errors)
+    out.people = _load_yaml_file(content_dir, "people.yaml", PeopleSource, out.errors)
+    for folder, struct in PAGE_SOURCES.items():
+        for path in _files(content_dir / folder, ".md"):
+            rel = _rel(path, content_dir)
+            text = _read(path, rel, out.errors)
+            if text is None:
+                continue
+            match = _FRONT_MATTER.match(text)
+            if match is None:
+                out.errors.append(
+                    ContentError(
+                        rel, "front matter", "must start with a '---' line and close with another"
+                    )
+                )
+                continue
+            source = _convert(_parse_yaml(match.group(1), rel, out.errors), struct, rel, out.errors)
+            if source is not None:
+                out.pages.append(PageFile(rel, folder.rstrip("s"), source, match.group(2)))
+    for path in _files(content_dir / "faqs", ".yaml", ".yml"):
+        rel = _rel(path, content_dir)
+        text = _read(path, rel, out.errors)
+        if text is not None:
+            topic = _convert(_parse_yaml(text, rel, out.errors), FaqTopicSource, rel, out.errors)
+            if topic is not None:
+                out.faq_topics.append((rel, topic))
+    return out
+
+
+def _files(folder: Path, *suffixes: str) -> Iterator[Path]:
+    if folder.is_dir():
+        yield from sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in suffixes)
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _read(path: Path, rel: str, errors: list[ContentError]) -> str | None:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        errors.append(
+            ContentError(rel, "-", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+        )
+        return None
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        errors.append(ContentError(rel, "-", f"not valid UTF-8 (byte {exc.start}, line {line})"))
+        return None
+
+
+def _load_yaml_file(root: Path, name: str, struct: type[T], errors: list[ContentError]) -> T | None:
+    path = root / name
+    if not path.is_file():
+        errors.append(ContentError(name, "-", "file is missing"))
+        return None
+    text = _read(path, name, errors)
+    if text is None:
+        return None
+    return _convert(_parse_yaml(text, name, errors), struct, name, errors)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _parse_yaml(text: str, rel: str, errors: list[ContentError]) -> Any:
+    try:
+        depth = _yaml_depth(text)
+        if depth > MAX_YAML_DEPTH:
+            errors.append(
+                ContentError(rel, "-", f"YAML nested {depth} deep; the limit is {MAX_YAML_DEPTH}")
+            )
+            return _MISSING
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        errors.append(ContentError(rel, "-", f"invalid YAML{where}: {problem}"))
+        return _MISSING
+
+
+def _yaml_depth(text: str) -> int:
+    """How deep the YAML nests, found from its events without building any objects."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_YAML_DEPTH:
+                break
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
+def _convert(data: Any, struct: type[T], rel: str, errors: list[ContentError]) -> T | None:
+    if data is _MISSING:
+        return None
+    if not isinstance(data, dict):
+        errors.append(ContentError(rel, "-", "expected a mapping of fields at the top level"))
+        return None
+    try:
+        return msgspec.convert(data, struct)
+    except msgspec.ValidationError as exc:
+        errors.append(_validation_error(rel, str(exc)))
+        return None
+
+
+def _validation_error(rel: str, message: str) -> ContentError:
+    """Turn msgspec's "reason - at `$.a[0].b`" into (field "a[0].b", reason)."""
+    match = _JSON_PATH.search(message)
+    if match is None:
+        if message.startswith("Object missing required field"):
+            name = message.split("`")[1]
+            return ContentError(rel, name, "required field is missing")
+        return ContentError(rel, "-", message)
+    reason = message[: match.start()]
+    where = match.group(1).lstrip(".")
+    if reason.startswith("Object missing required field"):
+        name = reason.split("`")[1]
+        return ContentError(rel, f"{where}.{name}", "required field is missing")
+    if reason.startswith("Object contains unknown field"):
+        return ContentError(rel, where, "unknown field (check the spelling)")
+    return ContentError(rel, where, reason.replace("`", ""))

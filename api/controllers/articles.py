@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+
+from api.controllers.pipeline import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Fields,
+    Include,
+    Limit,
+    ListParams,
+    LocaleParam,
+    Related,
+    SlugFilter,
+    SlugPath,
+    TypeSpec,
+    UpdatedSince,
+    get_item,
+    list_items,
+)
+from api.controllers.responses import detail_responses, list_responses
+from api.storage.reader import Store
+from schemas.resources import ArticleDetail, ArticleList, ArticleSummary
+
+SPEC = TypeSpec(
+    type="article",
+    path="/v1/articles",
+    sorts=("-published_at", "published_at", "-updated_at", "updated_at", "title", "-title"),
+    default_sort="-published_at",
+    fields=frozenset(ArticleSummary.__struct_fields__) - {"included"},
+    includes={
+        "conditions": Related("condition", from_field="conditions"),
+        "treatments": Related("treatment", from_field="treatments"),
+    },
+)
+ArticleSort = Literal[
+    "-published_at", "published_at", "-updated_at", "updated_at", "title", "-title"
+]
+
+
+class ArticleController(Controller):
+    path = SPEC.path
+    tags = ("articles",)
+
+    @get(
+        "/",
+        operation_id="listArticles",
+        summary="List articles",
+        responses=list_responses(),
+    )
+    async def list_articles(
+        self,
+        request: Request[Any, Any, Any],
+        store: Store,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        sort: ArticleSort | None = None,
+        fields: Fields = None,
+        include: Include = None,
+        locale: LocaleParam = None,
+        tag: SlugFilter = None,
+        condition: SlugFilter = None,
+        treatment: SlugFilter = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[ArticleList]:
+        """Articles, newest first; filter by tag, condition or treatment and page with `cursor`."""
+        links = [
+            (rel, v)
+            for rel, v in (("tag", tag), ("condition", condition), ("treatment", treatment))
+            if v
+        ]
+        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        return await list_items(store, SPEC, params, request)
+
+    @get(
+        "/{slug:str}",
+        operation_id="getArticle",
+        summary="Get an article",
+        responses=detail_responses(),
+    )
+    async def get_article(
+        self, store: Store, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+    ) -> Response[ArticleDetail]:
+        """One article with its rendered body, table of contents and references."""
+        return await get_item(store, SPEC, slug, locale, include)

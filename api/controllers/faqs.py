@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+
+from api.controllers.pipeline import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Fields,
+    Limit,
+    ListParams,
+    LocaleParam,
+    SlugFilter,
+    SlugPath,
+    TypeSpec,
+    UpdatedSince,
+    get_item,
+    list_items,
+)
+from api.controllers.responses import detail_responses, list_responses
+from api.storage.reader import Store
+from schemas.resources import Faq, FaqList
+
+FaqSort = Literal["order", "-order", "updated_at", "-updated_at"]
+SPEC = TypeSpec(
+    type="faq",
+    path="/v1/faqs",
+    sorts=("order", "-order", "updated_at", "-updated_at"),
+    default_sort="order",
+    fields=frozenset(Faq.__struct_fields__) - {"included"},
+)
+
+
+class FaqController(Controller):
+    path = SPEC.path
+    tags = ("faqs",)
+
+    @get("/", operation_id="listFaqs", summary="List FAQs", responses=list_responses())
+    async def list_faqs(
+        self,
+        request: Request[Any, Any, Any],
+        store: Store,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        sort: FaqSort | None = None,
+        fields: Fields = None,
+        locale: LocaleParam = None,
+        topic: SlugFilter = None,
+        condition: SlugFilter = None,
+        treatment: SlugFilter = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[FaqList]:
+        """FAQs by topic, in the order editors gave; filter by topic, condition or treatment."""
+        pairs = (("topic", topic), ("condition", condition), ("treatment", treatment))
+        links = [(rel, v) for rel, v in pairs if v]
+        params = ListParams(limit, cursor, sort, fields, None, locale, links, updated_since)
+        return await list_items(store, SPEC, params, request)
+
+    @get("/{slug:str}", operation_id="getFaq", summary="Get an FAQ", responses=detail_responses())
+    async def get_faq(
+        self, store: Store, slug: SlugPath, locale: LocaleParam = None
+    ) -> Response[Faq]:
+        """One question with its answer (HTML and plain text) and the kiosk's short answer."""
+        return await get_item(store, SPEC, slug, locale, None)

@@ -1,0 +1,238 @@
+"""The one pipeline every content type goes through: validate → query → shape.
+
+Each type declares what it allows (sorts, filters, fields, includes) as data in a
+`TypeSpec`; the controllers only name their parameters, so the OpenAPI document lists them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response
+from litestar.params import Parameter
+
+from api.errors import NotFound, bad_param
+from api.storage.reader import ListQuery, Store
+from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_CURSOR_LENGTH = 512
+MAX_LIST_PARAM_LENGTH = 500
+
+_encoder = msgspec.json.Encoder()
+_decode_cursor = msgspec.json.Decoder(tuple[str, str | int | None, str])
+_decode_object = msgspec.json.Decoder(dict[str, Any])
+
+# Parameters shared by the list endpoints, declared once so their documentation agrees.
+Limit = Annotated[
+    int,
+    Parameter(
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Items per page, 1 to {MAX_LIMIT}.",
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Parameter(
+        max_length=MAX_CURSOR_LENGTH,
+        description="Opaque cursor from `meta.next_cursor` of the previous page.",
+    ),
+]
+Fields = Annotated[
+    str | None,
+    Parameter(
+        max_length=MAX_LIST_PARAM_LENGTH,
+        description="Comma-separated fields to return; `type`, `slug` and `locale` always come.",
+    ),
+]
+Include = Annotated[
+    str | None,
+    Parameter(
+        max_length=MAX_LIST_PARAM_LENGTH,
+        description="Comma-separated related items to embed under `included`.",
+    ),
+]
+LocaleParam = Annotated[
+    str | None,
+    Parameter(
+        pattern=LOCALE_PATTERN,
+        max_length=10,
+        description="Language of the content (BCP 47); the site's default when omitted.",
+    ),
+]
+SlugFilter = Annotated[str | None, Parameter(pattern=SLUG_PATTERN, max_length=80)]
+SlugPath = Annotated[
+    str, Parameter(pattern=SLUG_PATTERN, max_length=80, description="The item's slug.")
+]
+UpdatedSince = Annotated[
+    dt.datetime | None,
+    Parameter(description="Only items updated at or after this time (RFC 3339)."),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """How `include=name` finds its items: by the slugs in a field, or by links to the item."""
+
+    type: str
+    from_field: str | None = None
+    linked_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec:
+    type: str
+    path: str
+    sorts: tuple[str, ...]
+    default_sort: str
+    fields: frozenset[str]
+    includes: Mapping[str, Related] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ListParams:
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+    sort: str | None = None
+    fields: str | None = None
+    include: str | None = None
+    locale: str | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)
+    updated_since: dt.datetime | None = None
+
+
+ALWAYS_FIELDS = frozenset({"type", "slug", "locale"})
+
+
+def parse_csv(
+    name: str, value: str | None, allowed: frozenset[str] | Mapping[str, Any]
+) -> list[str]:
+    if value is None:
+        return []
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        choices = ", ".join(sorted(allowed)) or "none"
+        raise bad_param(name, f"unknown value(s) {', '.join(unknown)}; allowed: {choices}")
+    return list(dict.fromkeys(names))
+
+
+def encode_cursor(sort: str, key: tuple[Any, str]) -> str:
+    raw = _encoder.encode((sort, key[0], key[1]))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, slug = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise bad_param("cursor", "not a cursor this API issued; start again without it") from None
+    if cursor_sort != sort:
+        raise bad_param("cursor", f"issued for sort={cursor_sort}, not sort={sort}")
+    return value, slug
+
+
+def _sort(spec: TypeSpec, sort: str | None) -> tuple[str, bool]:
+    chosen = sort or spec.default_sort
+    name = chosen.removeprefix("-")
+    if chosen not in spec.sorts:
+        raise bad_param("sort", f"'{chosen}' is not one of {', '.join(spec.sorts)}")
+    return name, chosen.startswith("-")
+
+
+def default_locale(store: Store) -> str:
+    return store.meta.get("default_locale", "en")
+
+
+async def list_items(
+    store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
+) -> Response[Any]:
+    sort_name, descending = _sort(spec, params.sort)
+    picked = parse_csv("fields", params.fields, spec.fields)
+    includes = parse_csv("include", params.include, spec.includes)
+    sort_key = f"{'-' if descending else ''}{sort_name}"
+    after = decode_cursor(params.cursor, sort_key) if params.cursor else None
+    locale = params.locale or default_locale(store)
+    page = await store.list_page(
+        ListQuery(
+            type=spec.type,
+            locale=locale,
+            sort=sort_name,
+            descending=descending,
+            limit=params.limit,
+            links=params.links,
+            updated_since=_iso(params.updated_since),
+            after=after,
+        )
+    )
+    next_cursor = encode_cursor(sort_key, page.last_key) if page.last_key else None
+    rows = page.rows
+    if picked or includes:
+        docs = [_decode_object.decode(row) for row in rows]
+        if includes:
+            for doc in docs:
+                await _embed(store, spec, doc, includes, locale)
+        if picked:
+            keep = ALWAYS_FIELDS.union(picked)
+            docs = [{k: v for k, v in doc.items() if k in keep or k == "included"} for doc in docs]
+        rows = [_encoder.encode(doc) for doc in docs]
+    meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
+    body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
+    headers = {}
+    if next_cursor:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        query.append(("cursor", next_cursor))
+        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    return Response(content=body, media_type="application/json", headers=headers)
+
+
+async def get_item(
+    store: Store,
+    spec: TypeSpec,
+    slug: str,
+    locale: str | None,
+    include: str | None,
+) -> Response[Any]:
+    includes = parse_csv("include", include, spec.includes)
+    locale = locale or default_locale(store)
+    body = await store.detail(spec.type, slug, locale)
+    if body is None:
+        raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
+    if includes:
+        doc = _decode_object.decode(body)
+        await _embed(store, spec, doc, includes, locale)
+        body = _encoder.encode(doc)
+    return Response(content=body, media_type="application/json")
+
+
+async def _embed(
+    store: Store, spec: TypeSpec, doc: dict[str, Any], includes: list[str], locale: str
+) -> None:
+    included: dict[str, list[Any]] = {}
+    for name in includes:
+        related = spec.includes[name]
+        if related.from_field is not None:
+            rows = await store.summaries(related.type, doc.get(related.from_field) or [], locale)
+        else:
+            assert related.linked_by is not None
+            rows = await store.linked(related.type, related.linked_by, doc["slug"], locale)
+        included[name] = [_decode_object.decode(row) for row in rows]
+    doc["included"] = included
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

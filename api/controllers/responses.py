@@ -1,0 +1,38 @@
+"""The problem+json responses each kind of operation documents."""
+
+from __future__ import annotations
+
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+
+from api.errors import PROBLEM_MEDIA_TYPE, problem_type
+from schemas.resources import Problem
+
+
+def _problem(status: int, description: str, detail: str) -> ResponseSpec:
+    example = {
+        "type": problem_type(status),
+        "title": description,
+        "status": status,
+        "detail": detail,
+    }
+    return ResponseSpec(
+        data_container=Problem,
+        media_type=PROBLEM_MEDIA_TYPE,
+        description=description,
+        generate_examples=False,
+        examples=[Example(summary=description, value=example)],
+    )
+
+
+BAD_REQUEST = _problem(400, "Bad Request", "Invalid parameter(s) limit. limit: Expected int <= 100")
+NOT_FOUND = _problem(404, "Not Found", "No article with slug 'nope' in locale 'en'.")
+UNAVAILABLE = _problem(503, "Service Unavailable", "Content has not been built yet.")
+
+
+def list_responses() -> dict[int, ResponseSpec]:
+    return {400: BAD_REQUEST, 503: UNAVAILABLE}
+
+
+def detail_responses() -> dict[int, ResponseSpec]:
+    return {400: BAD_REQUEST, 404: NOT_FOUND, 503: UNAVAILABLE}

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+
+from api.controllers.pipeline import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Fields,
+    Include,
+    Limit,
+    ListParams,
+    LocaleParam,
+    Related,
+    SlugFilter,
+    SlugPath,
+    TypeSpec,
+    UpdatedSince,
+    get_item,
+    list_items,
+)
+from api.controllers.responses import detail_responses, list_responses
+from api.storage.reader import Store
+from schemas.resources import SymptomDetail, SymptomList, SymptomSummary
+
+SymptomSort = Literal["title", "-title", "updated_at", "-updated_at"]
+SPEC = TypeSpec(
+    type="symptom",
+    path="/v1/symptoms",
+    sorts=("title", "-title", "updated_at", "-updated_at"),
+    default_sort="title",
+    fields=frozenset(SymptomSummary.__struct_fields__) - {"included"},
+    includes={
+        "conditions": Related("condition", from_field="conditions"),
+    },
+)
+
+
+class SymptomController(Controller):
+    path = SPEC.path
+    tags = ("symptoms",)
+
+    @get("/", operation_id="listSymptoms", summary="List symptoms", responses=list_responses())
+    async def list_symptoms(
+        self,
+        request: Request[Any, Any, Any],
+        store: Store,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        sort: SymptomSort | None = None,
+        fields: Fields = None,
+        include: Include = None,
+        locale: LocaleParam = None,
+        condition: SlugFilter = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[SymptomList]:
+        """Symptoms A to Z; filter by condition."""
+        links = [(rel, v) for rel, v in (("condition", condition),) if v]
+        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        return await list_items(store, SPEC, params, request)
+
+    @get(
+        "/{slug:str}",
+        operation_id="getSymptom",
+        summary="Get a symptom",
+        responses=detail_responses(),
+    )
+    async def get_symptom(
+        self, store: Store, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+    ) -> Response[SymptomDetail]:
+        """One symptom: what it is and how it shows."""
+        return await get_item(store, SPEC, slug, locale, include)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+
+from api.controllers.pipeline import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Fields,
+    Include,
+    Limit,
+    ListParams,
+    LocaleParam,
+    Related,
+    SlugFilter,
+    SlugPath,
+    TypeSpec,
+    UpdatedSince,
+    get_item,
+    list_items,
+)
+from api.controllers.responses import detail_responses, list_responses
+from api.storage.reader import Store
+from schemas.resources import TreatmentDetail, TreatmentList, TreatmentSummary
+
+TreatmentSort = Literal["title", "-title", "updated_at", "-updated_at"]
+SPEC = TypeSpec(
+    type="treatment",
+    path="/v1/treatments",
+    sorts=("title", "-title", "updated_at", "-updated_at"),
+    default_sort="title",
+    fields=frozenset(TreatmentSummary.__struct_fields__) - {"included"},
+    includes={
+        "conditions": Related("condition", from_field="conditions"),
+        "faqs": Related("faq", linked_by="treatment"),
+    },
+)
+
+
+class TreatmentController(Controller):
+    path = SPEC.path
+    tags = ("treatments",)
+
+    @get("/", operation_id="listTreatments", summary="List treatments", responses=list_responses())
+    async def list_treatments(
+        self,
+        request: Request[Any, Any, Any],
+        store: Store,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        sort: TreatmentSort | None = None,
+        fields: Fields = None,
+        include: Include = None,
+        locale: LocaleParam = None,
+        condition: SlugFilter = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[TreatmentList]:
+        """Treatments A to Z; filter by condition."""
+        links = [(rel, v) for rel, v in (("condition", condition),) if v]
+        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        return await list_items(store, SPEC, params, request)
+
+    @get(
+        "/{slug:str}",
+        operation_id="getTreatment",
+        summary="Get a treatment",
+        responses=detail_responses(),
+    )
+    async def get_treatment(
+        self, store: Store, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+    ) -> Response[TreatmentDetail]:
+        """One treatment: how it works, what to expect, side effects and safety."""
+        return await get_item(store, SPEC, slug, locale, include)

@@ -1,0 +1,111 @@
+"""Every error, whatever raised it, leaves as one problem+json shape (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from api.storage.reader import DatabaseUnavailable
+from schemas.resources import Problem, ProblemParam
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://clinic-content-api.dev/problems/"
+
+log = logging.getLogger("api.errors")
+_encoder = msgspec.json.Encoder()
+
+
+class BadParameters(HTTPException):
+    """One or more query parameters were refused; each is named with its reason."""
+
+    status_code = 400
+
+    def __init__(self, *params: ProblemParam) -> None:
+        self.params = list(params)
+        names = ", ".join(p.name for p in self.params)
+        reasons = "; ".join(f"{p.name}: {p.reason}" for p in self.params)
+        super().__init__(detail=f"Invalid parameter(s) {names}. {reasons}")
+
+
+def bad_param(name: str, reason: str, location: str = "query") -> BadParameters:
+    return BadParameters(ProblemParam(name=name, reason=reason, location=location))  # type: ignore[arg-type]
+
+
+class NotFound(HTTPException):
+    status_code = 404
+
+
+def problem_type(status: int) -> str:
+    slug = HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+    return PROBLEM_TYPE_BASE + slug
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    params: list[ProblemParam] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    problem = Problem(
+        type=problem_type(status),
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        invalid_params=params if params else msgspec.UNSET,
+    )
+    return Response(
+        content=_encoder.encode(problem),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _validation_params(exc: ValidationException) -> list[ProblemParam]:
+    params = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict) and "key" in item:
+            source = str(item.get("source") or "query")
+            reason = str(item.get("message", "invalid value")).replace("`", "")
+            params.append(
+                ProblemParam(
+                    name=str(item["key"]),
+                    reason=reason,
+                    location=source if source in ("query", "path", "header") else "query",  # type: ignore[arg-type]
+                )
+            )
+    return params
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    instance = request.url.path
+    if isinstance(exc, BadParameters):
+        return problem_response(400, exc.detail, instance=instance, params=exc.params)
+    if isinstance(exc, ValidationException):
+        params = _validation_params(exc)
+        detail = "; ".join(f"{p.name}: {p.reason}" for p in params) or str(exc.detail)
+        return problem_response(400, f"Invalid request. {detail}", instance=instance, params=params)
+    if isinstance(exc, DatabaseUnavailable):
+        return problem_response(
+            503, "Content has not been built yet.", instance=instance, headers={"Retry-After": "5"}
+        )
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else ""
+        if status == 404 and not detail:
+            detail = f"No resource at {instance}."
+        elif status == 405 and not detail:
+            detail = f"{request.method} is not allowed on {instance}."
+        return problem_response(
+            status, detail or HTTPStatus(status).description, instance=instance, headers=exc.headers
+        )
+    log.exception("unhandled error on %s %s", request.method, instance)
+    return problem_response(500, "The server could not answer this request.", instance=instance)

@@ -1,0 +1,43 @@
+-- The content database. Written only by the build (api/build); read by the API.
+-- Every change to an item takes the next number of one sequence, its revision, so
+-- "what changed since revision N" is one indexed range scan (used by /v1/sync).
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS items (
+    type         TEXT    NOT NULL,
+    slug         TEXT    NOT NULL,
+    locale       TEXT    NOT NULL,
+    revision     INTEGER NOT NULL,
+    content_hash TEXT    NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    sort_title   TEXT    NOT NULL,
+    published_at TEXT,
+    updated_at   TEXT    NOT NULL,
+    topic        TEXT,
+    position     INTEGER NOT NULL DEFAULT 0,
+    summary_json BLOB,
+    detail_json  BLOB,
+    PRIMARY KEY (type, slug, locale)
+) WITHOUT ROWID;
+
+CREATE UNIQUE INDEX IF NOT EXISTS items_by_revision ON items (revision);
+CREATE INDEX IF NOT EXISTS items_by_published ON items (type, locale, published_at, slug) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS items_by_updated ON items (type, locale, updated_at, slug) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS items_by_title ON items (type, locale, sort_title, slug) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS items_by_position ON items (type, locale, position, slug) WHERE deleted = 0;
+
+-- Relations by slug (tag, condition, treatment, symptom, topic), for filters and include.
+CREATE TABLE IF NOT EXISTS links (
+    type   TEXT NOT NULL,
+    slug   TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    rel    TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (type, slug, locale, rel, target)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS links_by_target ON links (type, rel, target, locale, slug);

@@ -1,0 +1,173 @@
+"""Writes a build into SQLite in one transaction: upsert what changed, tombstone what went.
+
+Readers keep seeing the previous content until the commit (WAL), and a build that fails or
+is killed part-way leaves no trace: SQLite rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+import msgspec
+
+SCHEMA = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
+SCHEMA_VERSION = "1"
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(slots=True)
+class Record:
+    """One item as storage keeps it. `revision` and `content_hash` are set by the writer."""
+
+    type: str
+    slug: str
+    locale: str
+    sort_title: str
+    published_at: str | None
+    updated_at: str
+    topic: str | None
+    position: int
+    links: list[tuple[str, str]]
+    summary: msgspec.Struct
+    detail: msgspec.Struct
+    content_hash: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.type, self.slug, self.locale)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    content_revision: int
+    content_hash: str
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated + self.deleted
+
+
+async def connect_for_build(db_path: Path) -> aiosqlite.Connection:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(db_path, isolation_level=None)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA busy_timeout=10000")
+    return db
+
+
+async def write(db: aiosqlite.Connection, records: list[Record], site: bytes) -> WriteResult:
+    await db.executescript(SCHEMA)
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        result = await _write(db, records, site)
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    return result
+
+
+async def _write(db: aiosqlite.Connection, records: list[Record], site: bytes) -> WriteResult:
+    async with db.execute("SELECT type, slug, locale, content_hash, deleted FROM items") as cur:
+        stored = {(t, s, loc): (h, bool(d)) async for t, s, loc, h, d in cur}
+    async with db.execute("SELECT coalesce(max(revision), 0) FROM items") as cur:
+        row = await cur.fetchone()
+    revision = int(row[0]) if row else 0
+
+    created = updated = unchanged = deleted = 0
+    live = set()
+    for record in records:  # already in (type, slug, locale) order: revisions are deterministic
+        live.add(record.key)
+        previous = stored.get(record.key)
+        if previous is not None and previous == (record.content_hash, False):
+            unchanged += 1
+            continue
+        revision += 1
+        if previous is None:
+            created += 1
+        else:
+            updated += 1
+        await _upsert(db, record, revision)
+
+    for key in sorted(stored.keys() - live):
+        if stored[key][1]:
+            continue  # already a tombstone
+        revision += 1
+        deleted += 1
+        await db.execute(
+            "UPDATE items SET deleted = 1, revision = ?, summary_json = NULL, detail_json = NULL"
+            " WHERE type = ? AND slug = ? AND locale = ?",
+            (revision, *key),
+        )
+        await db.execute("DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", key)
+
+    digest = hashlib.sha256(site)
+    for record in records:
+        digest.update(
+            f"\n{record.type}/{record.slug}/{record.locale}:{record.content_hash}".encode()
+        )
+    content_hash = digest.hexdigest()
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "content_revision": str(revision),
+        "content_hash": content_hash,
+        "site": site.decode("utf-8"),
+        "default_locale": msgspec.json.decode(site)["default_locale"],
+    }
+    # A database's lineage is fixed by its first build, so replicas built from the same
+    # content agree, and a sync cursor from another lineage can be told apart.
+    await db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('lineage', ?)", (content_hash[:16],)
+    )
+    await db.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        meta.items(),
+    )
+    return WriteResult(created, updated, deleted, unchanged, revision, content_hash)
+
+
+async def _upsert(db: aiosqlite.Connection, record: Record, revision: int) -> None:
+    summary = msgspec.structs.replace(
+        record.summary, revision=revision, content_hash=record.content_hash
+    )
+    detail = msgspec.structs.replace(
+        record.detail, revision=revision, content_hash=record.content_hash
+    )
+    await db.execute(
+        "INSERT INTO items (type, slug, locale, revision, content_hash, deleted, sort_title,"
+        " published_at, updated_at, topic, position, summary_json, detail_json)"
+        " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (type, slug, locale) DO UPDATE SET"
+        " revision = excluded.revision, content_hash = excluded.content_hash, deleted = 0,"
+        " sort_title = excluded.sort_title, published_at = excluded.published_at,"
+        " updated_at = excluded.updated_at, topic = excluded.topic,"
+        " position = excluded.position, summary_json = excluded.summary_json,"
+        " detail_json = excluded.detail_json",
+        (
+            *record.key,
+            revision,
+            record.content_hash,
+            record.sort_title,
+            record.published_at,
+            record.updated_at,
+            record.topic,
+            record.position,
+            _encoder.encode(summary),
+            _encoder.encode(detail),
+        ),
+    )
+    await db.execute("DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", record.key)
+    await db.executemany(
+        "INSERT INTO links (type, slug, locale, rel, target) VALUES (?, ?, ?, ?, ?)",
+        [(*record.key, rel, target) for rel, target in record.links],
+    )
