@@ -23,6 +23,7 @@ from litestar.static_files import create_static_files_router
 from api.controllers.articles import ArticleController
 from api.controllers.conditions import ConditionController
 from api.controllers.faqs import FaqController
+from api.controllers.pipeline import StoreDep
 from api.controllers.responses import UNAVAILABLE
 from api.controllers.symptoms import SymptomController
 from api.controllers.treatments import TreatmentController
@@ -84,7 +85,7 @@ async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
 
 @get("/v1/site", operation_id="getSite", summary="Get the site settings", tags=["site"],
      responses={503: UNAVAILABLE})  # fmt: skip
-async def get_site(store: Store) -> Site:
+async def get_site(store: StoreDep) -> Site:
     """The clinic's name, base URL, medical disclaimer, locales and current content revision."""
     meta = await store.refresh_meta()
     if "site" not in meta:

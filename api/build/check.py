@@ -102,7 +102,7 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
         for i, faq in enumerate(topic.faqs):
             at = f"faqs[{i}]."
             if faq.reviewed_by is not None:
-                person(
+                need_person(
                     path, at + "reviewed_by", faq.reviewed_by, _REVIEWER_ROLES, "a medical reviewer"
                 )
             review(

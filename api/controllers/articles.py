@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
 
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
+    SORT_DESCRIPTION,
     Cursor,
     Fields,
     Include,
@@ -15,13 +17,13 @@ from api.controllers.pipeline import (
     Related,
     SlugFilter,
     SlugPath,
+    StoreDep,
     TypeSpec,
     UpdatedSince,
     get_item,
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from api.storage.reader import Store
 from schemas.resources import ArticleDetail, ArticleList, ArticleSummary
 
 SPEC = TypeSpec(
@@ -53,10 +55,10 @@ class ArticleController(Controller):
     async def list_articles(
         self,
         request: Request[Any, Any, Any],
-        store: Store,
+        store: StoreDep,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        sort: ArticleSort | None = None,
+        sort: Annotated[ArticleSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
         fields: Fields = None,
         include: Include = None,
         locale: LocaleParam = None,
@@ -81,7 +83,7 @@ class ArticleController(Controller):
         responses=detail_responses(),
     )
     async def get_article(
-        self, store: Store, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""
         return await get_item(store, SPEC, slug, locale, include)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
 
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
+    SORT_DESCRIPTION,
     Cursor,
     Fields,
     Limit,
@@ -13,13 +15,13 @@ from api.controllers.pipeline import (
     LocaleParam,
     SlugFilter,
     SlugPath,
+    StoreDep,
     TypeSpec,
     UpdatedSince,
     get_item,
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from api.storage.reader import Store
 from schemas.resources import Faq, FaqList
 
 FaqSort = Literal["order", "-order", "updated_at", "-updated_at"]
@@ -40,10 +42,10 @@ class FaqController(Controller):
     async def list_faqs(
         self,
         request: Request[Any, Any, Any],
-        store: Store,
+        store: StoreDep,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        sort: FaqSort | None = None,
+        sort: Annotated[FaqSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
         fields: Fields = None,
         locale: LocaleParam = None,
         topic: SlugFilter = None,
@@ -59,7 +61,7 @@ class FaqController(Controller):
 
     @get("/{slug:str}", operation_id="getFaq", summary="Get an FAQ", responses=detail_responses())
     async def get_faq(
-        self, store: Store, slug: SlugPath, locale: LocaleParam = None
+        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None
     ) -> Response[Faq]:
         """One question with its answer (HTML and plain text) and the kiosk's short answer."""
         return await get_item(store, SPEC, slug, locale, None)

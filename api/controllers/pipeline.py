@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import PathParameter, QueryParameter
 
 from api.errors import NotFound, bad_param
 from api.storage.reader import ListQuery, Store
@@ -34,7 +35,7 @@ _decode_object = msgspec.json.Decoder(dict[str, Any])
 # Parameters shared by the list endpoints, declared once so their documentation agrees.
 Limit = Annotated[
     int,
-    Parameter(
+    QueryParameter(
         ge=1,
         le=MAX_LIMIT,
         description=f"Items per page, 1 to {MAX_LIMIT}.",
@@ -42,40 +43,49 @@ Limit = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Parameter(
+    QueryParameter(
         max_length=MAX_CURSOR_LENGTH,
         description="Opaque cursor from `meta.next_cursor` of the previous page.",
     ),
 ]
 Fields = Annotated[
     str | None,
-    Parameter(
+    QueryParameter(
         max_length=MAX_LIST_PARAM_LENGTH,
         description="Comma-separated fields to return; `type`, `slug` and `locale` always come.",
     ),
 ]
 Include = Annotated[
     str | None,
-    Parameter(
+    QueryParameter(
         max_length=MAX_LIST_PARAM_LENGTH,
         description="Comma-separated related items to embed under `included`.",
     ),
 ]
 LocaleParam = Annotated[
     str | None,
-    Parameter(
+    QueryParameter(
         pattern=LOCALE_PATTERN,
         max_length=10,
         description="Language of the content (BCP 47); the site's default when omitted.",
     ),
 ]
-SlugFilter = Annotated[str | None, Parameter(pattern=SLUG_PATTERN, max_length=80)]
-SlugPath = Annotated[
-    str, Parameter(pattern=SLUG_PATTERN, max_length=80, description="The item's slug.")
+SlugFilter = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=SLUG_PATTERN, max_length=80, description="Only items related to this slug."
+    ),
 ]
+SlugPath = Annotated[
+    str, PathParameter(pattern=SLUG_PATTERN, max_length=80, description="The item's slug.")
+]
+SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
+
+#: The content store, provided by the app (see api.app.provide_store).
+StoreDep = NamedDependency[Store]
 UpdatedSince = Annotated[
     dt.datetime | None,
-    Parameter(description="Only items updated at or after this time (RFC 3339)."),
+    QueryParameter(description="Only items updated at or after this time (RFC 3339)."),
 ]
 
 

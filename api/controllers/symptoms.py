@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
 
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
+    SORT_DESCRIPTION,
     Cursor,
     Fields,
     Include,
@@ -15,13 +17,13 @@ from api.controllers.pipeline import (
     Related,
     SlugFilter,
     SlugPath,
+    StoreDep,
     TypeSpec,
     UpdatedSince,
     get_item,
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from api.storage.reader import Store
 from schemas.resources import SymptomDetail, SymptomList, SymptomSummary
 
 SymptomSort = Literal["title", "-title", "updated_at", "-updated_at"]
@@ -45,10 +47,10 @@ class SymptomController(Controller):
     async def list_symptoms(
         self,
         request: Request[Any, Any, Any],
-        store: Store,
+        store: StoreDep,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        sort: SymptomSort | None = None,
+        sort: Annotated[SymptomSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
         fields: Fields = None,
         include: Include = None,
         locale: LocaleParam = None,
@@ -67,7 +69,7 @@ class SymptomController(Controller):
         responses=detail_responses(),
     )
     async def get_symptom(
-        self, store: Store, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
     ) -> Response[SymptomDetail]:
         """One symptom: what it is and how it shows."""
         return await get_item(store, SPEC, slug, locale, include)

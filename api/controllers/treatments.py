@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
 
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
+    SORT_DESCRIPTION,
     Cursor,
     Fields,
     Include,
@@ -15,13 +17,13 @@ from api.controllers.pipeline import (
     Related,
     SlugFilter,
     SlugPath,
+    StoreDep,
     TypeSpec,
     UpdatedSince,
     get_item,
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from api.storage.reader import Store
 from schemas.resources import TreatmentDetail, TreatmentList, TreatmentSummary
 
 TreatmentSort = Literal["title", "-title", "updated_at", "-updated_at"]
@@ -46,10 +48,10 @@ class TreatmentController(Controller):
     async def list_treatments(
         self,
         request: Request[Any, Any, Any],
-        store: Store,
+        store: StoreDep,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        sort: TreatmentSort | None = None,
+        sort: Annotated[TreatmentSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
         fields: Fields = None,
         include: Include = None,
         locale: LocaleParam = None,
@@ -68,7 +70,7 @@ class TreatmentController(Controller):
         responses=detail_responses(),
     )
     async def get_treatment(
-        self, store: Store, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""
         return await get_item(store, SPEC, slug, locale, include)

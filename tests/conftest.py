@@ -1,0 +1,115 @@
+"""Shared fixtures: a database built by the same code the CLI uses, the app, a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.build import build
+from api.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "content"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def build_db(content_dir: Path, db_path: Path) -> Path:
+    asyncio.run(build(content_dir, db_path))
+    return db_path
+
+
+@pytest.fixture(scope="session")
+def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """content/ built once for the whole run; tests must not write to it."""
+    return build_db(CONTENT, tmp_path_factory.mktemp("db") / "clinic.db")
+
+
+@pytest.fixture(scope="session")
+def settings(built_db: Path) -> Settings:
+    return Settings(content_dir=CONTENT, db_path=built_db, base_url="https://clinic.test")
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A private copy of content/ that a test may edit."""
+    return Path(shutil.copytree(CONTENT, tmp_path / "content"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """uvicorn serving api.app:app in a subprocess on a loopback port."""
+
+    def __init__(self, db_path: Path, content_dir: Path = CONTENT, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "CLINIC_DB_PATH": str(db_path),
+            "CLINIC_CONTENT_DIR": str(content_dir),
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-server-header", "--log-level", "warning"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                out = self.process.stdout.read().decode() if self.process.stdout else ""
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{out}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("server did not answer /health in time")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def server(built_db: Path) -> Iterator[Server]:
+    """One real server over the session's database."""
+    srv = Server(built_db).start()
+    yield srv
+    srv.stop()
