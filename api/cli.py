@@ -8,10 +8,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
+
 from api.build import ContentErrors, build, check
 from api.settings import Settings
+from schemas.content import PAGE_SOURCES, FaqTopicSource, PeopleSource, SiteSource
 
 OPENAPI_PATH = Path("openapi/openapi.json")
+SCHEMA_DIR = Path("schemas/json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     openapi = commands.add_parser("openapi", help=f"write {OPENAPI_PATH}")
     openapi.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
+    schemas = commands.add_parser(
+        "schemas", help=f"write the editors' JSON Schemas to {SCHEMA_DIR}/"
+    )
+    schemas.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
 
@@ -35,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _build(settings)
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
-    return _openapi(args.output, args.check)
+    if args.command == "schemas":
+        return _write_or_check(editor_schemas(), args.check, "python -m api schemas")
+    return _write_or_check({args.output: openapi_document()}, args.check, "python -m api openapi")
 
 
 def _check(settings: Settings) -> int:
@@ -86,21 +96,41 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int)
     return 0
 
 
-def _openapi(output: Path, check_only: bool) -> int:
+def openapi_document() -> bytes:
     from api.app import openapi_document
 
-    document = openapi_document()
+    return openapi_document()
+
+
+def editor_schemas() -> dict[Path, bytes]:
+    """JSON Schema of each source file kind, for editors' IDEs (e.g. YAML language servers)."""
+    files: dict[str, type[msgspec.Struct]] = {
+        f"{folder[:-1]}.schema.json": struct for folder, struct in PAGE_SOURCES.items()
+    }
+    files |= {
+        "faq-topic.schema.json": FaqTopicSource,
+        "people.schema.json": PeopleSource,
+        "site.schema.json": SiteSource,
+    }
+    return {
+        SCHEMA_DIR / name: msgspec.json.format(
+            msgspec.json.encode(msgspec.json.schema(struct)), indent=2
+        )
+        + b"\n"
+        for name, struct in sorted(files.items())
+    }
+
+
+def _write_or_check(files: dict[Path, bytes], check_only: bool, fix: str) -> int:
+    stale = [path for path, data in files.items() if not path.exists() or path.read_bytes() != data]
     if check_only:
-        current = output.read_bytes() if output.exists() else b""
-        if current != document:
-            print(
-                f"{output} differs from the served document; run: python -m api openapi",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"{output} is up to date")
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(document)
-    print(f"wrote {output}")
+        for path in stale:
+            print(f"{path} is out of date; run: {fix}", file=sys.stderr)
+        if not stale:
+            print(f"{len(files)} file(s) up to date")
+        return 1 if stale else 0
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        print(f"wrote {path}")
     return 0

@@ -167,6 +167,20 @@ def default_locale(store: Store) -> str:
 async def list_items(
     store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
 ) -> Response[Any]:
+    async with store.snapshot():
+        return await _list_items(store, spec, params, request)
+
+
+async def get_item(
+    store: Store, spec: TypeSpec, slug: str, locale: str | None, include: str | None
+) -> Response[Any]:
+    async with store.snapshot():
+        return await _get_item(store, spec, slug, locale, include)
+
+
+async def _list_items(
+    store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
+) -> Response[Any]:
     sort_name, descending = _sort(spec, params.sort)
     picked = parse_csv("fields", params.fields, spec.fields)
     includes = parse_csv("include", params.include, spec.includes)
@@ -206,7 +220,7 @@ async def list_items(
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-async def get_item(
+async def _get_item(
     store: Store,
     spec: TypeSpec,
     slug: str,

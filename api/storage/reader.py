@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ class Page:
 class Store:
     db: aiosqlite.Connection
     meta: dict[str, str] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -60,6 +63,20 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Store]:
+        """Run a request's queries in one read transaction, so they all see one build.
+
+        A build commits while the server reads (WAL); without this, a list's count and its
+        page could come from two different builds.
+        """
+        async with self._lock:
+            await self.db.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                await self.db.execute("COMMIT")
 
     async def refresh_meta(self) -> dict[str, str]:
         try:
