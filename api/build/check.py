@@ -42,6 +42,8 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
             )
         seen[key] = page.path
         slugs.setdefault(page.kind, set()).add(page.source.slug)
+    for kind, slug in loaded.invalid_slugs:
+        slugs.setdefault(kind, set()).add(slug)
     for path, topic in loaded.faq_topics:
         for i, faq in enumerate(topic.faqs):
             key = ("faq", faq.slug, topic.locale)

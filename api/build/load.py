@@ -67,6 +67,7 @@ class Loaded:
     pages: list[PageFile] = field(default_factory=list)
     faq_topics: list[tuple[str, FaqTopicSource]] = field(default_factory=list)
     errors: list[ContentError] = field(default_factory=list)
+    invalid_slugs: set[tuple[str, str]] = field(default_factory=set)
 
 
 def load(content_dir: Path) -> Loaded:
@@ -90,9 +91,13 @@ def load(content_dir: Path) -> Loaded:
                     )
                 )
                 continue
-            source = _convert(_parse_yaml(match.group(1), rel, out.errors), struct, rel, out.errors)
+            data = _parse_yaml(match.group(1), rel, out.errors)
+            source = _convert(data, struct, rel, out.errors)
             if source is not None:
                 out.pages.append(PageFile(rel, folder.rstrip("s"), source, match.group(2)))
+            elif isinstance(data, dict) and isinstance(data.get("slug"), str):
+                # Already reported; keep its slug so references to it do not fail as well.
+                out.invalid_slugs.add((folder.rstrip("s"), data["slug"]))
     for path in _files(content_dir / "faqs", ".yaml", ".yml"):
         rel = _rel(path, content_dir)
         text = _read(path, rel, out.errors)
@@ -183,11 +188,28 @@ def _convert(data: Any, struct: type[T], rel: str, errors: list[ContentError]) -
     if not isinstance(data, dict):
         errors.append(ContentError(rel, "-", "expected a mapping of fields at the top level"))
         return None
+    # msgspec stops at the first problem; name every unknown and missing top-level field
+    # first, so one run shows an editor all of them.
+    fields = msgspec.inspect.type_info(struct).fields  # type: ignore[attr-defined]
+    known = {f.encode_name for f in fields}
+    problems = [
+        ContentError(rel, str(key), "unknown field (check the spelling)")
+        for key in data
+        if key not in known
+    ] + [
+        ContentError(rel, f.encode_name, "required field is missing")
+        for f in fields
+        if f.required and f.encode_name not in data
+    ]
+    errors.extend(problems)
     try:
-        return msgspec.convert(data, struct)
+        converted = msgspec.convert({k: v for k, v in data.items() if k in known}, struct)
     except msgspec.ValidationError as exc:
-        errors.append(_validation_error(rel, str(exc)))
+        error = _validation_error(rel, str(exc))
+        if error.field not in {p.field for p in problems}:
+            errors.append(error)
         return None
+    return None if problems else converted
 
 
 def _validation_error(rel: str, message: str) -> ContentError:
@@ -195,9 +217,8 @@ def _validation_error(rel: str, message: str) -> ContentError:
     match = _JSON_PATH.search(message)
     if match is None:
         if message.startswith("Object missing required field"):
-            name = message.split("`")[1]
-            return ContentError(rel, name, "required field is missing")
-        return ContentError(rel, "-", message)
+            return ContentError(rel, message.split("`")[1], "required field is missing")
+        return ContentError(rel, "-", message.replace("`", ""))
     reason = message[: match.start()]
     where = match.group(1).lstrip(".")
     if reason.startswith("Object missing required field"):
