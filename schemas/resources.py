@@ -240,7 +240,7 @@ class Site(Resource, kw_only=True, frozen=True):
 
 class Health(Resource, kw_only=True, frozen=True):
     status: Literal["ok"]
-    content_revision: int | None = None
+    content_revision: int | msgspec.UnsetType = msgspec.UNSET
 
 
 class ProblemParam(Resource, kw_only=True, frozen=True):

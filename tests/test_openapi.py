@@ -1,0 +1,120 @@
+"""The OpenAPI document is valid 3.1, complete, committed as served, and self-hosted at /docs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from openapi_spec_validator import validate
+
+from api.cli import editor_schemas
+from tests.conftest import ROOT
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture(scope="module")
+def document(client: Client) -> dict[str, Any]:
+    response = client.get("/docs/openapi.json")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{method.upper()} {path}", op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete", "head"}
+    ]
+
+
+def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_committed_document_is_the_served_one(document: dict[str, Any]) -> None:
+    committed = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
+    assert committed == document, "openapi/openapi.json is out of date; run: python -m api openapi"
+
+
+def test_openapi_check_command_detects_drift(tmp_path: Any) -> None:
+    stale = tmp_path / "openapi.json"
+    stale.write_text("{}", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "api", "openapi", "--check", "--output", str(stale)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "run: python -m api openapi" in result.stderr
+
+
+def test_editor_json_schemas_are_current() -> None:
+    for path, data in editor_schemas().items():
+        assert (ROOT / path).read_bytes() == data, (
+            f"{path} is out of date; run: python -m api schemas"
+        )
+
+
+def test_every_operation_is_documented(document: dict[str, Any]) -> None:
+    ids = set()
+    for name, op in operations(document):
+        assert op.get("operationId"), name
+        assert re.fullmatch(r"[a-z][A-Za-z]+", op["operationId"]), name
+        ids.add(op["operationId"])
+        assert op.get("summary"), name
+        assert op.get("description"), name
+        assert op.get("tags"), name
+        for param in op.get("parameters", []):
+            assert param.get("description"), f"{name} {param['name']}"
+        ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok, name
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                content = response["content"]["application/problem+json"]
+                assert content["schema"]["$ref"].endswith("/Problem"), name
+                assert content.get("examples") or content.get("example"), name
+    assert len(ids) == len(operations(document))
+    assert {
+        "listArticles", "getArticle", "listConditions", "getCondition", "listSymptoms",
+        "getSymptom", "listTreatments", "getTreatment", "listFaqs", "getFaq", "getSite",
+    } <= ids  # fmt: skip
+
+
+def test_operations_with_parameters_document_400(document: dict[str, Any]) -> None:
+    for name, op in operations(document):
+        if op.get("parameters"):
+            assert "400" in op["responses"], name
+        if "{slug}" in name:
+            assert "404" in op["responses"], name
+
+
+def test_list_parameters_carry_their_limits(document: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in document["paths"]["/v1/articles"]["get"]["parameters"]}
+    limit = params["limit"]["schema"]
+    assert (limit.get("minimum"), limit.get("maximum"), limit.get("default")) == (1, 100, 20)
+    assert params["cursor"]["schema"]["maxLength"] == 512
+    assert params["tag"]["schema"]["pattern"] == "^[a-z0-9]+(-[a-z0-9]+)*$"
+    assert "-published_at" in json.dumps(params["sort"]["schema"])
+
+
+def test_docs_page_uses_only_its_own_assets(client: Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', page.text)
+    assert sources and all(s.startswith("/docs/") for s in sources), sources
+    assert "cdn." not in page.text and "unpkg" not in page.text
+    for asset in sources:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 100, asset
