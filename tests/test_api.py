@@ -95,7 +95,8 @@ def test_cursor_from_another_sort_is_refused(client: Client) -> None:
 
 def test_filters(client: Client) -> None:
     articles = client.get("/v1/articles?tag=ketamine").json()["data"]
-    assert articles and all("ketamine" in a["tags"] for a in articles)
+    assert articles
+    assert all("ketamine" in a["tags"] for a in articles)
     assert client.get("/v1/articles?tag=no-such-tag").json() == {
         "data": [],
         "meta": {"total": 0, "limit": 20, "next_cursor": None},
@@ -107,10 +108,12 @@ def test_filters(client: Client) -> None:
     conditions = client.get("/v1/conditions?symptom=swelling").json()["data"]
     assert [c["slug"] for c in conditions] == ["crps"]
     topic = client.get("/v1/faqs?topic=about-ketamine&limit=100").json()["data"]
-    assert topic and {f["topic"] for f in topic} == {"about-ketamine"}
+    assert topic
+    assert {f["topic"] for f in topic} == {"about-ketamine"}
     assert [f["order"] for f in topic] == sorted(f["order"] for f in topic)
     by_treatment = client.get("/v1/faqs?treatment=ketamine-infusion&limit=100").json()["data"]
-    assert by_treatment and all(f["treatment"] == "ketamine-infusion" for f in by_treatment)
+    assert by_treatment
+    assert all(f["treatment"] == "ketamine-infusion" for f in by_treatment)
     assert client.get("/v1/articles?locale=es").json()["meta"]["total"] == 0
 
 
@@ -118,7 +121,8 @@ def test_updated_since(client: Client) -> None:
     everything = client.get("/v1/faqs?limit=100").json()["data"]
     newest = max(f["updated_at"] for f in everything)
     recent = client.get(f"/v1/faqs?limit=100&updated_since={newest}").json()["data"]
-    assert recent and all(f["updated_at"] >= newest for f in recent)
+    assert recent
+    assert all(f["updated_at"] >= newest for f in recent)
     assert client.get("/v1/faqs?updated_since=2999-01-01T00:00:00Z").json()["data"] == []
 
 
@@ -181,7 +185,8 @@ def test_include_embeds_related_items(client: Client) -> None:
     included = crps["included"]
     assert [s["slug"] for s in included["symptoms"]] == crps["symptoms"]
     assert [t["slug"] for t in included["treatments"]] == crps["treatments"]
-    assert included["faqs"] and all(f["condition"] == "crps" for f in included["faqs"])
+    assert included["faqs"]
+    assert all(f["condition"] == "crps" for f in included["faqs"])
     plain = client.get("/v1/conditions/crps").json()
     assert "included" not in plain
     article = client.get("/v1/articles?include=conditions&fields=title").json()["data"][0]
@@ -194,9 +199,13 @@ def test_include_embeds_related_items(client: Client) -> None:
 
 def test_site_health_ready(client: Client) -> None:
     site = client.get("/v1/site").json()
-    assert site["name"] and site["disclaimer"] and site["base_url"].startswith("https://")
-    assert site["default_locale"] == "en" and "en" in site["locales"]
-    assert site["content_revision"] >= 1 and len(site["content_hash"]) == 64
+    assert site["name"]
+    assert site["disclaimer"]
+    assert site["base_url"].startswith("https://")
+    assert site["default_locale"] == "en"
+    assert "en" in site["locales"]
+    assert site["content_revision"] >= 1
+    assert len(site["content_hash"]) == 64
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json() == {
         "status": "ok",
