@@ -112,7 +112,8 @@ def test_docs_page_uses_only_its_own_assets(client: Client) -> None:
     page = client.get("/docs")
     assert page.status_code == 200
     sources = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', page.text)
-    assert sources and all(s.startswith("/docs/") for s in sources), sources
+    assert sources
+    assert all(s.startswith("/docs/") for s in sources), sources
     assert "cdn." not in page.text
     assert "unpkg" not in page.text
     for asset in sources:
