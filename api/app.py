@@ -22,9 +22,12 @@ from litestar.static_files import create_static_files_router
 
 from api.controllers.articles import ArticleController
 from api.controllers.conditions import ConditionController
+from api.controllers.faq_topics import FaqTopicController
 from api.controllers.faqs import FaqController
+from api.controllers.feeds import FeedController
 from api.controllers.pipeline import StoreDep
 from api.controllers.responses import UNAVAILABLE
+from api.controllers.sitemap import SitemapController
 from api.controllers.symptoms import SymptomController
 from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception
@@ -44,6 +47,11 @@ Lists answer `{"data": [...], "meta": {"total", "limit", "next_cursor"}}` and pa
 opaque `cursor` (a `Link: rel="next"` header points at the next page). Every error is
 `application/problem+json` (RFC 9457); a refused parameter is named, with the reason, in
 `invalid_params`. Unknown query parameters are refused rather than ignored.
+
+Every item carries `review_status` (`current`, `due` or `overdue`), computed from today's
+date when the request is answered. The `channel` parameter says who will show the content;
+channels not listed in the server's CLINIC_SERVE_OVERDUE are not served overdue items. A
+withdrawn item answers 410 Gone, naming its replacement in `superseded_by`.
 """
 _RESERVED = {"self", "request", "state", "store", "headers", "cookies", "query", "scope", "data"}
 
@@ -53,6 +61,7 @@ async def provide_store(state: State) -> Store:
     if store is None:
         # The server may have started before the first build; look again on each request.
         store = await Store.open(state.settings.db_path)
+        store.review_policy = state.settings.review_policy
         state.store = store
     return store
 
@@ -131,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         try:
             app.state.store = await Store.open(settings.db_path)
+            app.state.store.review_policy = settings.review_policy
         except DatabaseUnavailable:
             app.state.store = None
         try:
@@ -153,7 +163,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Tag(name="symptoms", description="What a symptom is and how it shows."),
             Tag(name="treatments", description="How a treatment works and what to expect."),
             Tag(name="faqs", description="Questions and answers by topic, with kiosk answers."),
-            Tag(name="site", description="The clinic's settings."),
+            Tag(
+                name="feeds",
+                description="Articles as Atom, RSS 2.0 and JSON Feed 1.1 for the newsletter.",
+            ),
+            Tag(name="site", description="The clinic's settings and the website's sitemap."),
             Tag(name="operations", description="Liveness and readiness."),
         ],
         path="/docs",
@@ -183,6 +197,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SymptomController,
             TreatmentController,
             FaqController,
+            FaqTopicController,
+            FeedController,
+            SitemapController,
             get_site,
             health,
             ready,

@@ -62,7 +62,9 @@ def _check(settings: Settings) -> int:
 
 def _build(settings: Settings) -> int:
     try:
-        result = asyncio.run(build(settings.content_dir, settings.db_path))
+        result = asyncio.run(
+            build(settings.content_dir, settings.db_path, base_url=settings.base_url)
+        )
     except ContentErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

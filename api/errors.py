@@ -40,6 +40,17 @@ class NotFound(HTTPException):
     status_code = 404
 
 
+class Gone(HTTPException):
+    """The content withdrew the item; `superseded_by` is the API path of its replacement."""
+
+    status_code = 410
+
+    def __init__(self, detail: str, superseded_by: str | None) -> None:
+        self.superseded_by = superseded_by
+        headers = {"Link": f'<{superseded_by}>; rel="successor-version"'} if superseded_by else None
+        super().__init__(detail=detail, headers=headers)
+
+
 def problem_type(status: int) -> str:
     slug = HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
     return PROBLEM_TYPE_BASE + slug
@@ -52,6 +63,7 @@ def problem_response(
     instance: str | None = None,
     params: list[ProblemParam] | None = None,
     headers: dict[str, str] | None = None,
+    superseded_by: str | msgspec.UnsetType | None = msgspec.UNSET,
 ) -> Response[bytes]:
     problem = Problem(
         type=problem_type(status),
@@ -60,6 +72,7 @@ def problem_response(
         detail=detail,
         instance=instance,
         invalid_params=params if params else msgspec.UNSET,
+        superseded_by=superseded_by,
     )
     return Response(
         content=_encoder.encode(problem),
@@ -89,6 +102,14 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     instance = request.url.path
     if isinstance(exc, BadParameters):
         return problem_response(400, exc.detail, instance=instance, params=exc.params)
+    if isinstance(exc, Gone):
+        return problem_response(
+            410,
+            exc.detail,
+            instance=instance,
+            headers=exc.headers,
+            superseded_by=exc.superseded_by,
+        )
     if isinstance(exc, ValidationException):
         params = _validation_params(exc)
         detail = "; ".join(f"{p.name}: {p.reason}" for p in params) or str(exc.detail)

@@ -78,6 +78,38 @@ class Seo(Source, kw_only=True, frozen=True):
     description: Annotated[str, Meta(min_length=1, max_length=160)] | None = None
 
 
+class Withdrawn(Source, kw_only=True, frozen=True):
+    """Marks an item as withdrawn: its URL answers 410 Gone, and lists, feeds and the sitemap
+    drop it. The item stays in content/ (it is still checked), so the reason is on record."""
+
+    reason: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=500,
+            description="Why it was withdrawn, in plain words; clients may show it.",
+        ),
+    ]
+    superseded_by: Annotated[
+        Slug | None,
+        Meta(description="Slug of the item of the same type that replaces this one, if any."),
+    ] = None
+
+
+class UrgentCare(Source, kw_only=True, frozen=True):
+    """A "seek urgent care" block: warning signs and what to do, shown prominently."""
+
+    title: Annotated[str, Meta(min_length=1, max_length=120)]
+    when: Annotated[
+        list[Line],
+        Meta(min_length=1, max_length=20, description="Warning signs, one per line."),
+    ]
+    action: Annotated[
+        str,
+        Meta(min_length=1, max_length=500, description="What to do when any of them happens."),
+    ]
+
+
 class Reviewed(Source, kw_only=True, frozen=True):
     """Medical-review metadata every published item carries."""
 
@@ -94,6 +126,7 @@ class Page(Reviewed, kw_only=True, frozen=True):
     title: Title
     summary: Summary
     seo: Seo | None = None
+    withdrawn: Withdrawn | None = None
 
 
 class ArticleSource(Page, kw_only=True, frozen=True):
@@ -118,6 +151,7 @@ class ConditionSource(Page, kw_only=True, frozen=True):
     treatments: list[Slug] = []
     codes: Codes | None = None
     references: list[Reference] = []
+    urgent_care: UrgentCare | None = None
 
 
 class SymptomSource(Page, kw_only=True, frozen=True):
@@ -141,6 +175,7 @@ class TreatmentSource(Page, kw_only=True, frozen=True):
     safety_notes: list[Line] = []
     conditions: list[Slug] = []
     references: list[Reference] = []
+    urgent_care: UrgentCare | None = None
 
 
 class FaqSource(Source, kw_only=True, frozen=True):
@@ -154,6 +189,7 @@ class FaqSource(Source, kw_only=True, frozen=True):
     reviewed_by: Slug | None = None
     last_reviewed: dt.date | None = None
     next_review_due: dt.date | None = None
+    withdrawn: Withdrawn | None = None
 
 
 class FaqTopicSource(Reviewed, kw_only=True, frozen=True):
@@ -183,6 +219,27 @@ class PeopleSource(Source, kw_only=True, frozen=True):
     people: Annotated[list[PersonSource], Meta(min_length=1)]
 
 
+PagePath = Annotated[
+    str,
+    Meta(
+        pattern=r"^/[^\s{}]*\{slug\}[^\s{}]*$",
+        max_length=200,
+        description="Path of a page on the website, with {slug} where its slug goes.",
+    ),
+]
+
+
+class SitePaths(Source, kw_only=True, frozen=True):
+    """Where each kind of item lives on the website, for absolute links (feeds, JSON-LD,
+    sitemap). Items in a locale other than the default get a /{locale} prefix."""
+
+    article: PagePath = "/articles/{slug}"
+    condition: PagePath = "/conditions/{slug}"
+    symptom: PagePath = "/symptoms/{slug}"
+    treatment: PagePath = "/treatments/{slug}"
+    faq_topic: PagePath = "/faqs/{slug}"
+
+
 class SiteSource(Source, kw_only=True, frozen=True):
     name: Title
     base_url: Url
@@ -195,6 +252,7 @@ class SiteSource(Source, kw_only=True, frozen=True):
     phone: Annotated[str, Meta(max_length=40)] | None = None
     email: Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=200)] | None = None
     address: Annotated[str, Meta(max_length=300)] | None = None
+    paths: SitePaths = msgspec.field(default_factory=SitePaths)
 
 
 Kind = Literal["article", "condition", "symptom", "treatment"]

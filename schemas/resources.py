@@ -7,12 +7,12 @@ serves those bytes. Summaries are what lists return; details add the rendered bo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
-from schemas.content import Image, Locale, Reference, Seo, SideEffect, Slug
+from schemas.content import Image, Locale, Reference, Seo, SideEffect, Slug, UrgentCare
 
 __all__ = [
     "ArticleDetail",
@@ -24,6 +24,7 @@ __all__ = [
     "ConditionSummary",
     "Faq",
     "FaqList",
+    "FaqTopic",
     "Health",
     "Image",
     "Included",
@@ -32,9 +33,13 @@ __all__ = [
     "Problem",
     "ProblemParam",
     "Reference",
+    "RelatedArticle",
+    "ReviewStatus",
     "Seo",
     "SideEffect",
     "Site",
+    "Sitemap",
+    "SitemapEntry",
     "SymptomDetail",
     "SymptomList",
     "SymptomSummary",
@@ -42,6 +47,40 @@ __all__ = [
     "TreatmentDetail",
     "TreatmentList",
     "TreatmentSummary",
+    "UrgentCare",
+]
+
+ReviewStatus = Literal["current", "due", "overdue"]
+Channel = Literal["website", "kiosk", "newsletter", "editor"]
+
+ReviewStatusField = Annotated[
+    ReviewStatus,
+    Meta(
+        description=(
+            "`current`, `due` (next_review_due falls within the review window, by default"
+            " 30 days) or `overdue` (next_review_due has passed). Computed when the request"
+            " is answered, from today's date (UTC)."
+        )
+    ),
+]
+JsonLd = Annotated[
+    dict[str, Any],
+    Meta(
+        description=(
+            "schema.org JSON-LD for the page, with absolute URLs. Serialize it yourself with"
+            " `<`, `>` and `&` escaped, or use `json_ld_script`."
+        )
+    ),
+]
+JsonLdScript = Annotated[
+    str,
+    Meta(
+        description=(
+            "`json_ld` serialized with `<`, `>` and `&` escaped as \\u003c, \\u003e and"
+            " \\u0026: safe to place verbatim inside"
+            ' `<script type="application/ld+json">`.'
+        )
+    ),
 ]
 
 
@@ -88,6 +127,7 @@ class Item(Resource, kw_only=True, frozen=True):
     word_count: int
     reading_minutes: int
     reading_grade: Annotated[float, Meta(description="Flesch-Kincaid grade level of the body.")]
+    review_status: ReviewStatusField
 
 
 class Included(Resource, kw_only=True, frozen=True):
@@ -109,18 +149,48 @@ class ArticleSummary(Item, tag_field="type", tag="article", kw_only=True, frozen
     included: Included | msgspec.UnsetType = msgspec.UNSET
 
 
+class RelatedArticle(Resource, kw_only=True, frozen=True):
+    """Another article sharing a condition, treatment or tag; the best matches come first."""
+
+    slug: Slug
+    title: str
+    summary: str
+    published_at: dt.datetime
+    shared_conditions: list[Slug]
+    shared_treatments: list[Slug]
+    shared_tags: list[str]
+
+
 class ArticleDetail(ArticleSummary, kw_only=True, frozen=True):
     body_html: Annotated[str, Meta(description="The Markdown body rendered and sanitized.")]
     body_text: Annotated[str, Meta(description="The body as plain text.")]
     toc: list[TocEntry]
     seo: Seo | None
     references: list[Reference]
+    related: Annotated[
+        list[RelatedArticle],
+        Meta(
+            description=(
+                "Up to five other articles, ranked by shared conditions, then treatments,"
+                " then tags; withdrawn articles are left out."
+            )
+        ),
+    ]
+    json_ld: JsonLd
+    json_ld_script: JsonLdScript
+
+
+UrgentCareField = Annotated[
+    UrgentCare | None,
+    Meta(description="When to seek urgent care, and what to do: show it prominently."),
+]
 
 
 class ConditionSummary(Item, tag_field="type", tag="condition", kw_only=True, frozen=True):
     also_known_as: list[str]
     symptoms: list[Slug]
     treatments: list[Slug]
+    urgent_care: UrgentCareField = None
     included: Included | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -131,6 +201,8 @@ class ConditionDetail(ConditionSummary, kw_only=True, frozen=True):
     seo: Seo | None
     codes: Codes
     references: list[Reference]
+    json_ld: JsonLd
+    json_ld_script: JsonLdScript
 
 
 class SymptomSummary(Item, tag_field="type", tag="symptom", kw_only=True, frozen=True):
@@ -145,11 +217,14 @@ class SymptomDetail(SymptomSummary, kw_only=True, frozen=True):
     toc: list[TocEntry]
     seo: Seo | None
     how_it_shows: list[str]
+    json_ld: JsonLd
+    json_ld_script: JsonLdScript
 
 
 class TreatmentSummary(Item, tag_field="type", tag="treatment", kw_only=True, frozen=True):
     how_it_works: str
     conditions: list[Slug]
+    urgent_care: UrgentCareField = None
     included: Included | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -164,6 +239,8 @@ class TreatmentDetail(TreatmentSummary, kw_only=True, frozen=True):
     side_effects: list[SideEffect]
     safety_notes: list[str]
     references: list[Reference]
+    json_ld: JsonLd
+    json_ld_script: JsonLdScript
 
 
 class Faq(Resource, tag_field="type", tag="faq", kw_only=True, frozen=True):
@@ -184,7 +261,37 @@ class Faq(Resource, tag_field="type", tag="faq", kw_only=True, frozen=True):
     revision: int
     updated_at: dt.datetime
     content_hash: str
+    review_status: ReviewStatusField
     included: Included | msgspec.UnsetType = msgspec.UNSET
+
+
+class FaqTopic(Resource, tag_field="type", tag="faq-topic", kw_only=True, frozen=True):
+    """One FAQ topic with its questions in order, and its page as schema.org FAQPage."""
+
+    slug: Annotated[Slug, Meta(description="The topic.")]
+    locale: Locale
+    title: str
+    url: Annotated[str, Meta(description="The topic's page on the website.")]
+    faqs: list[Faq]
+    json_ld: JsonLd
+    json_ld_script: JsonLdScript
+
+
+class SitemapEntry(Resource, kw_only=True, frozen=True):
+    loc: Annotated[str, Meta(description="Absolute URL of the page on the website.")]
+    lastmod: dt.datetime
+    type: Literal["article", "condition", "symptom", "treatment", "faq-topic"]
+    slug: Slug
+    locale: Locale
+
+
+class SitemapMeta(Resource, kw_only=True, frozen=True):
+    total: int
+
+
+class Sitemap(Resource, kw_only=True, frozen=True):
+    data: list[SitemapEntry]
+    meta: SitemapMeta
 
 
 class ListMeta(Resource, kw_only=True, frozen=True):
@@ -258,3 +365,10 @@ class Problem(Resource, kw_only=True, frozen=True):
     detail: str
     instance: str | None = None
     invalid_params: list[ProblemParam] | msgspec.UnsetType = msgspec.UNSET
+    superseded_by: (
+        Annotated[
+            str | None,
+            Meta(description="410 Gone: the API path of the item that replaces it, or null."),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET

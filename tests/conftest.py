@@ -113,3 +113,17 @@ def server(built_db: Path) -> Iterator[Server]:
     srv = Server(built_db).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """content/ with items made overdue, due and withdrawn (tests/website_corpus.py), built."""
+    from tests.website_corpus import build_corpus
+
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def corpus_client(corpus_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(corpus_settings)) as test_client:
+        yield test_client

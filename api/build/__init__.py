@@ -32,13 +32,19 @@ def check(content_dir: Path) -> Loaded:
     return loaded
 
 
-async def build(content_dir: Path, db_path: Path) -> BuildResult:
-    """Build the database from content/. Raises ContentErrors and writes nothing if invalid."""
+async def build(content_dir: Path, db_path: Path, *, base_url: str | None = None) -> BuildResult:
+    """Build the database from content/. Raises ContentErrors and writes nothing if invalid.
+
+    `base_url` (CLINIC_BASE_URL) replaces site.yaml's base_url: the absolute links baked into
+    the stored items (JSON-LD) and the base URL /v1/site reports are the deployment's.
+    """
     started = time.perf_counter()
     loaded = check(content_dir)
     if loaded.errors:
         raise ContentErrors(loaded.errors)
     assert loaded.site is not None
+    if base_url:
+        loaded.site = msgspec.structs.replace(loaded.site, base_url=base_url.rstrip("/"))
     records = shape(loaded)
     site = msgspec.json.encode(loaded.site)
     db = await connect_for_build(db_path)

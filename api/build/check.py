@@ -94,6 +94,8 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
         elif isinstance(src, SymptomSource | TreatmentSource):
             related(path, "conditions", "condition", src.conditions)
 
+    errors.extend(_check_withdrawn(loaded))
+
     for path, topic in loaded.faq_topics:
         if topic.locale not in locales:
             errors.append(
@@ -123,4 +125,39 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
                         path, at + "short_answer", "must be plain text: no Markdown or HTML"
                     )
                 )
+    return errors
+
+
+def _check_withdrawn(loaded: Loaded) -> list[ContentError]:
+    """A replacement must be another item of the same type and locale, itself not withdrawn."""
+    withdrawn: dict[tuple[str, str, str], bool] = {}
+    claims: list[tuple[str, str, str, str, str, str]] = []
+    for page in loaded.pages:
+        src = page.source
+        withdrawn[(page.kind, src.slug, src.locale)] = src.withdrawn is not None
+        if src.withdrawn is not None and src.withdrawn.superseded_by is not None:
+            claims.append(
+                (page.path, "withdrawn.superseded_by", page.kind, src.slug, src.locale,
+                 src.withdrawn.superseded_by)
+            )  # fmt: skip
+    for path, topic in loaded.faq_topics:
+        for i, faq in enumerate(topic.faqs):
+            withdrawn[("faq", faq.slug, topic.locale)] = faq.withdrawn is not None
+            if faq.withdrawn is not None and faq.withdrawn.superseded_by is not None:
+                claims.append(
+                    (path, f"faqs[{i}].withdrawn.superseded_by", "faq", faq.slug, topic.locale,
+                     faq.withdrawn.superseded_by)
+                )  # fmt: skip
+    errors = []
+    for path, field, kind, slug, locale, target in claims:
+        state = withdrawn.get((kind, target, locale))
+        if target == slug:
+            reason = "an item cannot replace itself"
+        elif state is None:
+            reason = f"no {kind} with slug '{target}' in locale '{locale}'"
+        elif state:
+            reason = f"the {kind} '{target}' is withdrawn too; name the item that replaces it"
+        else:
+            continue
+        errors.append(ContentError(path, field, reason))
     return errors

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from api import jsonld
 from api.build.load import Loaded, PageFile
 from api.build.render import Rendered, markdown_to_text, render
+from api.review import STORED_STATUS
 from api.storage.writer import Record
+from api.weblinks import page_url
 from schemas import resources as r
 from schemas.content import (
     ArticleSource,
@@ -19,11 +23,42 @@ from schemas.content import (
     FaqTopicSource,
     PersonSource,
     Seo,
+    SiteSource,
     SymptomSource,
     TreatmentSource,
+    Withdrawn,
 )
 
 _encoder = msgspec.json.Encoder()
+#: How many related articles an article lists.
+MAX_RELATED = 5
+#: How much each kind of shared link counts when ranking related articles.
+RELATED_WEIGHTS = {"conditions": 4, "treatments": 2, "tags": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What shaping one item needs to know about the others and the site."""
+
+    site: SiteSource
+    people: dict[str, r.PersonRef]
+    titles: dict[tuple[str, str, str], str]
+    related: dict[tuple[str, str], list[r.RelatedArticle]]
+
+    def url(self, kind: str, slug: str, locale: str) -> str:
+        site = self.site
+        return page_url(site.base_url, site.paths, kind, slug, locale, site.default_locale)
+
+    @property
+    def publisher(self) -> jsonld.Doc:
+        return jsonld.organization(self.site.name, self.site.base_url)
+
+    def entities(self, type_: str, kind: str, slugs: list[str], locale: str) -> list[jsonld.Doc]:
+        return [
+            jsonld.entity(type_, self.titles[(kind, slug, locale)], self.url(kind, slug, locale))
+            for slug in slugs
+            if (kind, slug, locale) in self.titles
+        ]
 
 
 def content_hash(detail: msgspec.Struct) -> str:
@@ -51,8 +86,15 @@ def _iso(moment: dt.datetime) -> str:
 def shape(loaded: Loaded) -> list[Record]:
     """Every item of the content as a Record, in a stable order. Expects checked content."""
     assert loaded.people is not None
+    assert loaded.site is not None
     people = {p.slug: _person(p) for p in loaded.people.people}
-    records = [_page(page, people) for page in loaded.pages]
+    ctx = Context(
+        site=loaded.site,
+        people=people,
+        titles={(p.kind, p.source.slug, p.source.locale): p.source.title for p in loaded.pages},
+        related=_related([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
+    )
+    records = [_page(page, ctx) for page in loaded.pages]
     for _, topic in loaded.faq_topics:
         records.extend(_faq(topic, faq, people) for faq in topic.faqs)
     records.sort(key=lambda rec: rec.key)
@@ -61,8 +103,52 @@ def shape(loaded: Loaded) -> list[Record]:
     return records
 
 
-def _page(page: PageFile, people: dict[str, r.PersonRef]) -> Record:
+def _related(articles: list[ArticleSource]) -> dict[tuple[str, str], list[r.RelatedArticle]]:
+    """For each article, the others it shares most with: conditions, then treatments, then
+    tags, newest first among equals. Withdrawn articles are never suggested."""
+    live = [a for a in articles if a.withdrawn is None]
+    related = {}
+    for article in articles:
+        ranked = []
+        for other in live:
+            if other.slug == article.slug or other.locale != article.locale:
+                continue
+            shared = {
+                name: sorted(set(getattr(article, name)) & set(getattr(other, name)))
+                for name in RELATED_WEIGHTS
+            }
+            score = sum(RELATED_WEIGHTS[name] * len(found) for name, found in shared.items())
+            if score:
+                published = _utc(other.published_at)
+                item = r.RelatedArticle(
+                    slug=other.slug,
+                    title=other.title,
+                    summary=other.summary,
+                    published_at=published,
+                    shared_conditions=shared["conditions"],
+                    shared_treatments=shared["treatments"],
+                    shared_tags=shared["tags"],
+                )
+                ranked.append((-score, -published.timestamp(), other.slug, item))
+        ranked.sort(key=lambda entry: entry[:3])
+        related[(article.slug, article.locale)] = [entry[3] for entry in ranked[:MAX_RELATED]]
+    return related
+
+
+def _with_json_ld(fields: dict[str, Any], doc: jsonld.Doc) -> dict[str, Any]:
+    return {**fields, "json_ld": doc, "json_ld_script": jsonld.script(doc)}
+
+
+def _plain(fields: dict[str, Any]) -> dict[str, Any]:
+    """The item's fields as JSON-ready values (dates as ISO strings), for the JSON-LD."""
+    return msgspec.to_builtins(fields)  # type: ignore[no-any-return]
+
+
+def _page(page: PageFile, ctx: Context) -> Record:
     src = page.source
+    people = ctx.people
+    url = ctx.url(page.kind, src.slug, src.locale)
+    loc = src.locale
     body = render(page.body, src.locale)
     updated = _midnight(src.last_reviewed)
     common: dict[str, Any] = {
@@ -79,6 +165,7 @@ def _page(page: PageFile, people: dict[str, r.PersonRef]) -> Record:
         "word_count": body.word_count,
         "reading_minutes": body.reading_minutes,
         "reading_grade": body.reading_grade,
+        "review_status": STORED_STATUS,
     }
     published: str | None = None
     links: list[tuple[str, str]]
@@ -99,7 +186,17 @@ def _page(page: PageFile, people: dict[str, r.PersonRef]) -> Record:
             "hero_image": src.hero_image,
         }
         summary = r.ArticleSummary(**article)
-        detail = r.ArticleDetail(**article, **_body(body, src.seo), references=list(src.references))
+        fields = {**article, **_body(body, src.seo), "references": list(src.references)}
+        doc = jsonld.medical_web_page(
+            _plain(fields),
+            url=url,
+            publisher=ctx.publisher,
+            about=ctx.entities("MedicalCondition", "condition", src.conditions, loc),
+            mentions=ctx.entities("MedicalTherapy", "treatment", src.treatments, loc),
+        )
+        detail = r.ArticleDetail(
+            **_with_json_ld(fields, doc), related=ctx.related[(src.slug, src.locale)]
+        )
         links = _links(tag=src.tags, condition=src.conditions, treatment=src.treatments)
     elif isinstance(src, ConditionSource):
         condition = {
@@ -107,39 +204,55 @@ def _page(page: PageFile, people: dict[str, r.PersonRef]) -> Record:
             "also_known_as": list(src.also_known_as),
             "symptoms": list(src.symptoms),
             "treatments": list(src.treatments),
+            "urgent_care": src.urgent_care,
         }
         codes = src.codes
         summary = r.ConditionSummary(**condition)
-        detail = r.ConditionDetail(
+        fields = {
             **condition,
             **_body(body, src.seo),
-            codes=r.Codes(
+            "codes": r.Codes(
                 icd10cm=list(codes.icd10cm) if codes else [],
                 snomed_ct=list(codes.snomed_ct) if codes else [],
             ),
-            references=list(src.references),
+            "references": list(src.references),
+        }
+        doc = jsonld.medical_condition(
+            _plain(fields),
+            url=url,
+            publisher=ctx.publisher,
+            symptoms=ctx.entities("MedicalSignOrSymptom", "symptom", src.symptoms, loc),
+            treatments=ctx.entities("MedicalTherapy", "treatment", src.treatments, loc),
         )
+        detail = r.ConditionDetail(**_with_json_ld(fields, doc))
         links = _links(symptom=src.symptoms, treatment=src.treatments)
     elif isinstance(src, SymptomSource):
         symptom = {**common, "what_it_is": src.what_it_is, "conditions": list(src.conditions)}
         summary = r.SymptomSummary(**symptom)
-        detail = r.SymptomDetail(
-            **symptom, **_body(body, src.seo), how_it_shows=list(src.how_it_shows)
-        )
+        fields = {**symptom, **_body(body, src.seo), "how_it_shows": list(src.how_it_shows)}
+        doc = jsonld.sign_or_symptom(_plain(fields), url=url, publisher=ctx.publisher)
+        detail = r.SymptomDetail(**_with_json_ld(fields, doc))
         links = _links(condition=src.conditions)
     elif isinstance(src, TreatmentSource):
-        treatment = {**common, "how_it_works": src.how_it_works, "conditions": list(src.conditions)}
+        treatment = {
+            **common,
+            "how_it_works": src.how_it_works,
+            "conditions": list(src.conditions),
+            "urgent_care": src.urgent_care,
+        }
         summary = r.TreatmentSummary(**treatment)
-        detail = r.TreatmentDetail(
+        fields = {
             **treatment,
             **_body(body, src.seo),
-            before=list(src.before),
-            during=list(src.during),
-            after=list(src.after),
-            side_effects=list(src.side_effects),
-            safety_notes=list(src.safety_notes),
-            references=list(src.references),
-        )
+            "before": list(src.before),
+            "during": list(src.during),
+            "after": list(src.after),
+            "side_effects": list(src.side_effects),
+            "safety_notes": list(src.safety_notes),
+            "references": list(src.references),
+        }
+        doc = jsonld.medical_therapy(_plain(fields), url=url, publisher=ctx.publisher)
+        detail = r.TreatmentDetail(**_with_json_ld(fields, doc))
         links = _links(condition=src.conditions)
     else:  # pragma: no cover - PAGE_SOURCES names every page struct
         raise TypeError(type(src))
@@ -155,7 +268,13 @@ def _page(page: PageFile, people: dict[str, r.PersonRef]) -> Record:
         links=links,
         summary=summary,
         detail=detail,
+        next_review_due=src.next_review_due.isoformat(),
+        withdrawn=_withdrawn(src.withdrawn),
     )
+
+
+def _withdrawn(withdrawn: Withdrawn | None) -> bytes | None:
+    return None if withdrawn is None else _encoder.encode(withdrawn)
 
 
 def _body(body: Rendered, seo: Seo | None) -> dict[str, Any]:
@@ -187,6 +306,7 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         revision=1,
         updated_at=_midnight(last_reviewed),
         content_hash="",
+        review_status=STORED_STATUS,
     )
     return Record(
         type="faq",
@@ -205,4 +325,6 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         ),
         summary=item,
         detail=item,
+        next_review_due=item.next_review_due.isoformat(),
+        withdrawn=_withdrawn(faq.withdrawn),
     )

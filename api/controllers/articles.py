@@ -8,13 +8,16 @@ from litestar.params import QueryParameter
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
+    ChannelParam,
     Cursor,
     Fields,
     Include,
     Limit,
     ListParams,
     LocaleParam,
+    PublishedSince,
     Related,
+    ReviewStatusFilter,
     SlugFilter,
     SlugPath,
     StoreDep,
@@ -66,6 +69,9 @@ class ArticleController(Controller):
         condition: SlugFilter = None,
         treatment: SlugFilter = None,
         updated_since: UpdatedSince = None,
+        published_since: PublishedSince = None,
+        review_status: ReviewStatusFilter = None,
+        channel: ChannelParam = None,
     ) -> Response[ArticleList]:
         """Articles, newest first; filter by tag, condition or treatment and page with `cursor`."""
         links = [
@@ -73,7 +79,19 @@ class ArticleController(Controller):
             for rel, v in (("tag", tag), ("condition", condition), ("treatment", treatment))
             if v
         ]
-        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        params = ListParams(
+            limit,
+            cursor,
+            sort,
+            fields,
+            include,
+            locale,
+            links,
+            updated_since,
+            published_since=published_since,
+            review_status=review_status,
+            channel=channel,
+        )
         return await list_items(store, SPEC, params, request)
 
     @get(
@@ -83,7 +101,12 @@ class ArticleController(Controller):
         responses=detail_responses(),
     )
     async def get_article(
-        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self,
+        store: StoreDep,
+        slug: SlugPath,
+        locale: LocaleParam = None,
+        include: Include = None,
+        channel: ChannelParam = None,
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""
-        return await get_item(store, SPEC, slug, locale, include)
+        return await get_item(store, SPEC, slug, locale, include, channel)

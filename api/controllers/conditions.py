@@ -8,6 +8,7 @@ from litestar.params import QueryParameter
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
+    ChannelParam,
     Cursor,
     Fields,
     Include,
@@ -15,6 +16,7 @@ from api.controllers.pipeline import (
     ListParams,
     LocaleParam,
     Related,
+    ReviewStatusFilter,
     SlugFilter,
     SlugPath,
     StoreDep,
@@ -59,10 +61,23 @@ class ConditionController(Controller):
         symptom: SlugFilter = None,
         treatment: SlugFilter = None,
         updated_since: UpdatedSince = None,
+        review_status: ReviewStatusFilter = None,
+        channel: ChannelParam = None,
     ) -> Response[ConditionList]:
         """Conditions A to Z; filter by symptom or treatment."""
         links = [(rel, v) for rel, v in (("symptom", symptom), ("treatment", treatment)) if v]
-        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        params = ListParams(
+            limit,
+            cursor,
+            sort,
+            fields,
+            include,
+            locale,
+            links,
+            updated_since,
+            review_status=review_status,
+            channel=channel,
+        )
         return await list_items(store, SPEC, params, request)
 
     @get(
@@ -72,7 +87,12 @@ class ConditionController(Controller):
         responses=detail_responses(),
     )
     async def get_condition(
-        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self,
+        store: StoreDep,
+        slug: SlugPath,
+        locale: LocaleParam = None,
+        include: Include = None,
+        channel: ChannelParam = None,
     ) -> Response[ConditionDetail]:
         """One condition with its other names, codes, symptoms and treatments."""
-        return await get_item(store, SPEC, slug, locale, include)
+        return await get_item(store, SPEC, slug, locale, include, channel)

@@ -8,11 +8,13 @@ from litestar.params import QueryParameter
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
+    ChannelParam,
     Cursor,
     Fields,
     Limit,
     ListParams,
     LocaleParam,
+    ReviewStatusFilter,
     SlugFilter,
     SlugPath,
     StoreDep,
@@ -52,16 +54,33 @@ class FaqController(Controller):
         condition: SlugFilter = None,
         treatment: SlugFilter = None,
         updated_since: UpdatedSince = None,
+        review_status: ReviewStatusFilter = None,
+        channel: ChannelParam = None,
     ) -> Response[FaqList]:
         """FAQs by topic, in the order editors gave; filter by topic, condition or treatment."""
         pairs = (("topic", topic), ("condition", condition), ("treatment", treatment))
         links = [(rel, v) for rel, v in pairs if v]
-        params = ListParams(limit, cursor, sort, fields, None, locale, links, updated_since)
+        params = ListParams(
+            limit,
+            cursor,
+            sort,
+            fields,
+            None,
+            locale,
+            links,
+            updated_since,
+            review_status=review_status,
+            channel=channel,
+        )
         return await list_items(store, SPEC, params, request)
 
     @get("/{slug:str}", operation_id="getFaq", summary="Get an FAQ", responses=detail_responses())
     async def get_faq(
-        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None
+        self,
+        store: StoreDep,
+        slug: SlugPath,
+        locale: LocaleParam = None,
+        channel: ChannelParam = None,
     ) -> Response[Faq]:
         """One question with its answer (HTML and plain text) and the kiosk's short answer."""
-        return await get_item(store, SPEC, slug, locale, None)
+        return await get_item(store, SPEC, slug, locale, None, channel)

@@ -19,9 +19,11 @@ from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
-from api.errors import NotFound, bad_param
+from api.errors import Gone, NotFound, bad_param
+from api.review import ReviewWindow
 from api.storage.reader import ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
+from schemas.resources import Channel, ReviewStatus
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -87,6 +89,30 @@ UpdatedSince = Annotated[
     dt.datetime | None,
     QueryParameter(description="Only items updated at or after this time (RFC 3339)."),
 ]
+PublishedSince = Annotated[
+    dt.datetime | None,
+    QueryParameter(description="Only items first published at or after this time (RFC 3339)."),
+]
+ReviewStatusFilter = Annotated[
+    ReviewStatus | None,
+    QueryParameter(
+        description=(
+            "Only items with this review status (computed from today's date). `overdue` is an"
+            " editor's to-do list: ask it with a channel that is served overdue items."
+        )
+    ),
+]
+DEFAULT_CHANNEL = "website"
+ChannelParam = Annotated[
+    Channel | None,
+    QueryParameter(
+        description=(
+            "The channel that will show the content (default `website`). Items whose review is"
+            " overdue are left out, or answer 404, unless the server's CLINIC_SERVE_OVERDUE"
+            " names the channel (by default only `editor`)."
+        )
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +144,9 @@ class ListParams:
     locale: str | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
     updated_since: dt.datetime | None = None
+    published_since: dt.datetime | None = None
+    review_status: str | None = None
+    channel: str | None = None
 
 
 ALWAYS_FIELDS = frozenset({"type", "slug", "locale"})
@@ -164,6 +193,20 @@ def default_locale(store: Store) -> str:
     return store.meta.get("default_locale", "en")
 
 
+def review_window(store: Store, channel: str | None) -> ReviewWindow:
+    """Today's review window for the channel; read once per request (it depends on the date)."""
+    return store.review_policy.window(channel or DEFAULT_CHANNEL)
+
+
+def check_review_status(window: ReviewWindow, status: str | None, channel: str | None) -> None:
+    if status == "overdue" and not window.serve_overdue:
+        raise bad_param(
+            "review_status",
+            f"the {channel or DEFAULT_CHANNEL} channel is not served items whose review is"
+            " overdue; ask with a channel listed in CLINIC_SERVE_OVERDUE (by default editor)",
+        )
+
+
 async def list_items(
     store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
 ) -> Response[Any]:
@@ -172,10 +215,15 @@ async def list_items(
 
 
 async def get_item(
-    store: Store, spec: TypeSpec, slug: str, locale: str | None, include: str | None
+    store: Store,
+    spec: TypeSpec,
+    slug: str,
+    locale: str | None,
+    include: str | None,
+    channel: str | None = None,
 ) -> Response[Any]:
     async with store.snapshot():
-        return await _get_item(store, spec, slug, locale, include)
+        return await _get_item(store, spec, slug, locale, include, channel)
 
 
 async def _list_items(
@@ -187,6 +235,8 @@ async def _list_items(
     sort_key = f"{'-' if descending else ''}{sort_name}"
     after = decode_cursor(params.cursor, sort_key) if params.cursor else None
     locale = params.locale or default_locale(store)
+    window = review_window(store, params.channel)
+    check_review_status(window, params.review_status, params.channel)
     page = await store.list_page(
         ListQuery(
             type=spec.type,
@@ -194,8 +244,11 @@ async def _list_items(
             sort=sort_name,
             descending=descending,
             limit=params.limit,
+            window=window,
             links=params.links,
             updated_since=_iso(params.updated_since),
+            published_since=_iso(params.published_since),
+            review_status=params.review_status,
             after=after,
         )
     )
@@ -205,7 +258,7 @@ async def _list_items(
         docs = [_decode_object.decode(row) for row in rows]
         if includes:
             for doc in docs:
-                await _embed(store, spec, doc, includes, locale)
+                await _embed(store, spec, doc, includes, locale, window)
         if picked:
             keep = ALWAYS_FIELDS.union(picked)
             docs = [{k: v for k, v in doc.items() if k in keep or k == "included"} for doc in docs]
@@ -226,30 +279,63 @@ async def _get_item(
     slug: str,
     locale: str | None,
     include: str | None,
+    channel: str | None = None,
 ) -> Response[Any]:
     includes = parse_csv("include", include, spec.includes)
-    locale = locale or default_locale(store)
-    body = await store.detail(spec.type, slug, locale)
-    if body is None:
+    default = default_locale(store)
+    locale = locale or default
+    window = review_window(store, channel)
+    found = await store.find(spec.type, slug, locale, window)
+    if found is None:
         raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
+    if found.withdrawn is not None:
+        raise _gone(spec, slug, locale, default, found.withdrawn)
+    if found.review_status == "overdue" and not window.serve_overdue:
+        raise NotFound(
+            detail=f"The {spec.type} '{slug}' is overdue for clinical review, so it is not"
+            f" served to the {channel or DEFAULT_CHANNEL} channel until it is reviewed again."
+        )
+    body = found.doc
     if includes:
         doc = _decode_object.decode(body)
-        await _embed(store, spec, doc, includes, locale)
+        await _embed(store, spec, doc, includes, locale, window)
         body = _encoder.encode(doc)
     return Response(content=body, media_type="application/json")
 
 
+def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:
+    replacement = withdrawn.get("superseded_by")
+    path = None
+    if replacement:
+        path = f"{spec.path}/{replacement}"
+        if locale != default:
+            path += f"?locale={locale}"
+    reason = str(withdrawn["reason"]).strip()
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
+    detail = f"The {spec.type} '{slug}' was withdrawn: {reason}"
+    if path:
+        detail += f" It is replaced by {path}."
+    return Gone(detail, path)
+
+
 async def _embed(
-    store: Store, spec: TypeSpec, doc: dict[str, Any], includes: list[str], locale: str
+    store: Store,
+    spec: TypeSpec,
+    doc: dict[str, Any],
+    includes: list[str],
+    locale: str,
+    window: ReviewWindow,
 ) -> None:
     included: dict[str, list[Any]] = {}
     for name in includes:
         related = spec.includes[name]
         if related.from_field is not None:
-            rows = await store.summaries(related.type, doc.get(related.from_field) or [], locale)
+            slugs = doc.get(related.from_field) or []
+            rows = await store.summaries(related.type, slugs, locale, window)
         else:
             assert related.linked_by is not None
-            rows = await store.linked(related.type, related.linked_by, doc["slug"], locale)
+            rows = await store.linked(related.type, related.linked_by, doc["slug"], locale, window)
         included[name] = [_decode_object.decode(row) for row in rows]
     doc["included"] = included
 

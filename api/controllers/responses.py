@@ -27,6 +27,12 @@ def _problem(status: int, description: str, detail: str) -> ResponseSpec:
 
 BAD_REQUEST = _problem(400, "Bad Request", "Invalid parameter(s) limit. limit: Expected int <= 100")
 NOT_FOUND = _problem(404, "Not Found", "No article with slug 'nope' in locale 'en'.")
+GONE = _problem(
+    410,
+    "Gone",
+    "The article 'old-guide' was withdrawn: Merged into the new guide."
+    " It is replaced by /v1/articles/new-guide.",
+)
 UNAVAILABLE = _problem(503, "Service Unavailable", "Content has not been built yet.")
 
 
@@ -35,4 +41,4 @@ def list_responses() -> dict[int, ResponseSpec]:
 
 
 def detail_responses() -> dict[int, ResponseSpec]:
-    return {400: BAD_REQUEST, 404: NOT_FOUND, 503: UNAVAILABLE}
+    return {400: BAD_REQUEST, 404: NOT_FOUND, 410: GONE, 503: UNAVAILABLE}

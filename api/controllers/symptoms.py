@@ -8,6 +8,7 @@ from litestar.params import QueryParameter
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
+    ChannelParam,
     Cursor,
     Fields,
     Include,
@@ -15,6 +16,7 @@ from api.controllers.pipeline import (
     ListParams,
     LocaleParam,
     Related,
+    ReviewStatusFilter,
     SlugFilter,
     SlugPath,
     StoreDep,
@@ -56,10 +58,23 @@ class SymptomController(Controller):
         locale: LocaleParam = None,
         condition: SlugFilter = None,
         updated_since: UpdatedSince = None,
+        review_status: ReviewStatusFilter = None,
+        channel: ChannelParam = None,
     ) -> Response[SymptomList]:
         """Symptoms A to Z; filter by condition."""
         links = [(rel, v) for rel, v in (("condition", condition),) if v]
-        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        params = ListParams(
+            limit,
+            cursor,
+            sort,
+            fields,
+            include,
+            locale,
+            links,
+            updated_since,
+            review_status=review_status,
+            channel=channel,
+        )
         return await list_items(store, SPEC, params, request)
 
     @get(
@@ -69,7 +84,12 @@ class SymptomController(Controller):
         responses=detail_responses(),
     )
     async def get_symptom(
-        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self,
+        store: StoreDep,
+        slug: SlugPath,
+        locale: LocaleParam = None,
+        include: Include = None,
+        channel: ChannelParam = None,
     ) -> Response[SymptomDetail]:
         """One symptom: what it is and how it shows."""
-        return await get_item(store, SPEC, slug, locale, include)
+        return await get_item(store, SPEC, slug, locale, include, channel)

@@ -8,6 +8,7 @@ from litestar.params import QueryParameter
 from api.controllers.pipeline import (
     DEFAULT_LIMIT,
     SORT_DESCRIPTION,
+    ChannelParam,
     Cursor,
     Fields,
     Include,
@@ -15,6 +16,7 @@ from api.controllers.pipeline import (
     ListParams,
     LocaleParam,
     Related,
+    ReviewStatusFilter,
     SlugFilter,
     SlugPath,
     StoreDep,
@@ -57,10 +59,23 @@ class TreatmentController(Controller):
         locale: LocaleParam = None,
         condition: SlugFilter = None,
         updated_since: UpdatedSince = None,
+        review_status: ReviewStatusFilter = None,
+        channel: ChannelParam = None,
     ) -> Response[TreatmentList]:
         """Treatments A to Z; filter by condition."""
         links = [(rel, v) for rel, v in (("condition", condition),) if v]
-        params = ListParams(limit, cursor, sort, fields, include, locale, links, updated_since)
+        params = ListParams(
+            limit,
+            cursor,
+            sort,
+            fields,
+            include,
+            locale,
+            links,
+            updated_since,
+            review_status=review_status,
+            channel=channel,
+        )
         return await list_items(store, SPEC, params, request)
 
     @get(
@@ -70,7 +85,12 @@ class TreatmentController(Controller):
         responses=detail_responses(),
     )
     async def get_treatment(
-        self, store: StoreDep, slug: SlugPath, locale: LocaleParam = None, include: Include = None
+        self,
+        store: StoreDep,
+        slug: SlugPath,
+        locale: LocaleParam = None,
+        include: Include = None,
+        channel: ChannelParam = None,
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""
-        return await get_item(store, SPEC, slug, locale, include)
+        return await get_item(store, SPEC, slug, locale, include, channel)

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import msgspec
+
+from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
 
 #: Columns a list may be sorted by, by the name clients use. Keys of this mapping are the
 #: only column names that ever reach SQL text.
@@ -21,8 +24,45 @@ SORT_COLUMNS = {
 }
 
 
+#: Served items: not tombstones, not withdrawn by the content.
+LIVE = "deleted = 0 AND withdrawn IS NULL"
+_STORED_STATUS = f'"review_status":"{STORED_STATUS}"'.encode()
+_decode_withdrawn = msgspec.json.Decoder(dict[str, Any])
+
+
 class DatabaseUnavailable(Exception):
     """No built database at the configured path (run `python -m api build`)."""
+
+
+def review_filter(window: ReviewWindow, status: str | None = None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) for the channel's policy and a status filter."""
+    where: list[str] = []
+    params: list[Any] = []
+    if not window.serve_overdue:
+        where.append("(next_review_due IS NULL OR next_review_due >= ?)")
+        params.append(window.today)
+    if status == "overdue":
+        where.append("next_review_due < ?")
+        params.append(window.today)
+    elif status == "due":
+        where.append("next_review_due BETWEEN ? AND ?")
+        params += [window.today, window.due_until]
+    elif status == "current":
+        where.append("(next_review_due IS NULL OR next_review_due > ?)")
+        params.append(window.due_until)
+    return where, params
+
+
+def stamp(doc: bytes, next_review_due: str | None, window: ReviewWindow) -> bytes:
+    """The stored JSON with today's review_status in place of the one the build wrote.
+
+    The pattern cannot occur inside a JSON string (its quotes would be escaped there), and
+    no nested object carries review_status, so the first match is the item's own field.
+    """
+    status = window.status(next_review_due)
+    if status == STORED_STATUS:
+        return doc
+    return doc.replace(_STORED_STATUS, f'"review_status":"{status}"'.encode(), 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +72,32 @@ class ListQuery:
     sort: str
     descending: bool
     limit: int
+    window: ReviewWindow
     links: Sequence[tuple[str, str]] = ()
     updated_since: str | None = None
+    published_since: str | None = None
+    review_status: str | None = None
     after: tuple[Any, str] | None = None
+    #: Return the detail JSON instead of the summary (the feeds need the full body).
+    detail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One item as a detail request sees it, withdrawn or not."""
+
+    doc: bytes
+    review_status: str
+    withdrawn: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicPage:
+    type: str
+    slug: str
+    locale: str
+    updated_at: str
+    topic: str | None
 
 
 @dataclass(slots=True)
@@ -49,6 +112,8 @@ class Page:
 class Store:
     db: aiosqlite.Connection
     meta: dict[str, str] = field(default_factory=dict)
+    #: Set by the app from the settings; decides review_status and what each channel gets.
+    review_policy: ReviewPolicy = field(default_factory=ReviewPolicy)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
@@ -86,41 +151,69 @@ class Store:
             self.meta = {}
         return self.meta
 
-    async def detail(self, type_: str, slug: str, locale: str) -> bytes | None:
+    async def find(self, type_: str, slug: str, locale: str, window: ReviewWindow) -> Found | None:
+        """An item's detail with today's review status, withdrawn or not; None if unknown."""
         async with self.db.execute(
-            "SELECT detail_json FROM items WHERE type = ? AND slug = ? AND locale = ?"
-            " AND deleted = 0",
+            "SELECT detail_json, next_review_due, withdrawn FROM items"
+            " WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
             (type_, slug, locale),
         ) as cur:
             row = await cur.fetchone()
-        return bytes(row[0]) if row else None
+        if row is None:
+            return None
+        doc, due, withdrawn = bytes(row[0]), row[1], row[2]
+        return Found(
+            doc=stamp(doc, due, window),
+            review_status=window.status(due),
+            withdrawn=None if withdrawn is None else _decode_withdrawn.decode(withdrawn),
+        )
 
-    async def summaries(self, type_: str, slugs: Sequence[str], locale: str) -> list[bytes]:
-        """Summaries of the given slugs, in the order given; missing ones are skipped."""
+    async def summaries(
+        self, type_: str, slugs: Sequence[str], locale: str, window: ReviewWindow
+    ) -> list[bytes]:
+        """Served summaries of the given slugs, in the order given; others are skipped."""
         if not slugs:
             return []
         marks = ",".join("?" * len(slugs))
+        review, review_params = review_filter(window)
         async with self.db.execute(
-            f"SELECT slug, summary_json FROM items WHERE type = ? AND locale = ? AND deleted = 0"
-            f" AND slug IN ({marks})",
-            (type_, locale, *slugs),
+            f"SELECT slug, summary_json, next_review_due FROM items"
+            f" WHERE type = ? AND locale = ? AND {LIVE} AND slug IN ({marks})"
+            + "".join(f" AND {cond}" for cond in review),
+            (type_, locale, *slugs, *review_params),
         ) as cur:
-            found = {slug: bytes(doc) async for slug, doc in cur}
+            found = {slug: stamp(bytes(doc), due, window) async for slug, doc, due in cur}
         return [found[s] for s in slugs if s in found]
 
-    async def linked(self, type_: str, rel: str, target: str, locale: str) -> list[bytes]:
-        """Summaries of every item of a type that links to target (e.g. FAQs of a condition)."""
+    async def linked(
+        self, type_: str, rel: str, target: str, locale: str, window: ReviewWindow
+    ) -> list[bytes]:
+        """Served summaries of a type that link to target (e.g. FAQs of a condition)."""
+        review, review_params = review_filter(window)
         async with self.db.execute(
-            "SELECT i.summary_json FROM links l JOIN items i USING (type, slug, locale)"
-            " WHERE l.type = ? AND l.rel = ? AND l.target = ? AND l.locale = ? AND i.deleted = 0"
-            " ORDER BY i.position, i.slug",
-            (type_, rel, target, locale),
+            "SELECT summary_json, next_review_due FROM links l JOIN items USING"
+            " (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
+            f" AND l.locale = ? AND {LIVE}"
+            + "".join(f" AND {cond}" for cond in review)
+            + " ORDER BY position, slug",
+            (type_, rel, target, locale, *review_params),
         ) as cur:
-            return [bytes(doc) async for (doc,) in cur]
+            return [stamp(bytes(doc), due, window) async for doc, due in cur]
+
+    async def public_pages(self, window: ReviewWindow) -> list[PublicPage]:
+        """Every served item, in a stable order, for the sitemap."""
+        review, review_params = review_filter(window)
+        async with self.db.execute(
+            f"SELECT type, slug, locale, updated_at, topic FROM items WHERE {LIVE}"
+            + "".join(f" AND {cond}" for cond in review)
+            + " ORDER BY type, locale, position, slug",
+            review_params,
+        ) as cur:
+            return [PublicPage(*row) async for row in cur]
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]
-        where = ["type = ?", "locale = ?", "deleted = 0"]
+        where = ["type = ?", "locale = ?", LIVE]
         params: list[Any] = [q.type, q.locale]
         for rel, target in q.links:
             where.append(
@@ -131,6 +224,12 @@ class Store:
         if q.updated_since is not None:
             where.append("updated_at >= ?")
             params.append(q.updated_since)
+        if q.published_since is not None:
+            where.append("published_at >= ?")
+            params.append(q.published_since)
+        review, review_params = review_filter(q.window, q.review_status)
+        where += review
+        params += review_params
         async with self.db.execute(
             f"SELECT count(*) FROM items WHERE {' AND '.join(where)}", params
         ) as cur:
@@ -141,13 +240,15 @@ class Store:
             where.append(f"({column}, slug) {'<' if q.descending else '>'} (?, ?)")
             params += list(q.after)
         order = "DESC" if q.descending else "ASC"
+        doc = "detail_json" if q.detail else "summary_json"
         async with self.db.execute(
-            f"SELECT summary_json, {column}, slug FROM items WHERE {' AND '.join(where)}"
-            f" ORDER BY {column} {order}, slug {order} LIMIT ?",
+            f"SELECT {doc}, {column}, slug, next_review_due FROM items"
+            f" WHERE {' AND '.join(where)} ORDER BY {column} {order}, slug {order} LIMIT ?",
             [*params, q.limit + 1],
         ) as cur:
             rows = list(await cur.fetchall())
         has_more = len(rows) > q.limit
         rows = rows[: q.limit]
         last = (rows[-1][1], rows[-1][2]) if rows and has_more else None
-        return Page([bytes(r[0]) for r in rows], total, last, has_more)
+        docs = [stamp(bytes(r[0]), r[3], q.window) for r in rows]
+        return Page(docs, total, last, has_more)

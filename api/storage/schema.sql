@@ -21,6 +21,11 @@ CREATE TABLE IF NOT EXISTS items (
     position     INTEGER NOT NULL DEFAULT 0,
     summary_json BLOB,
     detail_json  BLOB,
+    -- ISO date; review_status is derived from it and today's date when a request is answered.
+    next_review_due TEXT,
+    -- JSON {reason, superseded_by} when the content withdraws the item (410 Gone), else NULL.
+    -- Unlike a tombstone, a withdrawn item is still content and keeps its JSON.
+    withdrawn    BLOB,
     PRIMARY KEY (type, slug, locale)
 ) WITHOUT ROWID;
 

@@ -14,7 +14,9 @@ import aiosqlite
 import msgspec
 
 SCHEMA = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Columns added since schema version 1, added in place to databases built before them.
+ADDED_COLUMNS = {"next_review_due": "TEXT", "withdrawn": "BLOB"}
 
 _encoder = msgspec.json.Encoder()
 
@@ -35,6 +37,8 @@ class Record:
     summary: msgspec.Struct
     detail: msgspec.Struct
     content_hash: str = ""
+    next_review_due: str | None = None
+    withdrawn: bytes | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -66,6 +70,11 @@ async def connect_for_build(db_path: Path) -> aiosqlite.Connection:
 
 async def write(db: aiosqlite.Connection, records: list[Record], site: bytes) -> WriteResult:
     await db.executescript(SCHEMA)
+    async with db.execute("PRAGMA table_info(items)") as cur:
+        columns = {row[1] async for row in cur}
+    for name, kind in ADDED_COLUMNS.items():
+        if name not in columns:
+            await db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
     await db.execute("BEGIN IMMEDIATE")
     try:
         result = await _write(db, records, site)
@@ -79,6 +88,11 @@ async def write(db: aiosqlite.Connection, records: list[Record], site: bytes) ->
 async def _write(db: aiosqlite.Connection, records: list[Record], site: bytes) -> WriteResult:
     async with db.execute("SELECT type, slug, locale, content_hash, deleted FROM items") as cur:
         stored = {(t, s, loc): (h, bool(d)) async for t, s, loc, h, d in cur}
+    async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
+        version = await cur.fetchone()
+    if version is not None and version[0] != SCHEMA_VERSION:
+        # Rows written by an older schema lack the newer columns: write every item again.
+        stored = {key: ("", deleted) for key, (_, deleted) in stored.items()}
     async with db.execute("SELECT coalesce(max(revision), 0) FROM items") as cur:
         row = await cur.fetchone()
     revision = int(row[0]) if row else 0
@@ -145,14 +159,16 @@ async def _upsert(db: aiosqlite.Connection, record: Record, revision: int) -> No
     )
     await db.execute(
         "INSERT INTO items (type, slug, locale, revision, content_hash, deleted, sort_title,"
-        " published_at, updated_at, topic, position, summary_json, detail_json)"
-        " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
+        " published_at, updated_at, topic, position, summary_json, detail_json,"
+        " next_review_due, withdrawn)"
+        " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (type, slug, locale) DO UPDATE SET"
         " revision = excluded.revision, content_hash = excluded.content_hash, deleted = 0,"
         " sort_title = excluded.sort_title, published_at = excluded.published_at,"
         " updated_at = excluded.updated_at, topic = excluded.topic,"
         " position = excluded.position, summary_json = excluded.summary_json,"
-        " detail_json = excluded.detail_json",
+        " detail_json = excluded.detail_json, next_review_due = excluded.next_review_due,"
+        " withdrawn = excluded.withdrawn",
         (
             *record.key,
             revision,
@@ -164,6 +180,8 @@ async def _upsert(db: aiosqlite.Connection, record: Record, revision: int) -> No
             record.position,
             _encoder.encode(summary),
             _encoder.encode(detail),
+            record.next_review_due,
+            record.withdrawn,
         ),
     )
     await db.execute("DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", record.key)

@@ -1,0 +1,349 @@
+"""The newsletter channel: the articles as Atom, RSS 2.0 and JSON Feed 1.1.
+
+One query and one format-neutral `Feed` feed all three; feedgen writes the XML, msgspec the
+JSON Feed. Entries are newest first by publication date, full sanitized HTML plus a plain
+summary, with absolute links from the public base URL. Overdue and withdrawn articles are
+left out by the newsletter channel's policy, as they are from lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import mimetypes
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from api.controllers.pipeline import LocaleParam, PublishedSince, SlugFilter, StoreDep, UpdatedSince
+from api.controllers.responses import list_responses
+from api.controllers.website import website
+from api.storage.reader import ListQuery, Store
+from schemas.jsonfeed import VERSION, JsonFeed, JsonFeedAuthor, JsonFeedItem
+
+ATOM = "application/atom+xml"
+RSS = "application/rss+xml"
+JSON_FEED = "application/feed+json"
+CHANNEL = "newsletter"
+MAX_FEED_ITEMS = 50
+DEFAULT_FEED_ITEMS = 20
+#: An empty feed still needs an `updated` date; a fixed one keeps every replica's bytes equal.
+EMPTY_FEED_UPDATED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+FeedLimit = Annotated[
+    int,
+    QueryParameter(
+        ge=1,
+        le=MAX_FEED_ITEMS,
+        description=f"Newest entries to include, 1 to {MAX_FEED_ITEMS}.",
+    ),
+]
+_decode = msgspec.json.Decoder(dict[str, Any])
+_encode = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedImage:
+    url: str
+    alt: str
+    media_type: str | None
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    author_name: str
+    author_url: str | None
+    tags: list[str]
+    published: dt.datetime
+    updated: dt.datetime
+    language: str
+    image: FeedImage | None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    title: str
+    description: str
+    home: str
+    self_url: str
+    language: str
+    updated: dt.datetime
+    entries: list[FeedEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedQuery:
+    limit: int
+    locale: str | None
+    links: list[tuple[str, str]]
+    published_since: dt.datetime | None
+    updated_since: dt.datetime | None
+
+
+def _moment(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str) -> Feed:
+    async with store.snapshot():
+        site = await website(store, state)
+        locale = query.locale or site.site.default_locale
+        page = await store.list_page(
+            ListQuery(
+                type="article",
+                locale=locale,
+                sort="published_at",
+                descending=True,
+                limit=query.limit,
+                window=store.review_policy.window(CHANNEL),
+                links=query.links,
+                published_since=_iso(query.published_since),
+                updated_since=_iso(query.updated_since),
+                detail=True,
+            )
+        )
+    entries = []
+    for row in page.rows:
+        doc = _decode.decode(row)
+        hero = doc.get("hero_image")
+        image = None
+        if hero:
+            media_type = mimetypes.guess_type(hero["url"])[0]
+            image = FeedImage(hero["url"], hero["alt"], media_type, hero.get("width"),
+                              hero.get("height"))  # fmt: skip
+        entries.append(
+            FeedEntry(
+                url=site.url("article", doc["slug"], doc["locale"]),
+                title=doc["title"],
+                summary=doc["summary"],
+                content_html=doc["body_html"],
+                author_name=doc["author"]["name"],
+                author_url=doc["author"].get("url"),
+                tags=doc["tags"],
+                published=_moment(doc["published_at"]),
+                updated=_moment(doc["updated_at"]),
+                language=doc["locale"],
+                image=image,
+            )
+        )
+    topic = ", ".join(f"{rel} {slug}" for rel, slug in query.links)
+    return Feed(
+        title=f"{site.site.name}: articles" + (f" ({topic})" if topic else ""),
+        description=site.site.description,
+        home=site.home,
+        self_url=self_url,
+        language=locale,
+        updated=max((e.updated for e in entries), default=EMPTY_FEED_UPDATED),
+        entries=entries,
+    )
+
+
+def _generator(feed: Feed) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(feed.self_url)
+    fg.title(feed.title)
+    fg.description(feed.description)
+    fg.language(feed.language)
+    fg.updated(feed.updated)
+    fg.generator("Clinic Content API")
+    return fg
+
+
+def _entry(fg: FeedGenerator, entry: FeedEntry) -> Any:
+    fe = fg.add_entry(order="append")
+    fe.title(entry.title)
+    fe.link(href=entry.url, rel="alternate", type="text/html")
+    fe.content(entry.content_html, type="html")
+    fe.summary(entry.summary)
+    fe.published(entry.published)
+    fe.updated(entry.updated)
+    for tag in entry.tags:
+        fe.category(term=tag, label=tag)
+    return fe
+
+
+def atom(feed: Feed) -> bytes:
+    fg = _generator(feed)
+    # feedgen 1.0 writes an entry's <link> without its rel, so an Atom enclosure link would
+    # read as a second alternate link: the hero image goes in Media RSS instead.
+    fg.load_extension("media", rss=False)
+    fg.link(href=feed.self_url, rel="self", type=ATOM)
+    fg.link(href=feed.home, rel="alternate", type="text/html")
+    for entry in feed.entries:
+        fe = _entry(fg, entry)
+        fe.id(entry.url)
+        fe.author(
+            {"name": entry.author_name, **({"uri": entry.author_url} if entry.author_url else {})}
+        )
+        if entry.image is not None:
+            media: dict[str, str] = {"url": entry.image.url, "medium": "image"}
+            if entry.image.media_type:
+                media["type"] = entry.image.media_type
+            if entry.image.width and entry.image.height:
+                media |= {"width": str(entry.image.width), "height": str(entry.image.height)}
+            fe.media.content(media)
+    return fg.atom_str(pretty=True)  # type: ignore[no-any-return]
+
+
+def rss(feed: Feed) -> bytes:
+    fg = _generator(feed)
+    fg.load_extension("dc", atom=False)
+    fg.lastBuildDate(feed.updated)
+    # RSS takes its channel <link> from the last link added: the website, not this feed.
+    fg.link(href=feed.self_url, rel="self")
+    fg.link(href=feed.home, rel="alternate")
+    for entry in feed.entries:
+        fe = _entry(fg, entry)
+        fe.guid(entry.url, permalink=True)
+        # RSS readers take <description> as HTML: escape the plain summary so that text like
+        # "<short>" is shown, not dropped as an unknown tag.
+        fe.summary(html.escape(entry.summary, quote=False))
+        # RSS 2.0's <author> must be an e-mail address; Dublin Core carries the name.
+        fe.dc.dc_creator(entry.author_name)
+        if entry.image is not None and entry.image.media_type:
+            fe.enclosure(entry.image.url, "0", entry.image.media_type)
+    return fg.rss_str(pretty=True)  # type: ignore[no-any-return]
+
+
+def json_feed(feed: Feed) -> bytes:
+    document = JsonFeed(
+        version=VERSION,
+        title=feed.title,
+        home_page_url=feed.home,
+        feed_url=feed.self_url,
+        description=feed.description,
+        language=feed.language,
+        items=[
+            JsonFeedItem(
+                id=entry.url,
+                url=entry.url,
+                title=entry.title,
+                content_html=entry.content_html,
+                summary=entry.summary,
+                image=entry.image.url if entry.image else None,
+                date_published=entry.published,
+                date_modified=entry.updated,
+                authors=[JsonFeedAuthor(name=entry.author_name, url=entry.author_url)],
+                tags=entry.tags,
+                language=entry.language,
+            )
+            for entry in feed.entries
+        ],
+    )
+    return _encode.encode(document)
+
+
+class FeedController(Controller):
+    path = "/v1/feeds"
+    tags = ("feeds",)
+
+    @get(
+        "/articles.atom",
+        operation_id="getArticlesAtomFeed",
+        summary="Articles as an Atom feed",
+        media_type=ATOM,
+        response_description="An Atom 1.0 feed (RFC 4287), newest first.",
+        responses=list_responses(),
+    )
+    async def get_articles_atom_feed(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        store: StoreDep,
+        limit: FeedLimit = DEFAULT_FEED_ITEMS,
+        locale: LocaleParam = None,
+        tag: SlugFilter = None,
+        condition: SlugFilter = None,
+        treatment: SlugFilter = None,
+        published_since: PublishedSince = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[bytes]:
+        """Articles as Atom with full HTML, summary, author, tags and hero image (Media RSS)."""
+        query = _query(limit, locale, tag, condition, treatment, published_since, updated_since)
+        feed = await load_feed(store, state, query, str(request.url))
+        return Response(content=atom(feed), media_type=ATOM)
+
+    @get(
+        "/articles.rss",
+        operation_id="getArticlesRssFeed",
+        summary="Articles as an RSS 2.0 feed",
+        media_type=RSS,
+        response_description="An RSS 2.0 feed, newest first.",
+        responses=list_responses(),
+    )
+    async def get_articles_rss_feed(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        store: StoreDep,
+        limit: FeedLimit = DEFAULT_FEED_ITEMS,
+        locale: LocaleParam = None,
+        tag: SlugFilter = None,
+        condition: SlugFilter = None,
+        treatment: SlugFilter = None,
+        published_since: PublishedSince = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[bytes]:
+        """Articles as RSS 2.0 with full HTML (content:encoded), summary and hero enclosure."""
+        query = _query(limit, locale, tag, condition, treatment, published_since, updated_since)
+        feed = await load_feed(store, state, query, str(request.url))
+        return Response(content=rss(feed), media_type=RSS)
+
+    @get(
+        "/articles.json",
+        operation_id="getArticlesJsonFeed",
+        summary="Articles as a JSON Feed",
+        media_type=JSON_FEED,
+        response_description="A JSON Feed 1.1 document, newest first.",
+        responses=list_responses(),
+    )
+    async def get_articles_json_feed(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        store: StoreDep,
+        limit: FeedLimit = DEFAULT_FEED_ITEMS,
+        locale: LocaleParam = None,
+        tag: SlugFilter = None,
+        condition: SlugFilter = None,
+        treatment: SlugFilter = None,
+        published_since: PublishedSince = None,
+        updated_since: UpdatedSince = None,
+    ) -> Response[JsonFeed]:
+        """Articles as JSON Feed 1.1 with full HTML, summary, authors, tags and image."""
+        query = _query(limit, locale, tag, condition, treatment, published_since, updated_since)
+        feed = await load_feed(store, state, query, str(request.url))
+        response: Response[Any] = Response(content=json_feed(feed), media_type=JSON_FEED)
+        return response
+
+
+def _query(
+    limit: int,
+    locale: str | None,
+    tag: str | None,
+    condition: str | None,
+    treatment: str | None,
+    published_since: dt.datetime | None,
+    updated_since: dt.datetime | None,
+) -> FeedQuery:
+    pairs = (("tag", tag), ("condition", condition), ("treatment", treatment))
+    links = [(rel, slug) for rel, slug in pairs if slug]
+    return FeedQuery(limit, locale, links, published_since, updated_since)
