@@ -197,3 +197,18 @@ def test_feed_over_real_server(server: Server) -> None:
     assert len(feed.entries) == 2
     # No CLINIC_BASE_URL in this server's environment: site.yaml's base_url is used.
     assert feed.entries[0].link.startswith("https://www.example-clinic.org/articles/")
+
+
+def test_openapi_documents_feed_media_types(client: Client) -> None:
+    paths = client.get("/docs/openapi.json").json()["paths"]
+    expected = {
+        "atom": "application/atom+xml",
+        "rss": "application/rss+xml",
+        "json": "application/feed+json",
+    }
+    for fmt, media_type in expected.items():
+        operation = paths[f"/v1/feeds/articles.{fmt}"]["get"]
+        assert list(operation["responses"]["200"]["content"]) == [media_type]
+        assert operation["responses"]["200"]["description"]
+        names = {p["name"] for p in operation["parameters"]}
+        assert {"tag", "condition", "treatment", "locale", "limit"} <= names
