@@ -66,6 +66,15 @@ def test_editor_json_schemas_are_current() -> None:
         )
 
 
+JSON_OR_DOCUMENTED_MEDIA_TYPES = {
+    "application/json",
+    "application/atom+xml",
+    "application/rss+xml",
+    "application/feed+json",
+    "application/xml",
+}
+
+
 def test_every_operation_is_documented(document: dict[str, Any]) -> None:
     ids = set()
     for name, op in operations(document):
@@ -77,7 +86,11 @@ def test_every_operation_is_documented(document: dict[str, Any]) -> None:
         assert op.get("tags"), name
         for param in op.get("parameters", []):
             assert param.get("description"), f"{name} {param['name']}"
-        ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+        # JSON, except feeds and sitemap.xml; each 200 documents one media type and its schema.
+        media = op["responses"]["200"]["content"]
+        assert len(media) == 1, name
+        assert set(media) <= JSON_OR_DOCUMENTED_MEDIA_TYPES, name
+        ok = next(iter(media.values()))["schema"]
         assert ok, name
         for status, response in op["responses"].items():
             if status.startswith(("4", "5")):
