@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -25,10 +25,13 @@ from api.controllers.conditions import ConditionController
 from api.controllers.faq_topics import FaqTopicController
 from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
-from api.controllers.pipeline import StoreDep
-from api.controllers.responses import UNAVAILABLE
+from api.controllers.locales import negotiate
+from api.controllers.pipeline import LocaleParam, StoreDep
+from api.controllers.responses import BAD_REQUEST, UNAVAILABLE
+from api.controllers.search import SearchController
 from api.controllers.sitemap import SitemapController
 from api.controllers.symptoms import SymptomController
+from api.controllers.sync import SyncController
 from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception
 from api.settings import Settings
@@ -52,6 +55,15 @@ Every item carries `review_status` (`current`, `due` or `overdue`), computed fro
 date when the request is answered. The `channel` parameter says who will show the content;
 channels not listed in the server's CLINIC_SERVE_OVERDUE are not served overdue items. A
 withdrawn item answers 410 Gone, naming its replacement in `superseded_by`.
+
+**Kiosk.** `channel=kiosk` on the content, search and FAQ operations is the waiting-room
+preset: besides leaving out overdue items, it renders plain text only — no `body_html`,
+`answer_html`, `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters),
+and search snippets carry no `<mark>` tags.
+
+**Languages.** `locale=` wins, then the `Accept-Language` header (q-values honoured), then
+the site's default locale. An item missing in the chosen language is served in the default
+one instead: its `locale` field and the `Content-Language` header say so.
 """
 _RESERVED = {"self", "request", "state", "store", "headers", "cookies", "query", "scope", "data"}
 
@@ -93,26 +105,33 @@ async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
 
 
 @get("/v1/site", operation_id="getSite", summary="Get the site settings", tags=["site"],
-     responses={503: UNAVAILABLE})  # fmt: skip
-async def get_site(store: StoreDep) -> Site:
+     responses={400: BAD_REQUEST, 503: UNAVAILABLE})  # fmt: skip
+async def get_site(
+    request: Request[Any, Any, Any], store: StoreDep, locale: LocaleParam = None
+) -> Response[Site]:
     """The clinic's name, base URL, medical disclaimer, locales and current content revision."""
     meta = await store.refresh_meta()
     if "site" not in meta:
         raise DatabaseUnavailable("no build yet")
+    negotiated = negotiate(store, request, locale)
     site = msgspec.json.decode(meta["site"])
-    return Site(
-        name=site["name"],
+    words = site.get("translations", {}).get(negotiated.locale, {})
+    served = negotiated.locale if words or negotiated.locale == negotiated.default else None
+    body = Site(
+        locale=served or negotiated.default,
+        name=words.get("name") or site["name"],
         base_url=site["base_url"],
-        description=site["description"],
-        disclaimer=site["disclaimer"],
+        description=words.get("description") or site["description"],
+        disclaimer=words.get("disclaimer") or site["disclaimer"],
         default_locale=site["default_locale"],
         locales=site["locales"],
         phone=site.get("phone"),
         email=site.get("email"),
-        address=site.get("address"),
+        address=words.get("address") or site.get("address"),
         content_revision=int(meta["content_revision"]),
         content_hash=meta["content_hash"],
     )
+    return Response(body, headers=negotiated.headers([body.locale]))
 
 
 @get("/health", operation_id="getHealth", summary="Liveness", tags=["operations"])
@@ -167,6 +186,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 name="feeds",
                 description="Articles as Atom, RSS 2.0 and JSON Feed 1.1 for the newsletter.",
             ),
+            Tag(
+                name="search",
+                description="Ranked full-text search that forgives typos and knows synonyms.",
+            ),
+            Tag(name="sync", description="Changes since a cursor, for offline copies."),
             Tag(name="site", description="The clinic's settings and the website's sitemap."),
             Tag(name="operations", description="Liveness and readiness."),
         ],
@@ -200,6 +224,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FaqTopicController,
             FeedController,
             SitemapController,
+            SearchController,
+            SyncController,
             get_site,
             health,
             ready,

@@ -12,7 +12,13 @@ import msgspec
 
 from api.build import ContentErrors, build, check
 from api.settings import Settings
-from schemas.content import PAGE_SOURCES, FaqTopicSource, PeopleSource, SiteSource
+from schemas.content import (
+    PAGE_SOURCES,
+    FaqTopicSource,
+    PeopleSource,
+    SiteSource,
+    SynonymsSource,
+)
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 SCHEMA_DIR = Path("schemas/json")
@@ -113,6 +119,7 @@ def editor_schemas() -> dict[Path, bytes]:
         "faq-topic.schema.json": FaqTopicSource,
         "people.schema.json": PeopleSource,
         "site.schema.json": SiteSource,
+        "synonyms.schema.json": SynonymsSource,
     }
     return {
         SCHEMA_DIR / name: msgspec.json.format(

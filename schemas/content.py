@@ -240,6 +240,15 @@ class SitePaths(Source, kw_only=True, frozen=True):
     faq_topic: PagePath = "/faqs/{slug}"
 
 
+class SiteTranslation(Source, kw_only=True, frozen=True):
+    """The site settings that are words, in one more locale (issue 3)."""
+
+    name: Title | None = None
+    description: Summary
+    disclaimer: Annotated[str, Meta(min_length=1, max_length=2000)]
+    address: Annotated[str, Meta(max_length=300)] | None = None
+
+
 class SiteSource(Source, kw_only=True, frozen=True):
     name: Title
     base_url: Url
@@ -253,6 +262,32 @@ class SiteSource(Source, kw_only=True, frozen=True):
     email: Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=200)] | None = None
     address: Annotated[str, Meta(max_length=300)] | None = None
     paths: SitePaths = msgspec.field(default_factory=SitePaths)
+    #: The words of the site in its other locales, keyed by locale (issue 3).
+    translations: dict[Locale, SiteTranslation] = {}
+
+
+SynonymTerm = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=80,
+        description="A word or a phrase as a patient might type it.",
+        examples=["reflex sympathetic dystrophy"],
+    ),
+]
+
+
+class SynonymGroup(Source, kw_only=True, frozen=True):
+    """Words and phrases a patient may use for one thing; searching one finds them all."""
+
+    terms: Annotated[list[SynonymTerm], Meta(min_length=2, max_length=50)]
+    note: Annotated[str, Meta(max_length=300)] | None = None
+
+
+class SynonymsSource(Source, kw_only=True, frozen=True):
+    """content/synonyms.yaml: groups of equivalent search terms, in any locale."""
+
+    groups: Annotated[list[SynonymGroup], Meta(min_length=1, max_length=2000)]
 
 
 Kind = Literal["article", "condition", "symptom", "treatment"]

@@ -35,6 +35,11 @@ __all__ = [
     "Reference",
     "RelatedArticle",
     "ReviewStatus",
+    "SearchHit",
+    "SearchLink",
+    "SearchMeta",
+    "SearchResults",
+    "SearchTerm",
     "Seo",
     "SideEffect",
     "Site",
@@ -43,6 +48,10 @@ __all__ = [
     "SymptomDetail",
     "SymptomList",
     "SymptomSummary",
+    "SyncDelete",
+    "SyncMeta",
+    "SyncPage",
+    "SyncUpsert",
     "TocEntry",
     "TreatmentDetail",
     "TreatmentList",
@@ -328,6 +337,9 @@ class FaqList(Resource, kw_only=True, frozen=True):
 
 
 class Site(Resource, kw_only=True, frozen=True):
+    locale: Annotated[
+        Locale, Meta(description="The language of the words below (negotiated, issue 3).")
+    ]
     name: str
     base_url: str
     description: str
@@ -372,3 +384,107 @@ class Problem(Resource, kw_only=True, frozen=True):
         ]
         | msgspec.UnsetType
     ) = msgspec.UNSET
+
+
+# Search, sync and the kiosk (issue 3).
+
+ItemType = Literal["article", "condition", "symptom", "treatment", "faq"]
+ItemDetail = ArticleDetail | ConditionDetail | SymptomDetail | TreatmentDetail | Faq
+
+
+class SearchLink(Resource, kw_only=True, frozen=True):
+    api: Annotated[str, Meta(description="The item in this API, in the locale served.")]
+    site: Annotated[
+        str | None, Meta(description="The item's page on the clinic's website, when known.")
+    ]
+
+
+class SearchHit(Resource, kw_only=True, frozen=True):
+    type: ItemType
+    slug: Slug
+    locale: Annotated[
+        Locale, Meta(description="The locale of the item found; the default when untranslated.")
+    ]
+    title: Annotated[str, Meta(description="The title, or an FAQ's question.")]
+    summary: Annotated[str, Meta(description="Plain text: the summary, or an FAQ's short answer.")]
+    snippet: Annotated[
+        str,
+        Meta(
+            description="Where the words were found. HTML: the text is escaped and the only"
+            " tags are `<mark>` around matched words (plain text on the kiosk channel)."
+        ),
+    ]
+    topic: Slug | None = None
+    link: SearchLink
+    score: Annotated[
+        float,
+        Meta(description="Relevance, higher first; comparable only within one response."),
+    ]
+
+
+class SearchTerm(Resource, kw_only=True, frozen=True):
+    """How one word or phrase of the query was understood."""
+
+    typed: str
+    searched: Annotated[
+        list[str],
+        Meta(
+            description="The words searched for it: itself, corrections of a typo, synonyms;"
+            " a trailing `*` marks a prefix (type-ahead)."
+        ),
+    ]
+
+
+class SearchMeta(Resource, kw_only=True, frozen=True):
+    total: Annotated[int, Meta(ge=0, description="Items found, on every page.")]
+    limit: int
+    next_cursor: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
+    locale: Locale
+    terms: list[SearchTerm]
+
+
+class SearchResults(Resource, kw_only=True, frozen=True):
+    data: list[SearchHit]
+    meta: SearchMeta
+
+
+class SyncUpsert(Resource, tag_field="op", tag="upsert", kw_only=True, frozen=True):
+    """An item was created or changed: store `item` (the detail form) under its key."""
+
+    type: ItemType
+    slug: Slug
+    locale: Locale
+    revision: int
+    item: ItemDetail
+
+
+class SyncDelete(Resource, tag_field="op", tag="delete", kw_only=True, frozen=True):
+    """An item was removed: delete it (a tombstone; unknown keys can be ignored)."""
+
+    type: ItemType
+    slug: Slug
+    locale: Locale
+    revision: int
+
+
+class SyncMeta(Resource, kw_only=True, frozen=True):
+    has_more: Annotated[
+        bool, Meta(description="More changes are waiting: call again with `next_cursor` now.")
+    ]
+    next_cursor: Annotated[
+        str,
+        Meta(
+            description="Where this response ends. Keep it and pass it as `cursor` next time"
+            " to get only what changed since."
+        ),
+    ]
+    content_revision: Annotated[int, Meta(description="The latest revision of the content.")]
+
+
+class SyncPage(Resource, kw_only=True, frozen=True):
+    data: Annotated[
+        list[SyncUpsert | SyncDelete], Meta(description="Changes, oldest revision first.")
+    ]
+    meta: SyncMeta

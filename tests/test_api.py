@@ -114,7 +114,11 @@ def test_filters(client: Client) -> None:
     by_treatment = client.get("/v1/faqs?treatment=ketamine-infusion&limit=100").json()["data"]
     assert by_treatment
     assert all(f["treatment"] == "ketamine-infusion" for f in by_treatment)
-    assert client.get("/v1/articles?locale=es").json()["meta"]["total"] == 0
+    # No article is in Spanish yet: each falls back to English and says so (issue 3).
+    spanish = client.get("/v1/articles?locale=es").json()
+    assert spanish["meta"]["total"] == client.get("/v1/articles").json()["meta"]["total"]
+    assert {a["locale"] for a in spanish["data"]} == {"en"}
+    assert client.get("/v1/articles?locale=fr").status_code == 400
 
 
 def test_updated_since(client: Client) -> None:

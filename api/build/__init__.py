@@ -11,6 +11,9 @@ import msgspec
 from api.build.check import check_relations
 from api.build.load import ContentError, ContentErrors, Loaded, load
 from api.build.shape import shape
+from api.build.synonyms import check_synonyms
+from api.build.translations import check_translations
+from api.storage.text import words
 from api.storage.writer import WriteResult, connect_for_build, write
 
 __all__ = ["BuildResult", "ContentError", "ContentErrors", "build", "check"]
@@ -28,6 +31,8 @@ def check(content_dir: Path) -> Loaded:
     loaded = load(content_dir)
     if loaded.people is not None or loaded.pages or loaded.faq_topics:
         loaded.errors.extend(check_relations(loaded))
+        loaded.errors.extend(check_translations(loaded))
+    loaded.errors.extend(check_synonyms(loaded))
     loaded.errors.sort()
     return loaded
 
@@ -47,9 +52,13 @@ async def build(content_dir: Path, db_path: Path, *, base_url: str | None = None
         loaded.site = msgspec.structs.replace(loaded.site, base_url=base_url.rstrip("/"))
     records = shape(loaded)
     site = msgspec.json.encode(loaded.site)
+    synonyms = [
+        [" ".join(words(term)) for term in group.terms]
+        for group in (loaded.synonyms.groups if loaded.synonyms else [])
+    ]
     db = await connect_for_build(db_path)
     try:
-        result = await write(db, records, site)
+        result = await write(db, records, site, synonyms)
     finally:
         await db.close()
     return BuildResult(result, len(records), time.perf_counter() - started)

@@ -21,7 +21,11 @@ from schemas.content import (
     Page,
     PeopleSource,
     SiteSource,
+    SynonymsSource,
 )
+
+#: Optional: groups of equivalent search terms (issue 3).
+SYNONYMS_FILE = "synonyms.yaml"
 
 #: Content files are small; anything larger is a mistake (a pasted image, a log file).
 MAX_FILE_BYTES = 512 * 1024
@@ -67,6 +71,7 @@ class Loaded:
     pages: list[PageFile] = field(default_factory=list)
     faq_topics: list[tuple[str, FaqTopicSource]] = field(default_factory=list)
     errors: list[ContentError] = field(default_factory=list)
+    synonyms: SynonymsSource | None = None
     invalid_slugs: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -77,6 +82,8 @@ def load(content_dir: Path) -> Loaded:
         return out
     out.site = _load_yaml_file(content_dir, "site.yaml", SiteSource, out.errors)
     out.people = _load_yaml_file(content_dir, "people.yaml", PeopleSource, out.errors)
+    if (content_dir / SYNONYMS_FILE).is_file():
+        out.synonyms = _load_yaml_file(content_dir, SYNONYMS_FILE, SynonymsSource, out.errors)
     for folder, struct in PAGE_SOURCES.items():
         for path in _files(content_dir / folder, ".md"):
             rel = _rel(path, content_dir)
@@ -205,11 +212,21 @@ def _convert(data: Any, struct: type[T], rel: str, errors: list[ContentError]) -
     try:
         converted = msgspec.convert({k: v for k, v in data.items() if k in known}, struct)
     except msgspec.ValidationError as exc:
-        error = _validation_error(rel, str(exc))
+        error = _name_keys(_validation_error(rel, str(exc)), data)
         if error.field not in {p.field for p in problems}:
             errors.append(error)
         return None
     return None if problems else converted
+
+
+def _name_keys(error: ContentError, data: dict[str, Any]) -> ContentError:
+    """msgspec says `translations[...]` for a value in a mapping; name the key when the
+    mapping has only one, so the editor sees `translations.es.disclaimer`."""
+    head, sep, tail = error.field.partition("[...]")
+    value = data.get(head) if sep else None
+    if isinstance(value, dict) and len(value) == 1:
+        return ContentError(error.path, f"{head}.{next(iter(value))}{tail}", error.reason)
+    return error
 
 
 def _validation_error(rel: str, message: str) -> ContentError:
@@ -225,5 +242,6 @@ def _validation_error(rel: str, message: str) -> ContentError:
         name = reason.split("`")[1]
         return ContentError(rel, f"{where}.{name}", "required field is missing")
     if reason.startswith("Object contains unknown field"):
-        return ContentError(rel, where, "unknown field (check the spelling)")
+        name = reason.split("`")[1]
+        return ContentError(rel, f"{where}.{name}", "unknown field (check the spelling)")
     return ContentError(rel, where, reason.replace("`", ""))

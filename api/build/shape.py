@@ -13,7 +13,7 @@ from api import jsonld
 from api.build.load import Loaded, PageFile
 from api.build.render import Rendered, markdown_to_text, render
 from api.review import STORED_STATUS
-from api.storage.writer import Record
+from api.storage.writer import Record, SearchText
 from api.weblinks import page_url
 from schemas import resources as r
 from schemas.content import (
@@ -168,6 +168,7 @@ def _page(page: PageFile, ctx: Context) -> Record:
         "review_status": STORED_STATUS,
     }
     published: str | None = None
+    search: SearchText
     links: list[tuple[str, str]]
     summary: msgspec.Struct
     detail: msgspec.Struct
@@ -198,6 +199,9 @@ def _page(page: PageFile, ctx: Context) -> Record:
             **_with_json_ld(fields, doc), related=ctx.related[(src.slug, src.locale)]
         )
         links = _links(tag=src.tags, condition=src.conditions, treatment=src.treatments)
+        search = SearchText(
+            src.title, " ".join(t.replace("-", " ") for t in src.tags), src.summary, body.text
+        )
     elif isinstance(src, ConditionSource):
         condition = {
             **common,
@@ -226,6 +230,7 @@ def _page(page: PageFile, ctx: Context) -> Record:
         )
         detail = r.ConditionDetail(**_with_json_ld(fields, doc))
         links = _links(symptom=src.symptoms, treatment=src.treatments)
+        search = SearchText(src.title, "\n".join(src.also_known_as), src.summary, body.text)
     elif isinstance(src, SymptomSource):
         symptom = {**common, "what_it_is": src.what_it_is, "conditions": list(src.conditions)}
         summary = r.SymptomSummary(**symptom)
@@ -233,6 +238,12 @@ def _page(page: PageFile, ctx: Context) -> Record:
         doc = jsonld.sign_or_symptom(_plain(fields), url=url, publisher=ctx.publisher)
         detail = r.SymptomDetail(**_with_json_ld(fields, doc))
         links = _links(condition=src.conditions)
+        search = SearchText(
+            src.title,
+            "",
+            f"{src.summary}\n{src.what_it_is}",
+            "\n".join([*src.how_it_shows, body.text]),
+        )
     elif isinstance(src, TreatmentSource):
         treatment = {
             **common,
@@ -254,6 +265,15 @@ def _page(page: PageFile, ctx: Context) -> Record:
         doc = jsonld.medical_therapy(_plain(fields), url=url, publisher=ctx.publisher)
         detail = r.TreatmentDetail(**_with_json_ld(fields, doc))
         links = _links(condition=src.conditions)
+        effects = [f"{e.name}. {e.description}" for e in src.side_effects]
+        search = SearchText(
+            src.title,
+            "\n".join(e.name for e in src.side_effects),
+            f"{src.summary}\n{src.how_it_works}",
+            "\n".join(
+                [*src.before, *src.during, *src.after, *effects, *src.safety_notes, body.text]
+            ),
+        )
     else:  # pragma: no cover - PAGE_SOURCES names every page struct
         raise TypeError(type(src))
     return Record(
@@ -270,6 +290,7 @@ def _page(page: PageFile, ctx: Context) -> Record:
         detail=detail,
         next_review_due=src.next_review_due.isoformat(),
         withdrawn=_withdrawn(src.withdrawn),
+        search=search,
     )
 
 
@@ -327,4 +348,5 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         detail=item,
         next_review_due=item.next_review_due.isoformat(),
         withdrawn=_withdrawn(faq.withdrawn),
+        search=SearchText(item.question, topic.title, item.short_answer, item.answer_text),
     )

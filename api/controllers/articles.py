@@ -102,6 +102,7 @@ class ArticleController(Controller):
     )
     async def get_article(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
@@ -109,4 +110,4 @@ class ArticleController(Controller):
         channel: ChannelParam = None,
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""
-        return await get_item(store, SPEC, slug, locale, include, channel)
+        return await get_item(store, SPEC, slug, locale, include, request, channel)

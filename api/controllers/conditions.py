@@ -88,6 +88,7 @@ class ConditionController(Controller):
     )
     async def get_condition(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
@@ -95,4 +96,4 @@ class ConditionController(Controller):
         channel: ChannelParam = None,
     ) -> Response[ConditionDetail]:
         """One condition with its other names, codes, symptoms and treatments."""
-        return await get_item(store, SPEC, slug, locale, include, channel)
+        return await get_item(store, SPEC, slug, locale, include, request, channel)

@@ -24,9 +24,21 @@ from api.controllers.pipeline import (
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
+from api.controllers.search import MAX_QUERY_LENGTH, ranked_faqs
+from api.errors import bad_param
 from schemas.resources import Faq, FaqList
 
 FaqSort = Literal["order", "-order", "updated_at", "-updated_at"]
+FaqQuery = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_QUERY_LENGTH,
+        description="Words to search the FAQs for (the kiosk's FAQ box): results come best"
+        " first, typos forgiven, as in GET /v1/search. Not with `sort`, `fields` or"
+        " `updated_since`.",
+    ),
+]
 SPEC = TypeSpec(
     type="faq",
     path="/v1/faqs",
@@ -56,10 +68,31 @@ class FaqController(Controller):
         updated_since: UpdatedSince = None,
         review_status: ReviewStatusFilter = None,
         channel: ChannelParam = None,
+        q: FaqQuery = None,
     ) -> Response[FaqList]:
-        """FAQs by topic, in the order editors gave; filter by topic, condition or treatment."""
+        """FAQs by topic, in the order editors gave, or best match first with `q`."""
         pairs = (("topic", topic), ("condition", condition), ("treatment", treatment))
         links = [(rel, v) for rel, v in pairs if v]
+        if q is not None:
+            for name, value in (
+                ("sort", sort),
+                ("fields", fields),
+                ("updated_since", updated_since),
+                ("review_status", review_status),
+            ):
+                if value is not None:
+                    raise bad_param(name, "cannot be combined with q (results come best first)")
+            return await ranked_faqs(
+                request,
+                store,
+                q,
+                locale=locale,
+                topic=topic,
+                links=[(rel, v) for rel, v in links if rel != "topic"],
+                limit=limit,
+                cursor=cursor,
+                channel=channel,
+            )
         params = ListParams(
             limit,
             cursor,
@@ -77,10 +110,11 @@ class FaqController(Controller):
     @get("/{slug:str}", operation_id="getFaq", summary="Get an FAQ", responses=detail_responses())
     async def get_faq(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
         channel: ChannelParam = None,
     ) -> Response[Faq]:
         """One question with its answer (HTML and plain text) and the kiosk's short answer."""
-        return await get_item(store, SPEC, slug, locale, None, channel)
+        return await get_item(store, SPEC, slug, locale, None, request, channel)

@@ -19,6 +19,8 @@ from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
+from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
+from api.controllers.locales import Negotiated, negotiate
 from api.errors import Gone, NotFound, bad_param
 from api.review import ReviewWindow
 from api.storage.reader import ListQuery, Store
@@ -111,6 +113,7 @@ ChannelParam = Annotated[
             " overdue are left out, or answer 404, unless the server's CLINIC_SERVE_OVERDUE"
             " names the channel (by default only `editor`)."
         )
+        + KIOSK_RENDITION
     ),
 ]
 
@@ -211,7 +214,8 @@ async def list_items(
     store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
 ) -> Response[Any]:
     async with store.snapshot():
-        return await _list_items(store, spec, params, request)
+        negotiated = negotiate(store, request, params.locale)
+        return await _list_items(store, spec, params, request, negotiated)
 
 
 async def get_item(
@@ -220,21 +224,28 @@ async def get_item(
     slug: str,
     locale: str | None,
     include: str | None,
+    request: Request[Any, Any, Any],
     channel: str | None = None,
 ) -> Response[Any]:
     async with store.snapshot():
-        return await _get_item(store, spec, slug, locale, include, channel)
+        negotiated = negotiate(store, request, locale)
+        return await _get_item(store, spec, slug, negotiated, include, channel)
 
 
 async def _list_items(
-    store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
+    store: Store,
+    spec: TypeSpec,
+    params: ListParams,
+    request: Request[Any, Any, Any],
+    negotiated: Negotiated,
 ) -> Response[Any]:
     sort_name, descending = _sort(spec, params.sort)
     picked = parse_csv("fields", params.fields, spec.fields)
     includes = parse_csv("include", params.include, spec.includes)
     sort_key = f"{'-' if descending else ''}{sort_name}"
     after = decode_cursor(params.cursor, sort_key) if params.cursor else None
-    locale = params.locale or default_locale(store)
+    locale = negotiated.locale
+    kiosk = is_kiosk(params.channel)
     window = review_window(store, params.channel)
     check_review_status(window, params.review_status, params.channel)
     page = await store.list_page(
@@ -250,22 +261,25 @@ async def _list_items(
             published_since=_iso(params.published_since),
             review_status=params.review_status,
             after=after,
+            fallback_locale=negotiated.fallback,
         )
     )
     next_cursor = encode_cursor(sort_key, page.last_key) if page.last_key else None
     rows = page.rows
-    if picked or includes:
+    if picked or includes or kiosk:
         docs = [_decode_object.decode(row) for row in rows]
         if includes:
             for doc in docs:
-                await _embed(store, spec, doc, includes, locale, window)
+                await _embed(store, spec, doc, includes, negotiated, window)
+        if kiosk:
+            docs = [kiosk_rendition(doc) for doc in docs]
         if picked:
             keep = ALWAYS_FIELDS.union(picked)
             docs = [{k: v for k, v in doc.items() if k in keep or k == "included"} for doc in docs]
         rows = [_encoder.encode(doc) for doc in docs]
     meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
     body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
-    headers = {}
+    headers = negotiated.headers(page.locales)
     if next_cursor:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         query.append(("cursor", next_cursor))
@@ -277,15 +291,17 @@ async def _get_item(
     store: Store,
     spec: TypeSpec,
     slug: str,
-    locale: str | None,
+    negotiated: Negotiated,
     include: str | None,
-    channel: str | None = None,
+    channel: str | None,
 ) -> Response[Any]:
     includes = parse_csv("include", include, spec.includes)
-    default = default_locale(store)
-    locale = locale or default
+    default = negotiated.default
+    locale = negotiated.locale
     window = review_window(store, channel)
     found = await store.find(spec.type, slug, locale, window)
+    if found is None and negotiated.fallback is not None:
+        found = await store.find(spec.type, slug, negotiated.fallback, window)
     if found is None:
         raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
     if found.withdrawn is not None:
@@ -296,11 +312,16 @@ async def _get_item(
             f" served to the {channel or DEFAULT_CHANNEL} channel until it is reviewed again."
         )
     body = found.doc
+    doc = _decode_object.decode(body)
     if includes:
-        doc = _decode_object.decode(body)
-        await _embed(store, spec, doc, includes, locale, window)
+        await _embed(store, spec, doc, includes, negotiated, window)
+    if is_kiosk(channel):
+        doc = kiosk_rendition(doc)
+    if includes or is_kiosk(channel):
         body = _encoder.encode(doc)
-    return Response(content=body, media_type="application/json")
+    return Response(
+        content=body, media_type="application/json", headers=negotiated.headers([doc["locale"]])
+    )
 
 
 def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:
@@ -324,20 +345,41 @@ async def _embed(
     spec: TypeSpec,
     doc: dict[str, Any],
     includes: list[str],
-    locale: str,
+    negotiated: Negotiated,
     window: ReviewWindow,
 ) -> None:
     included: dict[str, list[Any]] = {}
+    locale = negotiated.locale
     for name in includes:
         related = spec.includes[name]
         if related.from_field is not None:
             slugs = doc.get(related.from_field) or []
             rows = await store.summaries(related.type, slugs, locale, window)
+            if negotiated.fallback is not None and len(rows) < len(slugs):
+                rows = await _with_fallback(store, related.type, slugs, negotiated, window)
         else:
             assert related.linked_by is not None
             rows = await store.linked(related.type, related.linked_by, doc["slug"], locale, window)
+            if negotiated.fallback is not None:
+                fallback = await store.linked(
+                    related.type, related.linked_by, doc["slug"], negotiated.fallback, window
+                )
+                have = {_decode_object.decode(row)["slug"] for row in rows}
+                rows += [r for r in fallback if _decode_object.decode(r)["slug"] not in have]
         included[name] = [_decode_object.decode(row) for row in rows]
     doc["included"] = included
+
+
+async def _with_fallback(
+    store: Store, type_: str, slugs: list[str], negotiated: Negotiated, window: ReviewWindow
+) -> list[bytes]:
+    """Summaries in the asked locale where translated, else in the fallback, in slug order."""
+    assert negotiated.fallback is not None
+    found: dict[str, bytes] = {}
+    for locale in (negotiated.fallback, negotiated.locale):
+        for row in await store.summaries(type_, slugs, locale, window):
+            found[_decode_object.decode(row)["slug"]] = row
+    return [found[s] for s in slugs if s in found]
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

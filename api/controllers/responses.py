@@ -33,6 +33,12 @@ GONE = _problem(
     "The article 'old-guide' was withdrawn: Merged into the new guide."
     " It is replaced by /v1/articles/new-guide.",
 )
+SYNC_GONE = _problem(
+    410,
+    "Gone",
+    "This cursor belongs to another build of the content (lineage 3f2a9c0d1e4b5a67);"
+    " sync again from the start, without a cursor.",
+)
 UNAVAILABLE = _problem(503, "Service Unavailable", "Content has not been built yet.")
 
 

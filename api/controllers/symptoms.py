@@ -85,6 +85,7 @@ class SymptomController(Controller):
     )
     async def get_symptom(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
@@ -92,4 +93,4 @@ class SymptomController(Controller):
         channel: ChannelParam = None,
     ) -> Response[SymptomDetail]:
         """One symptom: what it is and how it shows."""
-        return await get_item(store, SPEC, slug, locale, include, channel)
+        return await get_item(store, SPEC, slug, locale, include, request, channel)

@@ -86,6 +86,7 @@ class TreatmentController(Controller):
     )
     async def get_treatment(
         self,
+        request: Request[Any, Any, Any],
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
@@ -93,4 +94,4 @@ class TreatmentController(Controller):
         channel: ChannelParam = None,
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""
-        return await get_item(store, SPEC, slug, locale, include, channel)
+        return await get_item(store, SPEC, slug, locale, include, request, channel)

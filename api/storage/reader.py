@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import aiosqlite
 import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
+from api.storage import search as fts
 
 #: Columns a list may be sorted by, by the name clients use. Keys of this mapping are the
 #: only column names that ever reach SQL text.
@@ -80,6 +82,8 @@ class ListQuery:
     after: tuple[Any, str] | None = None
     #: Return the detail JSON instead of the summary (the feeds need the full body).
     detail: bool = False
+    #: Where an item has no `locale` version, serve this locale's instead (issue 3).
+    fallback_locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,19 @@ class Page:
     total: int
     last_key: tuple[Any, str] | None
     has_more: bool
+    locales: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row of the revision log: an item as it is now, or its tombstone."""
+
+    type: str
+    slug: str
+    locale: str
+    revision: int
+    deleted: bool
+    detail_json: bytes | None
 
 
 @dataclass(slots=True)
@@ -115,6 +132,7 @@ class Store:
     #: Set by the app from the settings; decides review_status and what each channel gets.
     review_policy: ReviewPolicy = field(default_factory=ReviewPolicy)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _vocabulary: tuple[str, fts.Vocabulary] | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -139,6 +157,8 @@ class Store:
         async with self._lock:
             await self.db.execute("BEGIN")
             try:
+                # The build may have committed since the last request: read its meta too.
+                await self.refresh_meta()
                 yield self
             finally:
                 await self.db.execute("COMMIT")
@@ -167,6 +187,56 @@ class Store:
             review_status=window.status(due),
             withdrawn=None if withdrawn is None else _decode_withdrawn.decode(withdrawn),
         )
+
+    async def vocabulary(self) -> fts.Vocabulary:
+        """The search vocabulary of the current build, loaded once per build."""
+        build = self.meta.get("content_hash", "")
+        if self._vocabulary is None or self._vocabulary[0] != build:
+            vocabulary = await fts.load_vocabulary(self.db, self.meta.get("synonyms", "[]"))
+            self._vocabulary = (build, vocabulary)
+        return self._vocabulary[1]
+
+    async def search(self, query: fts.SearchQuery, window: ReviewWindow) -> fts.Hits:
+        """Served items that match, with today's review status, for the window's channel."""
+        review, review_params = review_filter(window)
+        query = dataclasses.replace(
+            query,
+            conditions=[*query.conditions, LIVE, *review],
+            condition_params=[*query.condition_params, *review_params],
+        )
+        found = await fts.search(self.db, query)
+        hits = [
+            dataclasses.replace(
+                hit, summary_json=stamp(hit.summary_json, hit.next_review_due, window)
+            )
+            for hit in found.hits
+        ]
+        return fts.Hits(hits, found.total)
+
+    async def changes(
+        self, after: int, limit: int, with_tombstones: bool, window: ReviewWindow
+    ) -> list[Change]:
+        """Items changed after a revision, in revision order; at most limit + 1 rows.
+
+        A withdrawn item is a deletion to an offline copy: it must stop showing it.
+        """
+        async with self.db.execute(
+            "SELECT type, slug, locale, revision, deleted OR withdrawn IS NOT NULL,"
+            " detail_json, next_review_due FROM items"
+            f" WHERE revision > ? AND ({LIVE} OR ?) ORDER BY revision LIMIT ?",
+            (after, with_tombstones, limit + 1),
+        ) as cur:
+            return [
+                Change(
+                    t,
+                    s,
+                    loc,
+                    int(rev),
+                    bool(gone),
+                    None if gone or doc is None else stamp(bytes(doc), due, window),
+                )
+                async for t, s, loc, rev, gone, doc, due in cur
+            ]
 
     async def summaries(
         self, type_: str, slugs: Sequence[str], locale: str, window: ReviewWindow
@@ -213,8 +283,19 @@ class Store:
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]
-        where = ["type = ?", "locale = ?", LIVE]
-        params: list[Any] = [q.type, q.locale]
+        where = ["type = ?", LIVE]
+        params: list[Any] = [q.type]
+        if q.fallback_locale is None or q.fallback_locale == q.locale:
+            where.append("locale = ?")
+            params.append(q.locale)
+        else:
+            # Per item: the asked locale, or the fallback where there is no translation.
+            where.append(
+                "(locale = ? OR (locale = ? AND NOT EXISTS (SELECT 1 FROM items t"
+                " WHERE t.type = items.type AND t.slug = items.slug AND t.locale = ?"
+                " AND t.deleted = 0 AND t.withdrawn IS NULL)))"
+            )
+            params += [q.locale, q.fallback_locale, q.locale]
         for rel, target in q.links:
             where.append(
                 "EXISTS (SELECT 1 FROM links l WHERE l.type = items.type AND l.slug = items.slug"
@@ -242,7 +323,7 @@ class Store:
         order = "DESC" if q.descending else "ASC"
         doc = "detail_json" if q.detail else "summary_json"
         async with self.db.execute(
-            f"SELECT {doc}, {column}, slug, next_review_due FROM items"
+            f"SELECT {doc}, {column}, slug, next_review_due, locale FROM items"
             f" WHERE {' AND '.join(where)} ORDER BY {column} {order}, slug {order} LIMIT ?",
             [*params, q.limit + 1],
         ) as cur:
@@ -251,4 +332,5 @@ class Store:
         rows = rows[: q.limit]
         last = (rows[-1][1], rows[-1][2]) if rows and has_more else None
         docs = [stamp(bytes(r[0]), r[3], q.window) for r in rows]
-        return Page(docs, total, last, has_more)
+        locales = sorted({str(r[4]) for r in rows})
+        return Page(docs, total, last, has_more, locales)

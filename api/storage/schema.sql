@@ -46,3 +46,23 @@ CREATE TABLE IF NOT EXISTS links (
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS links_by_target ON links (type, rel, target, locale, slug);
+
+-- Full-text search (issue 3). One row per live item; its rowid is the item's revision, so a
+-- hit joins items through items_by_revision and a change replaces exactly one row.
+-- porter stems English ("infusions" finds "infusion"); unicode61 folds case and accents
+-- ("inyeccion" finds "inyección"). Columns are weighted at query time (bm25).
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
+    title,
+    keywords,
+    summary,
+    body,
+    title_words UNINDEXED,  -- words of the title that are not stop words, for ranking
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+-- Every folded word the index and the synonyms hold, with the number of items using it:
+-- what a misspelt or half-typed query word is corrected against. Rebuilt by every build.
+CREATE TABLE IF NOT EXISTS search_terms (
+    term TEXT PRIMARY KEY,
+    docs INTEGER NOT NULL
+) WITHOUT ROWID;

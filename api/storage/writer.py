@@ -7,18 +7,42 @@ is killed part-way leaves no trace: SQLite rolls the transaction back.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 import msgspec
 
+from api.storage.text import STOP_WORDS, index_text, words
+
 SCHEMA = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
-SCHEMA_VERSION = "2"
+#: 2: next_review_due and withdrawn columns (issue 4); rows written before them are written
+#: again. 3: the search index and its vocabulary (issue 3), rebuilt from every item.
+SCHEMA_VERSION = "3"
 #: Columns added since schema version 1, added in place to databases built before them.
 ADDED_COLUMNS = {"next_review_due": "TEXT", "withdrawn": "BLOB"}
 
 _encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchText:
+    """What search indexes of an item, column by column (weights are in storage.search)."""
+
+    title: str
+    keywords: str = ""
+    summary: str = ""
+    body: str = ""
+
+    def columns(self) -> tuple[str, str, str, str]:
+        return (
+            index_text(self.title),
+            index_text(self.keywords),
+            index_text(self.summary),
+            index_text(self.body),
+        )
 
 
 @dataclass(slots=True)
@@ -36,6 +60,7 @@ class Record:
     links: list[tuple[str, str]]
     summary: msgspec.Struct
     detail: msgspec.Struct
+    search: SearchText | None = None
     content_hash: str = ""
     next_review_due: str | None = None
     withdrawn: bytes | None = None
@@ -68,7 +93,13 @@ async def connect_for_build(db_path: Path) -> aiosqlite.Connection:
     return db
 
 
-async def write(db: aiosqlite.Connection, records: list[Record], site: bytes) -> WriteResult:
+async def write(
+    db: aiosqlite.Connection,
+    records: list[Record],
+    site: bytes,
+    synonyms: Sequence[Sequence[str]] = (),
+) -> WriteResult:
+    """Write a build. `synonyms` are groups of equivalent folded terms, kept for search."""
     await db.executescript(SCHEMA)
     async with db.execute("PRAGMA table_info(items)") as cur:
         columns = {row[1] async for row in cur}
@@ -77,7 +108,7 @@ async def write(db: aiosqlite.Connection, records: list[Record], site: bytes) ->
             await db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
     await db.execute("BEGIN IMMEDIATE")
     try:
-        result = await _write(db, records, site)
+        result = await _write(db, records, site, synonyms)
     except BaseException:
         await db.execute("ROLLBACK")
         raise
@@ -85,36 +116,52 @@ async def write(db: aiosqlite.Connection, records: list[Record], site: bytes) ->
     return result
 
 
-async def _write(db: aiosqlite.Connection, records: list[Record], site: bytes) -> WriteResult:
-    async with db.execute("SELECT type, slug, locale, content_hash, deleted FROM items") as cur:
-        stored = {(t, s, loc): (h, bool(d)) async for t, s, loc, h, d in cur}
-    async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
-        version = await cur.fetchone()
-    if version is not None and version[0] != SCHEMA_VERSION:
-        # Rows written by an older schema lack the newer columns: write every item again.
-        stored = {key: ("", deleted) for key, (_, deleted) in stored.items()}
+async def _write(
+    db: aiosqlite.Connection,
+    records: list[Record],
+    site: bytes,
+    synonyms: Sequence[Sequence[str]],
+) -> WriteResult:
+    async with db.execute(
+        "SELECT type, slug, locale, content_hash, deleted, revision FROM items"
+    ) as cur:
+        stored = {(t, s, loc): (h, bool(d), int(rev)) async for t, s, loc, h, d, rev in cur}
     async with db.execute("SELECT coalesce(max(revision), 0) FROM items") as cur:
         row = await cur.fetchone()
     revision = int(row[0]) if row else 0
+    async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row is not None else None
+    if version is not None and version < 2:
+        # Rows written by an older schema lack the newer columns: write every item again.
+        stored = {key: ("", deleted, rev) for key, (_, deleted, rev) in stored.items()}
+    reindex = version is None or version < 3
+    if reindex:
+        await db.execute("DELETE FROM search")
 
     created = updated = unchanged = deleted = 0
     live = set()
     for record in records:  # already in (type, slug, locale) order: revisions are deterministic
         live.add(record.key)
         previous = stored.get(record.key)
-        if previous is not None and previous == (record.content_hash, False):
+        if previous is not None and previous[:2] == (record.content_hash, False):
             unchanged += 1
+            if reindex:
+                await _index(db, record, previous[2])
             continue
         revision += 1
         if previous is None:
             created += 1
         else:
             updated += 1
+            await db.execute("DELETE FROM search WHERE rowid = ?", (previous[2],))
         await _upsert(db, record, revision)
+        await _index(db, record, revision)
 
     for key in sorted(stored.keys() - live):
         if stored[key][1]:
             continue  # already a tombstone
+        await db.execute("DELETE FROM search WHERE rowid = ?", (stored[key][2],))
         revision += 1
         deleted += 1
         await db.execute(
@@ -130,8 +177,10 @@ async def _write(db: aiosqlite.Connection, records: list[Record], site: bytes) -
             f"\n{record.type}/{record.slug}/{record.locale}:{record.content_hash}".encode()
         )
     content_hash = digest.hexdigest()
+    await _write_vocabulary(db, records, synonyms)
     meta = {
         "schema_version": SCHEMA_VERSION,
+        "synonyms": _encoder.encode([list(group) for group in synonyms]).decode("utf-8"),
         "content_revision": str(revision),
         "content_hash": content_hash,
         "site": site.decode("utf-8"),
@@ -188,4 +237,33 @@ async def _upsert(db: aiosqlite.Connection, record: Record, revision: int) -> No
     await db.executemany(
         "INSERT INTO links (type, slug, locale, rel, target) VALUES (?, ?, ?, ?, ?)",
         [(*record.key, rel, target) for rel, target in record.links],
+    )
+
+
+async def _index(db: aiosqlite.Connection, record: Record, revision: int) -> None:
+    if record.search is not None:
+        title_words = [w for w in words(record.search.title) if w not in STOP_WORDS]
+        await db.execute(
+            "INSERT INTO search (rowid, title, keywords, summary, body, title_words)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (revision, *record.search.columns(), max(1, len(title_words))),
+        )
+
+
+async def _write_vocabulary(
+    db: aiosqlite.Connection, records: list[Record], synonyms: Sequence[Sequence[str]]
+) -> None:
+    """Every word of the live items, with how many items use it, plus the synonyms' words."""
+    docs: Counter[str] = Counter()
+    for record in records:
+        if record.search is not None:
+            docs.update(set(words(" ".join(record.search.columns()))))
+    for group in synonyms:
+        for term in group:
+            for word in words(term):
+                docs[word] += 0
+    await db.execute("DELETE FROM search_terms")
+    await db.executemany(
+        "INSERT INTO search_terms (term, docs) VALUES (?, ?)",
+        sorted((term, count) for term, count in docs.items() if len(term) > 1),
     )

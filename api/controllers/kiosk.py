@@ -1,0 +1,32 @@
+"""The kiosk's rendition (issue 3): with `channel=kiosk`, plain text only — the short answer
+instead of HTML bodies. Which channels get overdue items is the review policy's business
+(api/review.py); by default the kiosk does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Fields the kiosk never gets: HTML, the anchors of HTML headings, and the long answer
+#: (it shows `short_answer`).
+KIOSK_DROPS = frozenset({"body_html", "answer_html", "answer_text", "toc"})
+
+KIOSK_RENDITION = (
+    " `kiosk` is also a rendition: plain text only — no `body_html`, `answer_html`,"
+    " `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters), and search"
+    " snippets carry no `<mark>` tags."
+)
+
+
+def is_kiosk(channel: str | None) -> bool:
+    return channel == "kiosk"
+
+
+def kiosk_rendition(doc: dict[str, Any]) -> dict[str, Any]:
+    rendition = {k: v for k, v in doc.items() if k not in KIOSK_DROPS}
+    included = rendition.get("included")
+    if isinstance(included, dict):
+        rendition["included"] = {
+            name: [kiosk_rendition(item) for item in items] for name, items in included.items()
+        }
+    return rendition

@@ -1,0 +1,100 @@
+"""Which language to answer in (issue 3): `locale=` wins, then Accept-Language, then the
+site's default. Items missing in that language fall back to the default language one by
+one; each item's `locale` field and the Content-Language header say what was served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from api.errors import bad_param
+from api.storage.reader import Store
+
+#: Longer Accept-Language headers are read only this far; real ones are a few dozen bytes.
+MAX_HEADER = 500
+MAX_RANGES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Negotiated:
+    locale: str
+    default: str
+    locales: tuple[str, ...]
+    #: True when the answer depends on Accept-Language (no `locale=`): caches must Vary.
+    from_header: bool
+
+    @property
+    def fallback(self) -> str | None:
+        return self.default if self.locale != self.default else None
+
+    def headers(self, served: list[str] | None = None) -> dict[str, str]:
+        """Content-Language of what was served (the asked locale first), and Vary."""
+        present = served if served is not None else [self.locale]
+        ordered = sorted(set(present) or {self.locale}, key=lambda loc: (loc != self.locale, loc))
+        headers = {"Content-Language": ", ".join(ordered)}
+        if self.from_header:
+            headers["Vary"] = "Accept-Language"
+        return headers
+
+
+def site_locales(store: Store) -> tuple[str, tuple[str, ...]]:
+    raw = store.meta.get("site")
+    if raw is None:
+        default = store.meta.get("default_locale", "en")
+        return default, (default,)
+    site = msgspec.json.decode(raw)
+    return str(site["default_locale"]), tuple(site["locales"])
+
+
+def accepted(header: str) -> list[str]:
+    """Language ranges of an Accept-Language header, most preferred first (RFC 9110 12.5.4).
+
+    Malformed parts are skipped rather than refused: browsers send what they send.
+    """
+    ranges: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header[:MAX_HEADER].split(",")[:MAX_RANGES]):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag:
+            continue
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                continue
+            if not 0.0 <= quality <= 1.0:
+                continue
+        if quality > 0:
+            ranges.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(ranges)]
+
+
+def match(ranges: list[str], locales: tuple[str, ...]) -> str | None:
+    by_lower = {loc.lower(): loc for loc in locales}
+    for tag in ranges:
+        lower = tag.lower()
+        if lower == "*":
+            return None
+        if lower in by_lower:
+            return by_lower[lower]
+        primary = lower.split("-")[0]
+        if primary in by_lower:
+            return by_lower[primary]
+    return None
+
+
+def negotiate(store: Store, request: Request[Any, Any, Any], locale: str | None) -> Negotiated:
+    default, locales = site_locales(store)
+    if locale is not None:
+        if locale not in locales:
+            raise bad_param("locale", f"'{locale}' is not one of this site's: {', '.join(locales)}")
+        return Negotiated(locale, default, locales, from_header=False)
+    header = request.headers.get("accept-language")
+    chosen = match(accepted(header), locales) if header else None
+    return Negotiated(chosen or default, default, locales, from_header=True)

@@ -1,0 +1,262 @@
+"""GET /v1/search: ranked, typo-tolerant search over every content type (issue 3)."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+
+from api.controllers.kiosk import is_kiosk, kiosk_rendition
+from api.controllers.locales import Negotiated, negotiate
+from api.controllers.pipeline import (
+    ChannelParam,
+    Cursor,
+    LocaleParam,
+    SlugFilter,
+    StoreDep,
+    parse_csv,
+    review_window,
+)
+from api.controllers.responses import list_responses
+from api.errors import bad_param
+from api.storage import search as fts
+from api.storage.reader import Store
+from api.weblinks import page_url
+from schemas.content import SitePaths
+from schemas.resources import SearchHit, SearchLink, SearchMeta, SearchResults, SearchTerm
+
+MAX_QUERY_LENGTH = 300
+MAX_SEARCH_LIMIT = 50
+DEFAULT_SEARCH_LIMIT = 10
+#: The path segment of each type, in this API and (by convention) on the website.
+SEGMENTS = {
+    "article": "articles",
+    "condition": "conditions",
+    "symptom": "symptoms",
+    "treatment": "treatments",
+    "faq": "faqs",
+}
+
+_decode_object = msgspec.json.Decoder(dict[str, Any])
+_encoder = msgspec.json.Encoder()
+
+Query = Annotated[
+    str,
+    QueryParameter(
+        min_length=1,
+        max_length=MAX_QUERY_LENGTH,
+        description=(
+            "What the patient typed, as plain words: anything that looks like search syntax"
+            " is read as words. Misspellings are corrected, the last word is completed"
+            " (type-ahead) and synonyms are searched too (CRPS, RSD, complex regional pain"
+            f" syndrome). At most {MAX_QUERY_LENGTH} characters."
+        ),
+    ),
+]
+SearchLimit = Annotated[
+    int,
+    QueryParameter(
+        ge=1, le=MAX_SEARCH_LIMIT, description=f"Results per page, 1 to {MAX_SEARCH_LIMIT}."
+    ),
+]
+TypeFilter = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=100,
+        description="Comma-separated types to search: " + ", ".join(SEGMENTS) + ".",
+    ),
+]
+
+
+def site_links(request: Request[Any, Any, Any], store: Store) -> tuple[str | None, SitePaths]:
+    """The website's base URL (CLINIC_BASE_URL, else site.yaml) and where its pages live."""
+    site = msgspec.json.decode(store.meta["site"]) if "site" in store.meta else {}
+    base = request.app.state.settings.base_url or site.get("base_url")
+    paths = msgspec.convert(site.get("paths") or {}, SitePaths)
+    return (str(base) if base else None), paths
+
+
+def _link(
+    hit: fts.Hit, doc: dict[str, Any], default: str, base: str | None, paths: SitePaths
+) -> SearchLink:
+    api = f"/v1/{SEGMENTS[hit.type]}/{hit.slug}"
+    if hit.locale != default:
+        api += f"?locale={hit.locale}"
+    site = None
+    if base is not None:
+        if hit.type == "faq":
+            topic = page_url(base, paths, "faq-topic", doc["topic"], hit.locale, default)
+            site = f"{topic}#{hit.slug}"
+        else:
+            site = page_url(base, paths, hit.type, hit.slug, hit.locale, default)
+    return SearchLink(api=api, site=site)
+
+
+def _snippet(raw: str, kiosk: bool) -> str:
+    if kiosk:
+        return raw.replace(fts.MARK_START, "").replace(fts.MARK_END, "")
+    escaped = html.escape(raw, quote=False)
+    return escaped.replace(fts.MARK_START, "<mark>").replace(fts.MARK_END, "</mark>")
+
+
+async def run_search(
+    store: Store,
+    negotiated: Negotiated,
+    q: str,
+    *,
+    types: list[str],
+    topic: str | None,
+    links: list[tuple[str, str]],
+    limit: int,
+    cursor: str | None,
+    channel: str | None,
+) -> tuple[list[SearchTerm], fts.Hits, str | None]:
+    """Validate, analyse and run a search; the terms as understood, the hits, next cursor."""
+    vocabulary = await store.vocabulary()
+    try:
+        terms = fts.analyse(q, vocabulary)
+    except fts.BadQuery as exc:
+        raise bad_param("q", str(exc)) from None
+    key = fts.fingerprint(
+        [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or "web"
+    )
+    try:
+        offset = fts.decode_cursor(cursor, key) if cursor else 0
+    except fts.BadCursor as exc:
+        raise bad_param("cursor", str(exc)) from None
+    hits = await store.search(
+        fts.SearchQuery(
+            terms=terms,
+            locale=negotiated.locale,
+            fallback_locale=negotiated.default,
+            limit=limit,
+            offset=offset,
+            types=types,
+            topic=topic,
+            links=links,
+        ),
+        review_window(store, channel),
+    )
+    end = offset + len(hits.hits)
+    next_cursor = fts.encode_cursor(key, end) if end < hits.total else None
+    understood = [
+        SearchTerm(typed=t.typed, searched=[*t.phrases, *([f"{t.prefix}*"] if t.prefix else [])])
+        for t in terms
+    ]
+    return understood, hits, next_cursor
+
+
+class SearchController(Controller):
+    path = "/v1/search"
+    tags = ("search",)
+
+    @get(
+        "/",
+        operation_id="searchContent",
+        summary="Search all content",
+        responses=list_responses(),
+    )
+    async def search_content(
+        self,
+        request: Request[Any, Any, Any],
+        store: StoreDep,
+        q: Query,
+        type: TypeFilter = None,
+        topic: SlugFilter = None,
+        locale: LocaleParam = None,
+        limit: SearchLimit = DEFAULT_SEARCH_LIMIT,
+        cursor: Cursor = None,
+        channel: ChannelParam = None,
+    ) -> Response[SearchResults]:
+        """Articles, conditions, symptoms, treatments and FAQs that match, best first."""
+        async with store.snapshot():
+            negotiated = negotiate(store, request, locale)
+            types = parse_csv("type", type, SEGMENTS)
+            if topic is not None:
+                if types and types != ["faq"]:
+                    raise bad_param("topic", "only FAQs have a topic; use it with type=faq")
+                types = ["faq"]
+            terms, found, next_cursor = await run_search(
+                store,
+                negotiated,
+                q,
+                types=types,
+                topic=topic,
+                links=[],
+                limit=limit,
+                cursor=cursor,
+                channel=channel,
+            )
+            base, paths = site_links(request, store)
+        kiosk = is_kiosk(channel)
+        data = []
+        for hit in found.hits:
+            doc = _decode_object.decode(hit.summary_json)
+            data.append(
+                SearchHit(
+                    type=hit.type,  # type: ignore[arg-type]
+                    slug=hit.slug,
+                    locale=hit.locale,
+                    title=doc.get("question") or doc["title"],
+                    summary=doc.get("short_answer") or doc["summary"],
+                    snippet=_snippet(hit.snippet, kiosk),
+                    topic=doc.get("topic"),
+                    link=_link(hit, doc, negotiated.default, base, paths),
+                    score=hit.score,
+                )
+            )
+        body = SearchResults(
+            data=data,
+            meta=SearchMeta(
+                total=found.total,
+                limit=limit,
+                next_cursor=next_cursor,
+                locale=negotiated.locale,
+                terms=terms,
+            ),
+        )
+        served = sorted({hit.locale for hit in found.hits})
+        return Response(content=body, headers=negotiated.headers(served))
+
+
+async def ranked_faqs(
+    request: Request[Any, Any, Any],
+    store: Store,
+    q: str,
+    *,
+    locale: str | None,
+    topic: str | None,
+    links: list[tuple[str, str]],
+    limit: int,
+    cursor: str | None,
+    channel: str | None,
+) -> Response[Any]:
+    """GET /v1/faqs?q=: the FAQ list, best match first, in the list's own shape."""
+    async with store.snapshot():
+        negotiated = negotiate(store, request, locale)
+        _, found, next_cursor = await run_search(
+            store,
+            negotiated,
+            q,
+            types=["faq"],
+            topic=topic,
+            links=links,
+            limit=limit,
+            cursor=cursor,
+            channel=channel,
+        )
+    rows = [hit.summary_json for hit in found.hits]
+    if is_kiosk(channel):
+        rows = [_encoder.encode(kiosk_rendition(_decode_object.decode(row))) for row in rows]
+    meta = _encoder.encode({"total": found.total, "limit": limit, "next_cursor": next_cursor})
+    body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
+    headers = negotiated.headers(sorted({hit.locale for hit in found.hits}))
+    if next_cursor:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        query.append(("cursor", next_cursor))
+        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    return Response(content=body, media_type="application/json", headers=headers)

@@ -1,0 +1,303 @@
+"""Full-text search over the FTS5 index the build writes (issue 3).
+
+User text never reaches FTS5 as syntax: it is split into folded words here, each word is
+corrected against the vocabulary the build stored (typos, half-typed words), expanded with
+the clinic's synonyms, and only then written as quoted FTS5 strings. Ranking is, first, how
+many of the query's words an item matches, then bm25 with the title weighted highest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+import msgspec
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from api.storage.text import STOP_WORDS, words
+
+#: bm25 weights of the columns: title, keywords (other names, tags), summary, body.
+WEIGHTS = (10.0, 6.0, 3.0, 1.0)
+#: Words of a query beyond this many are ignored (they would not change the ranking).
+MAX_TERMS = 10
+#: Spellings tried for one misspelt word.
+MAX_CANDIDATES = 3
+#: Tokens of context a snippet shows.
+SNIPPET_TOKENS = 24
+MARK_START, MARK_END = "\x02", "\x03"
+
+_encoder = msgspec.json.Encoder()
+_decode_cursor = msgspec.json.Decoder(tuple[str, int])
+
+
+class BadQuery(ValueError):
+    """The query cannot be searched (e.g. it has no words); the message says why."""
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def max_edits(word: str) -> int:
+    """Typos forgiven in a word: none in short words, where a change makes another word."""
+    if len(word) < 4:
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The indexed words of one build, with how many items use each."""
+
+    docs: dict[str, int]
+    synonyms: dict[str, tuple[str, ...]]
+    longest_synonym: int
+    _words: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, docs: dict[str, int], groups: Sequence[Sequence[str]]) -> Vocabulary:
+        synonyms = {term: tuple(group) for group in groups for term in group}
+        longest = max((len(t.split()) for t in synonyms), default=1)
+        return cls(docs, synonyms, longest, sorted(docs))
+
+    def corrections(self, word: str, prefix: bool) -> list[str]:
+        """Indexed words the user probably meant by `word`, best first; [] if none is close.
+
+        With `prefix` (the word being typed), a word is also close when its beginning is.
+        """
+        limit = max_edits(word)
+        if limit == 0:
+            return []
+        found: dict[str, int] = {}
+        for candidate, distance, _ in process.extract(
+            word, self._words, scorer=OSA.distance, score_cutoff=limit, limit=None
+        ):
+            found[candidate] = int(distance)
+        if prefix:
+            stems = [w[: len(word)] for w in self._words]
+            for _, distance, index in process.extract(
+                word, stems, scorer=OSA.distance, score_cutoff=limit, limit=None
+            ):
+                candidate = self._words[index]
+                found[candidate] = min(found.get(candidate, limit), int(distance))
+        if not found:
+            return []
+        best = min(found.values())
+        ranked = sorted(
+            (w for w, d in found.items() if d == best), key=lambda w: (-self.docs[w], w)
+        )
+        return ranked[:MAX_CANDIDATES]
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One thing the user asked for, and the phrases that find it in the index."""
+
+    typed: str
+    phrases: tuple[str, ...]
+    prefix: str | None = None
+
+    def fts(self) -> str:
+        # Every phrase is folded words joined by spaces, so quoting cannot be escaped.
+        parts = [f'"{p}"' for p in self.phrases]
+        if self.prefix:
+            parts.append(f'"{self.prefix}"*')
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def analyse(query: str, vocabulary: Vocabulary) -> list[Term]:
+    """The terms of a user's query: corrected, completed and expanded with synonyms."""
+    tokens = words(query)
+    if not tokens:
+        raise BadQuery("needs at least one word (letters or digits)")
+    typing = not query[-1:].isspace()
+    meant: list[tuple[str, list[str], bool]] = []
+    for i, token in enumerate(tokens):
+        last = typing and i == len(tokens) - 1
+        if token in vocabulary.docs or token in vocabulary.synonyms:
+            meant.append((token, [token], last))
+        else:
+            meant.append((token, vocabulary.corrections(token, last), last))
+
+    everything_stop = all(token in STOP_WORDS for token in tokens)
+    terms: list[Term] = []
+    i = 0
+    while i < len(meant) and len(terms) < MAX_TERMS:
+        for size in range(min(vocabulary.longest_synonym, len(meant) - i), 0, -1):
+            span = meant[i : i + size]
+            phrase = " ".join(options[0] if options else token for token, options, _ in span)
+            group = vocabulary.synonyms.get(phrase)
+            if group is not None:
+                typed = " ".join(token for token, _, _ in span)
+                last = span[-1][2] and size == 1 and len(span[-1][0]) > 1
+                terms.append(Term(typed, group, span[-1][0] if last else None))
+                i += size
+                break
+        else:
+            token, options, last = meant[i]
+            i += 1
+            if token in STOP_WORDS and not everything_stop:
+                continue
+            prefix = token if last and len(token) > 1 else None
+            phrases = tuple(o for o in options if o != prefix)
+            if not phrases and prefix is None:
+                phrases = (token,)  # nothing like it is indexed: it matches nothing, honestly
+            terms.append(Term(token, phrases, prefix))
+    return _unique(terms)
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    seen: set[str] = set()
+    out = []
+    for term in terms:
+        key = term.fts()
+        if key not in seen:
+            seen.add(key)
+            out.append(term)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    terms: Sequence[Term]
+    locale: str
+    fallback_locale: str
+    limit: int
+    offset: int = 0
+    types: Sequence[str] = ()
+    topic: str | None = None
+    links: Sequence[tuple[str, str]] = ()
+    #: More SQL conditions on items (alias-free columns) and their parameters: what the
+    #: channel may be served (the reader adds them).
+    conditions: Sequence[str] = ()
+    condition_params: Sequence[Any] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    type: str
+    slug: str
+    locale: str
+    summary_json: bytes
+    score: float
+    snippet: str
+    next_review_due: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    hits: list[Hit]
+    total: int
+
+
+async def load_vocabulary(db: aiosqlite.Connection, synonyms_json: str) -> Vocabulary:
+    async with db.execute("SELECT term, docs FROM search_terms") as cur:
+        docs = {term: int(n) async for term, n in cur}
+    groups = msgspec.json.decode(synonyms_json or "[]", type=list[list[str]])
+    return Vocabulary.of(docs, groups)
+
+
+async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
+    match = " OR ".join(term.fts() for term in q.terms)
+    where = [
+        "search MATCH ?",
+        # The asked locale, or the fallback's item where the asked one has no translation.
+        "(i.locale = ? OR (i.locale = ? AND NOT EXISTS (SELECT 1 FROM items t"
+        " WHERE t.type = i.type AND t.slug = i.slug AND t.locale = ? AND t.deleted = 0"
+        " AND t.withdrawn IS NULL)))",
+    ]
+    params: list[Any] = [match, q.locale, q.fallback_locale, q.locale]
+    if q.types:
+        where.append(f"i.type IN ({','.join('?' * len(q.types))})")
+        params += list(q.types)
+    if q.topic is not None:
+        where.append("i.topic = ?")
+        params.append(q.topic)
+    for rel, target in q.links:
+        where.append(
+            "EXISTS (SELECT 1 FROM links l WHERE l.type = i.type AND l.slug = i.slug"
+            " AND l.locale = i.locale AND l.rel = ? AND l.target = ?)"
+        )
+        params += [rel, target]
+    where += q.conditions
+    params += q.condition_params
+    sql_where = " AND ".join(where)
+    joined = "FROM search JOIN items i ON i.revision = search.rowid"
+
+    async with db.execute(f"SELECT count(*) {joined} WHERE {sql_where}", params) as cur:
+        row = await cur.fetchone()
+    total = int(row[0]) if row else 0
+
+    # Score: each query term the item matches counts 1, so an item that has every word
+    # comes before one that has some. Between those, fractions below 1 in all: terms found
+    # in the title (0.4 times the share of the query), how much of the title the query covers
+    # (0.3: "swelling" prefers "Swelling" to "Joint stiffness and swelling"), and bm25
+    # (0.29; FTS5's bm25 is negative, lower is better).
+    matched = " + ".join(
+        "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
+    )
+    titled = " + ".join(
+        "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
+    )
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    snippet = f"'{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}"
+    n = len(q.terms)
+    score = (
+        f"(({matched}) + 0.4 * ({titled}) / {n}.0"
+        f" + 0.3 * ({titled}) / max(search.title_words, {n}.0)"
+        f" + 0.29 * (-bm25(search, {weights})) / (1.0 - bm25(search, {weights})))"
+    )
+    sql = (
+        f"SELECT i.type, i.slug, i.locale, i.summary_json, {score} AS score, i.next_review_due,"
+        f" snippet(search, 2, {snippet}), snippet(search, 3, {snippet})"
+        f" {joined} WHERE {sql_where}"
+        # Equal scores: the page about a thing before the FAQs and articles that mention it.
+        " ORDER BY round(score, 3) DESC, CASE i.type WHEN 'condition' THEN 0"
+        " WHEN 'treatment' THEN 1 WHEN 'symptom' THEN 2 WHEN 'faq' THEN 3 ELSE 4 END,"
+        " length(search.title), i.slug LIMIT ? OFFSET ?"
+    )
+    term_params = [term.fts() for term in q.terms]
+    title_params = [f"title : {term.fts()}" for term in q.terms]
+    async with db.execute(
+        sql, [*term_params, *title_params, *title_params, *params, q.limit, q.offset]
+    ) as cur:
+        rows = await cur.fetchall()
+    hits = [
+        Hit(t, s, loc, bytes(doc), round(float(sc), 4), _best_snippet(summary, body), due)
+        for t, s, loc, doc, sc, due, summary, body in rows
+    ]
+    return Hits(hits, total)
+
+
+def _best_snippet(summary: str, body: str) -> str:
+    """The snippet with the most highlighted words; the summary when they tie."""
+    if body.count(MARK_START) > summary.count(MARK_START):
+        return body
+    return summary
+
+
+def fingerprint(*parts: object) -> str:
+    """Ties a cursor to the query it pages, so it cannot page another."""
+    return hashlib.sha256(_encoder.encode(parts)).hexdigest()[:12]
+
+
+def encode_cursor(print_: str, offset: int) -> str:
+    raw = _encoder.encode((print_, offset))
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, print_: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        issued_for, offset = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise BadCursor("not a cursor this API issued; start again without it") from None
+    if issued_for != print_ or offset < 0:
+        raise BadCursor("issued for another query; start again without it")
+    return offset

@@ -1,0 +1,234 @@
+"""GET /v1/search and GET /v1/faqs?q= (issue 3): synonyms, typos, type-ahead, safe input,
+highlighted snippets, paging and filters, against the database built from content/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.conftest import build_db
+
+
+def slugs(client: TestClient[Any], q: str, **params: Any) -> list[str]:
+    response = client.get("/v1/search", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return [f"{hit['type']}/{hit['slug']}" for hit in response.json()["data"]]
+
+
+@pytest.mark.parametrize(
+    "q", ["CRPS", "complex regional pain syndrome", "RSD", "reflex sympathetic dystrophy",
+          "causalgia"],
+)  # fmt: skip
+def test_every_name_of_crps_finds_the_condition(client: TestClient[Any], q: str) -> None:
+    found = slugs(client, q)
+    assert "condition/crps" in found[:5]
+    assert {"faq/what-is-crps", "faq/is-crps-the-same-as-rsd"} & set(found[:3])
+
+
+def test_rsd_finds_pages_that_only_say_crps(client: TestClient[Any]) -> None:
+    # "RSD" is in two items; the synonym brings in the ones that say CRPS.
+    found = slugs(client, "RSD", limit=50)
+    assert "symptom/swelling" in found
+    response = client.get("/v1/search", params={"q": "RSD"})
+    searched = response.json()["meta"]["terms"][0]["searched"]
+    assert "complex regional pain syndrome" in searched
+
+
+def test_iv_means_infusion(client: TestClient[Any]) -> None:
+    assert "faq/how-long-does-an-infusion-take" in slugs(client, "how long does the IV take")[:3]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("ketamin", "faq/what-is-ketamine"),
+        ("ketamene", "faq/what-is-ketamine"),
+        ("ketamine", "faq/what-is-ketamine"),
+        ("infusoin", "treatment/ketamine-infusion"),
+        ("burnin pain", "symptom/burning-pain"),
+        ("swolen", "symptom/swelling"),
+        ("keta", "faq/what-is-ketamine"),
+        ("side eff", "faq/what-side-effects-can-ketamine-cause"),
+        ("causalgya", "faq/is-crps-the-same-as-rsd"),
+    ],
+)
+def test_typos_and_prefixes(client: TestClient[Any], q: str, expected: str) -> None:
+    assert expected in slugs(client, q)[:3]
+
+
+def test_corrections_are_reported(client: TestClient[Any]) -> None:
+    terms = client.get("/v1/search", params={"q": "ketamene side efects"}).json()["meta"]["terms"]
+    assert terms[0]["typed"] == "ketamene"
+    assert "ketamine" in terms[0]["searched"]
+    assert terms[1]["typed"] == "side efects"
+    assert "side effects" in terms[1]["searched"]
+
+
+def test_the_issue_query_puts_side_effects_first(client: TestClient[Any]) -> None:
+    found = slugs(client, "ketamene side efects")
+    assert found[0] == "faq/what-side-effects-can-ketamine-cause"
+
+
+def test_short_words_are_not_guessed(client: TestClient[Any]) -> None:
+    # A one-letter change to a three-letter word makes another word: no correction.
+    assert slugs(client, "zzq ") == []
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"', '""', "'", "*", "^", "(", ")", "((((", "))", "NEAR", "NEAR(a b)",
+        'NEAR("ketamine" "crps", 2)', "title:ketamine", "{title body}: crps", "-crps",
+        "crps AND", "OR OR OR", "NOT ketamine", "ket*", "^ketamine", "ketamine + crps",
+        "a\x00b", "\x01\x02\x03", "crps\x7f", "\u202e\u200b", "💉 ketamine", "%", "\\",
+        "x" * 300, "ketamine " * 33, "ñ" * 299,
+    ],
+)  # fmt: skip
+def test_any_input_is_safe(client: TestClient[Any], q: str) -> None:
+    response = client.get("/v1/search", params={"q": q})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["invalid_params"][0]["name"] == "q"
+    faqs = client.get("/v1/faqs", params={"q": q})
+    assert faqs.status_code in (200, 400), faqs.text
+
+
+def test_fts_syntax_is_read_as_words(client: TestClient[Any]) -> None:
+    assert "condition/crps" in slugs(client, 'NEAR("crps" ^causalgia*')[:3]
+
+
+@pytest.mark.parametrize("q", ["x" * 2000, "ketamine " * 250])
+def test_two_thousand_characters_get_a_400(client: TestClient[Any], q: str) -> None:
+    response = client.get("/v1/search", params={"q": q})
+    assert response.status_code == 400
+    assert response.json()["invalid_params"][0]["name"] == "q"
+
+
+@pytest.mark.parametrize("q", ["", "   ", "?!", "\x00"])
+def test_a_query_without_words_is_a_400(client: TestClient[Any], q: str) -> None:
+    response = client.get("/v1/search", params={"q": q})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_hits_have_type_slug_title_snippet_link_score(client: TestClient[Any]) -> None:
+    body = client.get("/v1/search", params={"q": "swelling"}).json()
+    hit = body["data"][0]
+    assert hit["type"] == "symptom"
+    assert hit["slug"] == "swelling"
+    assert hit["title"] == "Swelling"
+    assert "<mark>" in hit["snippet"]
+    assert hit["link"]["api"] == "/v1/symptoms/swelling"
+    assert hit["link"]["site"] == "https://clinic.test/symptoms/swelling"
+    scores = [h["score"] for h in body["data"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_faq_links_point_at_their_topic(client: TestClient[Any]) -> None:
+    hit = client.get("/v1/search", params={"q": "drive home", "type": "faq"}).json()["data"][0]
+    assert (
+        hit["link"]["site"] == "https://clinic.test/faqs/preparing-for-treatment#can-i-drive-home"
+    )
+
+
+def test_paging_with_a_cursor(client: TestClient[Any]) -> None:
+    first = client.get("/v1/search", params={"q": "crps", "limit": 3}).json()
+    assert first["meta"]["total"] > 6
+    second = client.get(
+        "/v1/search", params={"q": "crps", "limit": 3, "cursor": first["meta"]["next_cursor"]}
+    ).json()
+    seen = {(h["type"], h["slug"]) for h in first["data"]}
+    assert not seen & {(h["type"], h["slug"]) for h in second["data"]}
+    everything = client.get("/v1/search", params={"q": "crps", "limit": 50}).json()["data"]
+    assert [h["slug"] for h in everything[3:6]] == [h["slug"] for h in second["data"]]
+    other = client.get(
+        "/v1/search", params={"q": "ketamine", "cursor": first["meta"]["next_cursor"]}
+    )
+    assert other.status_code == 400
+    assert other.json()["invalid_params"][0]["name"] == "cursor"
+
+
+def test_type_and_topic_filters(client: TestClient[Any]) -> None:
+    assert {s.split("/")[0] for s in slugs(client, "pain", type="symptom,condition")} == {
+        "symptom",
+        "condition",
+    }
+    found = client.get("/v1/search", params={"q": "ketamine", "topic": "side-effects-and-safety"})
+    assert {h["topic"] for h in found.json()["data"]} == {"side-effects-and-safety"}
+    bad = client.get("/v1/search", params={"q": "pain", "type": "recipe"})
+    assert bad.status_code == 400
+    assert bad.json()["invalid_params"][0]["name"] == "type"
+
+
+def test_faqs_q_ranks_faqs_in_the_list_shape(client: TestClient[Any]) -> None:
+    body = client.get("/v1/faqs", params={"q": "drive home", "limit": 3}).json()
+    assert body["data"][0]["slug"] == "can-i-drive-home"
+    assert "answer_html" in body["data"][0]
+    assert set(body["meta"]) == {"total", "limit", "next_cursor"}
+    refused = client.get("/v1/faqs", params={"q": "drive", "sort": "order"})
+    assert refused.status_code == 400
+    assert refused.json()["invalid_params"][0]["name"] == "sort"
+
+
+def test_spanish_search_folds_accents(client: TestClient[Any]) -> None:
+    response = client.get("/v1/faqs", params={"q": "inyeccion", "locale": "es"})
+    assert response.status_code == 200
+    first = response.json()["data"][0]
+    assert first["slug"] == "why-infusion-instead-of-pills"
+    assert first["locale"] == "es"
+    assert "inyección" in first["answer_text"]
+    assert response.headers["content-language"] == "es"
+    accented = client.get("/v1/search", params={"q": "INYECCIÓN", "locale": "es"}).json()
+    assert accented["data"][0]["slug"] == "why-infusion-instead-of-pills"
+    assert accented["data"][0]["link"]["api"] == "/v1/faqs/why-infusion-instead-of-pills?locale=es"
+
+
+def test_spanish_search_falls_back_to_english_items(client: TestClient[Any]) -> None:
+    # Swelling has no Spanish page: Spanish search still finds the English one, marked en.
+    body = client.get("/v1/search", params={"q": "swelling", "type": "symptom"},
+                      headers={"Accept-Language": "es"})  # fmt: skip
+    hit = body.json()["data"][0]
+    assert (hit["slug"], hit["locale"]) == ("swelling", "en")
+    assert body.headers["content-language"] == "en"
+    assert body.headers["vary"] == "Accept-Language"  # no locale=, so the header could count
+
+
+def test_snippets_escape_content_and_only_mark(content_copy: Path, tmp_path: Path) -> None:
+    faq = content_copy / "faqs" / "about-ketamine.yaml"
+    text = faq.read_text(encoding="utf-8")
+    text = text.replace(
+        "Ketamine is a medicine with a long history",
+        "Zebrafish `<script>alert(1)</script>` & ketamine is a medicine with a long history",
+    )
+    faq.write_text(text, encoding="utf-8")
+    db = build_db(content_copy, tmp_path / "x.db")
+    with TestClient(create_app(Settings(content_dir=content_copy, db_path=db))) as client:
+        hit = client.get("/v1/search", params={"q": "zebrafish"}).json()["data"][0]
+        assert hit["slug"] == "what-is-ketamine"
+        assert "&lt;script&gt;" in hit["snippet"]
+        assert "&amp;" in hit["snippet"]
+        assert set(re.findall(r"</?[a-z]+", hit["snippet"])) == {"<mark", "</mark"}
+        kiosk = client.get("/v1/search", params={"q": "zebrafish", "channel": "kiosk"})
+        assert "<mark>" not in kiosk.json()["data"][0]["snippet"]
+
+
+def test_removed_items_leave_the_index(content_copy: Path, tmp_path: Path) -> None:
+    db = build_db(content_copy, tmp_path / "x.db")
+    settings = Settings(content_dir=content_copy, db_path=db)
+    with TestClient(create_app(settings)) as client:
+        assert slugs(client, "drive home")[0] == "faq/can-i-drive-home"
+    (content_copy / "faqs" / "preparing-for-treatment.yaml").unlink()
+    (content_copy / "faqs" / "preparing-for-treatment.es.yaml").unlink()
+    build_db(content_copy, db)
+    with TestClient(create_app(settings)) as client:
+        found = slugs(client, "drive home", limit=50)
+        assert found  # other items still mention driving
+        assert "faq/can-i-drive-home" not in found
+        assert "faq/can-i-drive-home" not in slugs(client, "conducir", locale="es", limit=50)
