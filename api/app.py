@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar, Request, Response, get
@@ -17,7 +18,18 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Contact, Server, Tag
+from litestar.openapi.spec import (
+    Components,
+    Contact,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    Reference,
+    Schema,
+    SecurityScheme,
+    Server,
+    Tag,
+)
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.static_files import create_static_files_router
 
 from api.controllers.articles import ArticleController
@@ -25,15 +37,19 @@ from api.controllers.conditions import ConditionController
 from api.controllers.faq_topics import FaqTopicController
 from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
+from api.controllers.kiosk import KIOSK_DROPS
 from api.controllers.locales import negotiate
-from api.controllers.pipeline import LocaleParam, StoreDep
-from api.controllers.responses import BAD_REQUEST, UNAVAILABLE
+from api.controllers.pipeline import REVISION_HEADER, LocaleParam, StoreDep
+from api.controllers.responses import BAD_REQUEST, UNAVAILABLE, site_responses
 from api.controllers.search import SearchController
 from api.controllers.sitemap import SitemapController
 from api.controllers.symptoms import SymptomController
 from api.controllers.sync import SyncController
 from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception
+from api.metrics import CONTENT_TYPE_LATEST, Metrics
+from api.middleware import wrap
+from api.middleware.types import ASGIApp
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 from schemas.resources import Health, Site
@@ -64,6 +80,12 @@ and search snippets carry no `<mark>` tags.
 **Languages.** `locale=` wins, then the `Accept-Language` header (q-values honoured), then
 the site's default locale. An item missing in the chosen language is served in the default
 one instead: its `locale` field and the `Content-Language` header say so.
+
+When the deployment configures channel keys, send yours as `X-API-Key` (or
+`Authorization: Bearer`); /health, /ready and /docs never need one. Requests are
+rate-limited per key, or per client address without one: `RateLimit-*` headers say how
+much is left, and a refused request gets `429` with `Retry-After`. Every response carries
+an `X-Request-ID` (yours, if you send a sane one) to quote when reporting a problem.
 """
 _RESERVED = {"self", "request", "state", "store", "headers", "cookies", "query", "scope", "data"}
 
@@ -105,12 +127,13 @@ async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
 
 
 @get("/v1/site", operation_id="getSite", summary="Get the site settings", tags=["site"],
-     responses={400: BAD_REQUEST, 503: UNAVAILABLE})  # fmt: skip
+     responses=site_responses())  # fmt: skip
 async def get_site(
     request: Request[Any, Any, Any], store: StoreDep, locale: LocaleParam = None
 ) -> Response[Site]:
     """The clinic's name, base URL, medical disclaimer, locales and current content revision."""
-    meta = await store.refresh_meta()
+    async with store.snapshot():
+        meta = await store.refresh_meta()
     if "site" not in meta:
         raise DatabaseUnavailable("no build yet")
     negotiated = negotiate(store, request, locale)
@@ -131,17 +154,19 @@ async def get_site(
         content_revision=int(meta["content_revision"]),
         content_hash=meta["content_hash"],
     )
-    return Response(body, headers=negotiated.headers([body.locale]))
+    headers = {**negotiated.headers([body.locale]), REVISION_HEADER: meta["content_revision"]}
+    return Response(body, headers=headers)
 
 
-@get("/health", operation_id="getHealth", summary="Liveness", tags=["operations"])
+@get("/health", operation_id="getHealth", summary="Liveness", tags=["operations"],
+     responses={400: BAD_REQUEST})  # fmt: skip
 async def health() -> Health:
     """Answers while the process is alive."""
     return Health(status="ok")
 
 
 @get("/ready", operation_id="getReady", summary="Readiness", tags=["operations"],
-     responses={503: UNAVAILABLE})  # fmt: skip
+     responses={400: BAD_REQUEST, 503: UNAVAILABLE})  # fmt: skip
 async def ready(state: State) -> Health:
     """Answers 200 once the database is open and content is loaded, 503 before."""
     store = await provide_store(state)
@@ -149,6 +174,125 @@ async def ready(state: State) -> Health:
     if "content_revision" not in meta:
         raise DatabaseUnavailable("no build yet")
     return Health(status="ok", content_revision=int(meta["content_revision"]))
+
+
+@get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: State) -> bytes:
+    """Prometheus metrics: requests and latency by route and status, content revision."""
+    registry: Metrics = state.metrics
+    try:
+        store = await provide_store(state)
+        registry.observe_content({**await store.refresh_meta(), **await store.build_stats()})
+    except DatabaseUnavailable:
+        registry.observe_content({})
+    return registry.render()
+
+
+def _header(description: str, kind: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=Schema(type=kind), description=description, required=False)
+
+
+REQUEST_ID = _header("The request's id: the client's X-Request-ID if sane, else a new one.")
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": _header("Requests allowed per window.", OpenAPIType.INTEGER),
+    "RateLimit-Remaining": _header("Requests left in this window.", OpenAPIType.INTEGER),
+    "RateLimit-Reset": _header("Seconds until the window resets.", OpenAPIType.INTEGER),
+    "RateLimit-Policy": _header("The limit as `requests;w=seconds`."),
+}
+
+
+SPARSE_FIELDS = ("type", "slug", "locale")
+
+
+def _document_sparse_lists(app: Litestar) -> None:
+    """With `fields`, list items carry only the fields asked for (and type, slug, locale):
+    each `...List` says its items are the full summary or such a sparse one."""
+    schemas = app.openapi_schema.components.schemas or {}
+    for name, component in list(schemas.items()):
+        data = (component.properties or {}).get("data") if name.endswith("List") else None
+        if not isinstance(data, Schema) or not isinstance(data.items, Reference):
+            continue
+        summary_name = data.items.ref.rsplit("/", 1)[-1]
+        sparse = copy.deepcopy(schemas[summary_name])
+        sparse.title = f"{summary_name}Fields"
+        sparse.description = f"A {summary_name} with only the fields named in `fields`."
+        sparse.required = list(SPARSE_FIELDS)
+        if sparse.properties and "included" in sparse.properties:
+            # Embedded items follow the list's rendition (e.g. the kiosk's, without HTML).
+            sparse.properties["included"] = Schema(
+                type=OpenAPIType.OBJECT, description="Related items, as asked for."
+            )
+        schemas[sparse.title] = sparse
+        data.items = Schema(
+            any_of=[data.items, Reference(ref=f"#/components/schemas/{sparse.title}")]
+        )
+
+
+def _document_kiosk_rendition(app: Litestar) -> None:
+    """With `channel=kiosk` an item comes without its HTML (api.controllers.kiosk): each
+    item operation says its answer is the full item or such a plain-text rendition."""
+    schema = app.openapi_schema
+    schemas = schema.components.schemas or {}
+    for item in (schema.paths or {}).values():
+        operation = item.get
+        response = (operation.responses or {}).get("200") if operation else None
+        if not isinstance(response, OpenAPIResponse) or not response.content:
+            continue
+        media = response.content.get("application/json")
+        if media is None or not isinstance(media.schema, Reference):
+            continue
+        name = media.schema.ref.rsplit("/", 1)[-1]
+        full = schemas.get(name)
+        if full is None or not KIOSK_DROPS & set(full.properties or {}):
+            continue
+        kiosk_name = f"{name}Kiosk"
+        if kiosk_name not in schemas:
+            kiosk = copy.deepcopy(full)
+            kiosk.title = kiosk_name
+            kiosk.description = f"A {name} as `channel=kiosk` gets it: plain text, no HTML."
+            kiosk.properties = {
+                k: v for k, v in (kiosk.properties or {}).items() if k not in KIOSK_DROPS
+            }
+            if "included" in kiosk.properties:
+                kiosk.properties["included"] = Schema(
+                    type=OpenAPIType.OBJECT, description="Related items, as the kiosk gets them."
+                )
+            kiosk.required = [r for r in kiosk.required or [] if r not in KIOSK_DROPS]
+            schemas[kiosk_name] = kiosk
+        media.schema = Schema(
+            any_of=[media.schema, Reference(ref=f"#/components/schemas/{kiosk_name}")]
+        )
+
+
+def _document_http_layers(app: Litestar) -> None:
+    """Add what the HTTP layers outside Litestar (api.middleware) do to the document:
+    keys as optional security, and the headers they set on each response."""
+    schema = app.openapi_schema
+    for path, item in (schema.paths or {}).items():
+        operation = item.get
+        if operation is None:
+            continue
+        guarded = path.startswith("/v1/")
+        if guarded:
+            # Keys are optional per deployment, hence the empty requirement.
+            operation.security = [{"ApiKey": []}, {"Bearer": []}, {}]
+        for status, response in (operation.responses or {}).items():
+            assert isinstance(response, OpenAPIResponse)
+            headers = dict(response.headers or {})
+            headers["X-Request-ID"] = REQUEST_ID
+            if guarded:
+                headers.update(RATE_LIMIT_HEADERS)
+            if guarded and status == "200":
+                headers[REVISION_HEADER] = _header(
+                    "The content revision this response was read from.", OpenAPIType.INTEGER
+                )
+            if status == "401":
+                headers["WWW-Authenticate"] = _header("How to authenticate: a Bearer token.")
+            if status in ("429", "503"):
+                headers["Retry-After"] = _header(
+                    "Seconds to wait before trying again.", OpenAPIType.INTEGER
+                )
+            response.headers = headers
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -194,6 +338,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Tag(name="site", description="The clinic's settings and the website's sitemap."),
             Tag(name="operations", description="Liveness and readiness."),
         ],
+        components=Components(
+            security_schemes={
+                "ApiKey": SecurityScheme(
+                    type="apiKey",
+                    name="X-API-Key",
+                    security_scheme_in="header",
+                    description="A channel key, when the deployment configures keys.",
+                ),
+                "Bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="The same channel key as a Bearer token.",
+                ),
+            }
+        ),
         path="/docs",
         render_plugins=[
             SwaggerRenderPlugin(
@@ -214,7 +373,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ArticleController,
             ConditionController,
@@ -229,6 +388,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_site,
             health,
             ready,
+            metrics,
             create_static_files_router(
                 path="/docs/assets", directories=[STATIC], include_in_schema=False
             ),
@@ -241,6 +401,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         debug=False,
     )
+    app.state.metrics = registry = Metrics()
+    _document_http_layers(app)
+    _document_sparse_lists(app)
+    _document_kiosk_rendition(app)
+    # The HTTP layers wrap Litestar's own handler, inside `Litestar.__call__`: they see every
+    # request (unknown paths too) and `scope["path_template"]` once Litestar has routed it.
+    app.asgi_handler = cast(Any, wrap(cast(ASGIApp, app.asgi_handler), settings, registry))
+    return app
 
 
 def openapi_document(settings: Settings | None = None) -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 
 from api.build import ContentErrors, build, check
-from api.settings import Settings
+from api.settings import Settings, SettingsError
 from schemas.content import (
     PAGE_SOURCES,
     FaqTopicSource,
@@ -41,7 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     schemas.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     if args.command == "check":
         return _check(settings)

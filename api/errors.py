@@ -56,15 +56,15 @@ def problem_type(status: int) -> str:
     return PROBLEM_TYPE_BASE + slug
 
 
-def problem_response(
+def problem_bytes(
     status: int,
     detail: str,
     *,
     instance: str | None = None,
     params: list[ProblemParam] | None = None,
-    headers: dict[str, str] | None = None,
     superseded_by: str | msgspec.UnsetType | None = msgspec.UNSET,
-) -> Response[bytes]:
+) -> bytes:
+    """The problem+json body; the HTTP layers outside Litestar (api.middleware) send it too."""
     problem = Problem(
         type=problem_type(status),
         title=HTTPStatus(status).phrase,
@@ -74,8 +74,22 @@ def problem_response(
         invalid_params=params if params else msgspec.UNSET,
         superseded_by=superseded_by,
     )
+    return _encoder.encode(problem)
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    params: list[ProblemParam] | None = None,
+    headers: dict[str, str] | None = None,
+    superseded_by: str | msgspec.UnsetType | None = msgspec.UNSET,
+) -> Response[bytes]:
     return Response(
-        content=_encoder.encode(problem),
+        content=problem_bytes(
+            status, detail, instance=instance, params=params, superseded_by=superseded_by
+        ),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,

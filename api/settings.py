@@ -3,16 +3,68 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.review import CHANNELS, DEFAULT_DUE_DAYS, DEFAULT_SERVE_OVERDUE, ReviewPolicy
 
 ENV_PREFIX = "CLINIC_"
+#: The channels that may hold a key: those of DESIGN.md's "who uses it", and editors.
+KEY_CHANNELS = ("website", "kiosk", "newsletter", "integrators", "editor")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the API cannot use; the message names it."""
 
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `requests` in each window of `seconds`; `requests == 0` turns the limit off."""
+
+    requests: int
+    seconds: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.requests > 0
+
+    @classmethod
+    def parse(cls, name: str, value: str) -> RateLimit:
+        text = value.strip().lower()
+        if text in ("", "0", "off", "none"):
+            return cls(0, 60)
+        match = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
+        if match is None or int(match.group(2)) < 1:
+            raise SettingsError(
+                f"{name}={value!r}: expected REQUESTS/SECONDS (e.g. 600/60), or 0 for no limit"
+            )
+        return cls(int(match.group(1)), int(match.group(2)))
+
+
+def parse_api_keys(value: str) -> tuple[tuple[str, bytes], ...]:
+    """`channel:sha256hex,...` to (channel, digest) pairs. Only digests are ever held."""
+    keys: list[tuple[str, bytes]] = []
+    for entry in _split(value):
+        channel, _, digest = entry.partition(":")
+        channel, digest = channel.strip(), digest.strip().lower()
+        if channel not in KEY_CHANNELS:
+            raise SettingsError(
+                f"CLINIC_API_KEYS: unknown channel {channel!r}; channels: {', '.join(KEY_CHANNELS)}"
+            )
+        if not _SHA256_HEX.match(digest):
+            # The value is not echoed: it may be a key pasted by mistake instead of its hash.
+            raise SettingsError(
+                f"CLINIC_API_KEYS: the entry for {channel} is not a SHA-256 hex digest"
+                " (64 hex characters); store the hash of the key, not the key"
+            )
+        keys.append((channel, bytes.fromhex(digest)))
+    return tuple(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +80,11 @@ class Settings:
     review_due_days: int = DEFAULT_DUE_DAYS
     #: Channels that are still served items whose review is overdue (see api/review.py).
     serve_overdue: frozenset[str] = DEFAULT_SERVE_OVERDUE
+    #: (channel, SHA-256 digest of its key); empty: no keys needed.
+    api_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    rate_limit_address: RateLimit = RateLimit(600, 60)
+    rate_limit_key: RateLimit = RateLimit(6000, 60)
+    access_log: bool = True
 
     @property
     def review_policy(self) -> ReviewPolicy:
@@ -43,9 +100,17 @@ class Settings:
             cors_origins=_split(env.get("CLINIC_CORS_ORIGINS", "")),
             host=env.get("CLINIC_HOST", "127.0.0.1"),
             port=int(env.get("CLINIC_PORT", "8000")),
-            build_on_start=env.get("CLINIC_BUILD_ON_START", "1") not in ("0", "false", "no"),
+            build_on_start=_flag(env.get("CLINIC_BUILD_ON_START", "1")),
             review_due_days=_due_days(env.get("CLINIC_REVIEW_DUE_DAYS")),
             serve_overdue=_channels(env.get("CLINIC_SERVE_OVERDUE")),
+            api_keys=parse_api_keys(env.get("CLINIC_API_KEYS", "")),
+            rate_limit_address=RateLimit.parse(
+                "CLINIC_RATE_LIMIT", env.get("CLINIC_RATE_LIMIT", "600/60")
+            ),
+            rate_limit_key=RateLimit.parse(
+                "CLINIC_RATE_LIMIT_KEY", env.get("CLINIC_RATE_LIMIT_KEY", "6000/60")
+            ),
+            access_log=_flag(env.get("CLINIC_ACCESS_LOG", "1")),
         )
 
 
@@ -54,7 +119,7 @@ def _due_days(value: str | None) -> int:
         return DEFAULT_DUE_DAYS
     days = int(value)
     if not 0 <= days <= 3650:
-        raise ValueError(f"CLINIC_REVIEW_DUE_DAYS must be 0 to 3650, not {days}")
+        raise SettingsError(f"CLINIC_REVIEW_DUE_DAYS must be 0 to 3650, not {days}")
     return days
 
 
@@ -66,8 +131,12 @@ def _channels(value: str | None) -> frozenset[str]:
     names = frozenset(_split(value))
     unknown = sorted(names - set(CHANNELS))
     if unknown:
-        raise ValueError(
+        raise SettingsError(
             f"CLINIC_SERVE_OVERDUE: unknown channel(s) {', '.join(unknown)};"
             f" known: {', '.join(CHANNELS)}"
         )
     return names
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")

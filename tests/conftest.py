@@ -59,34 +59,48 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Server:
-    """uvicorn serving api.app:app in a subprocess on a loopback port."""
+#: Real servers in tests are not rate-limited unless a test asks for limits.
+NO_LIMITS = {"CLINIC_RATE_LIMIT": "0", "CLINIC_RATE_LIMIT_KEY": "0"}
 
-    def __init__(self, db_path: Path, content_dir: Path = CONTENT, **env: str) -> None:
+
+class Server:
+    """A real server in a subprocess on a loopback port: uvicorn serving api.app:app, or
+    `python -m api serve` with `cli=True`. Its output (the JSON access log) goes to a file,
+    so a busy server never blocks on a full pipe."""
+
+    def __init__(
+        self, db_path: Path, content_dir: Path = CONTENT, *, cli: bool = False, **env: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.cli = cli
         self.env = {
             **os.environ,
+            **NO_LIMITS,
             "CLINIC_DB_PATH": str(db_path),
             "CLINIC_CONTENT_DIR": str(content_dir),
+            "CLINIC_BUILD_ON_START": "0",
             **env,
         }
+        self.log_path = db_path.parent / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        if self.cli:
+            return [sys.executable, "-m", "api", "serve", "--port", str(self.port)]
+        return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--no-server-header", "--no-access-log",
+                "--log-level", "warning"]  # fmt: skip
+
     def start(self, timeout: float = 20.0) -> Server:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-server-header", "--log-level", "warning"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                out = self.process.stdout.read().decode() if self.process.stdout else ""
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{out}")
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
@@ -95,16 +109,18 @@ class Server:
         self.stop()
         raise RuntimeError("server did not answer /health in time")
 
-    def stop(self) -> None:
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, timeout: float = 15) -> int | None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
+        return None if self.process is None else self.process.returncode
 
 
 @pytest.fixture(scope="session")

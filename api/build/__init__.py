@@ -58,7 +58,7 @@ async def build(content_dir: Path, db_path: Path, *, base_url: str | None = None
     ]
     db = await connect_for_build(db_path)
     try:
-        result = await write(db, records, site, synonyms)
+        result = await write(db, records, site, synonyms, started=started)
     finally:
         await db.close()
     return BuildResult(result, len(records), time.perf_counter() - started)

@@ -10,8 +10,6 @@ from api.controllers.pipeline import (
     SORT_DESCRIPTION,
     ChannelParam,
     Cursor,
-    Fields,
-    Include,
     Limit,
     ListParams,
     LocaleParam,
@@ -62,8 +60,8 @@ class ArticleController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         sort: Annotated[ArticleSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Fields = None,
-        include: Include = None,
+        fields: Annotated[str | None, SPEC.fields_param] = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         locale: LocaleParam = None,
         tag: SlugFilter = None,
         condition: SlugFilter = None,
@@ -106,7 +104,7 @@ class ArticleController(Controller):
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
-        include: Include = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""

@@ -10,8 +10,6 @@ from api.controllers.pipeline import (
     SORT_DESCRIPTION,
     ChannelParam,
     Cursor,
-    Fields,
-    Include,
     Limit,
     ListParams,
     LocaleParam,
@@ -55,8 +53,8 @@ class ConditionController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         sort: Annotated[ConditionSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Fields = None,
-        include: Include = None,
+        fields: Annotated[str | None, SPEC.fields_param] = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         locale: LocaleParam = None,
         symptom: SlugFilter = None,
         treatment: SlugFilter = None,
@@ -92,7 +90,7 @@ class ConditionController(Controller):
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
-        include: Include = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
     ) -> Response[ConditionDetail]:
         """One condition with its other names, codes, symptoms and treatments."""

@@ -10,7 +10,6 @@ from api.controllers.pipeline import (
     SORT_DESCRIPTION,
     ChannelParam,
     Cursor,
-    Fields,
     Limit,
     ListParams,
     LocaleParam,
@@ -34,6 +33,8 @@ FaqQuery = Annotated[
     QueryParameter(
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
+        # At least one letter or digit: a query of only punctuation has no word to search.
+        pattern=r"[^\W_]",
         description="Words to search the FAQs for (the kiosk's FAQ box): results come best"
         " first, typos forgiven, as in GET /v1/search. Not with `sort`, `fields` or"
         " `updated_since`.",
@@ -60,7 +61,7 @@ class FaqController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         sort: Annotated[FaqSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Fields = None,
+        fields: Annotated[str | None, SPEC.fields_param] = None,
         locale: LocaleParam = None,
         topic: SlugFilter = None,
         condition: SlugFilter = None,

@@ -20,7 +20,14 @@ from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
-from api.controllers.pipeline import LocaleParam, PublishedSince, SlugFilter, StoreDep, UpdatedSince
+from api.controllers.pipeline import (
+    LocaleParam,
+    PublishedSince,
+    SlugFilter,
+    StoreDep,
+    UpdatedSince,
+    parse_moment,
+)
 from api.controllers.responses import list_responses
 from api.controllers.website import website
 from api.storage.reader import ListQuery, Store
@@ -87,19 +94,13 @@ class FeedQuery:
     limit: int
     locale: str | None
     links: list[tuple[str, str]]
-    published_since: dt.datetime | None
-    updated_since: dt.datetime | None
+    #: Already normalised to UTC text by `parse_moment`.
+    published_since: str | None
+    updated_since: str | None
 
 
 def _moment(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str) -> Feed:
@@ -115,8 +116,8 @@ async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str)
                 limit=query.limit,
                 window=store.review_policy.window(CHANNEL),
                 links=query.links,
-                published_since=_iso(query.published_since),
-                updated_since=_iso(query.updated_since),
+                published_since=query.published_since,
+                updated_since=query.updated_since,
                 detail=True,
             )
         )
@@ -341,9 +342,15 @@ def _query(
     tag: str | None,
     condition: str | None,
     treatment: str | None,
-    published_since: dt.datetime | None,
-    updated_since: dt.datetime | None,
+    published_since: str | None,
+    updated_since: str | None,
 ) -> FeedQuery:
     pairs = (("tag", tag), ("condition", condition), ("treatment", treatment))
     links = [(rel, slug) for rel, slug in pairs if slug]
-    return FeedQuery(limit, locale, links, published_since, updated_since)
+    return FeedQuery(
+        limit,
+        locale,
+        links,
+        parse_moment("published_since", published_since),
+        parse_moment("updated_since", updated_since),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -33,7 +34,16 @@ MAX_CURSOR_LENGTH = 512
 MAX_LIST_PARAM_LENGTH = 500
 
 _encoder = msgspec.json.Encoder()
-_decode_cursor = msgspec.json.Decoder(tuple[str, str | int | None, str])
+_SqlInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+_decode_cursor = msgspec.json.Decoder(tuple[str, str | _SqlInt | None, str])
+#: The header that names the content revision a response was read from (one snapshot).
+REVISION_HEADER = "X-Content-Revision"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CURSOR_DESCRIPTION = (
+    'Opaque cursor from `meta.next_cursor` of the previous page (the `Link: rel="next"` URL'
+    " carries it). Only cursors this API issued are valid; pass one with the same sort and"
+    " filters as the page it came from."
+)
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 
 # Parameters shared by the list endpoints, declared once so their documentation agrees.
@@ -48,22 +58,12 @@ Limit = Annotated[
 Cursor = Annotated[
     str | None,
     QueryParameter(
+        min_length=1,
         max_length=MAX_CURSOR_LENGTH,
-        description="Opaque cursor from `meta.next_cursor` of the previous page.",
-    ),
-]
-Fields = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=MAX_LIST_PARAM_LENGTH,
-        description="Comma-separated fields to return; `type`, `slug` and `locale` always come.",
-    ),
-]
-Include = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=MAX_LIST_PARAM_LENGTH,
-        description="Comma-separated related items to embed under `included`.",
+        pattern=CURSOR_PATTERN,
+        description=CURSOR_DESCRIPTION,
+        # Documents that only issued values are valid, and lets a fuzzer be taught the format.
+        schema_extra={"format": "cursor"},
     ),
 ]
 LocaleParam = Annotated[
@@ -87,13 +87,26 @@ SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
 
 #: The content store, provided by the app (see api.app.provide_store).
 StoreDep = NamedDependency[Store]
+#: RFC 3339 date-time, as JSON Schema's `format: date-time` means it (seconds may be 60).
+RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$"
+)
 UpdatedSince = Annotated[
-    dt.datetime | None,
-    QueryParameter(description="Only items updated at or after this time (RFC 3339)."),
+    str | None,
+    QueryParameter(
+        max_length=64,
+        description="Only items updated at or after this time (RFC 3339, e.g."
+        " `2026-01-31T09:00:00Z`).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 PublishedSince = Annotated[
-    dt.datetime | None,
-    QueryParameter(description="Only items first published at or after this time (RFC 3339)."),
+    str | None,
+    QueryParameter(
+        max_length=64,
+        description="Only items first published at or after this time (RFC 3339).",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 ReviewStatusFilter = Annotated[
     ReviewStatus | None,
@@ -127,6 +140,12 @@ class Related:
     linked_by: str | None = None
 
 
+def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
+    """The exact language `parse_csv` accepts: allowed names joined by commas, no spaces."""
+    choice = "|".join(re.escape(name) for name in sorted(names))
+    return f"^({choice})(,({choice}))*$"
+
+
 @dataclass(frozen=True, slots=True)
 class TypeSpec:
     type: str
@@ -135,6 +154,26 @@ class TypeSpec:
     default_sort: str
     fields: frozenset[str]
     includes: Mapping[str, Related] = field(default_factory=dict)
+
+    @property
+    def fields_param(self) -> Any:
+        """The `fields` query parameter, its allowed names in the document."""
+        return QueryParameter(
+            max_length=MAX_LIST_PARAM_LENGTH,
+            pattern=csv_pattern(self.fields),
+            description="Comma-separated fields to return (no spaces); `type`, `slug` and"
+            f" `locale` always come. One or more of: {', '.join(sorted(self.fields))}.",
+        )
+
+    @property
+    def include_param(self) -> Any:
+        """The `include` query parameter, its allowed names in the document."""
+        return QueryParameter(
+            max_length=MAX_LIST_PARAM_LENGTH,
+            pattern=csv_pattern(self.includes),
+            description="Comma-separated related items to embed under `included` (no spaces)."
+            f" One or more of: {', '.join(sorted(self.includes))}.",
+        )
 
 
 @dataclass(slots=True)
@@ -146,8 +185,8 @@ class ListParams:
     include: str | None = None
     locale: str | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
-    updated_since: dt.datetime | None = None
-    published_since: dt.datetime | None = None
+    updated_since: str | None = None
+    published_since: str | None = None
     review_status: str | None = None
     channel: str | None = None
 
@@ -158,17 +197,20 @@ ALWAYS_FIELDS = frozenset({"type", "slug", "locale"})
 def parse_csv(
     name: str, value: str | None, allowed: frozenset[str] | Mapping[str, Any]
 ) -> list[str]:
+    """Split `a,b` into names; every part must be an allowed name (see `csv_pattern`)."""
     if value is None:
         return []
-    names = [part.strip() for part in value.split(",") if part.strip()]
+    names = value.split(",")
     unknown = [n for n in names if n not in allowed]
     if unknown:
         choices = ", ".join(sorted(allowed)) or "none"
-        raise bad_param(name, f"unknown value(s) {', '.join(unknown)}; allowed: {choices}")
+        shown = ", ".join(repr(n) for n in unknown[:5])
+        raise bad_param(name, f"unknown value(s) {shown}; allowed, comma-separated: {choices}")
     return list(dict.fromkeys(names))
 
 
 def encode_cursor(sort: str, key: tuple[Any, str]) -> str:
+    """The keyset position after an item, for one sort: base64url JSON [sort, value, slug]."""
     raw = _encoder.encode((sort, key[0], key[1]))
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -177,6 +219,10 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, value, slug = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
+        # JSON can spell a lone surrogate as an escape; SQLite cannot bind one.
+        slug.encode("utf-8")
+        if isinstance(value, str):
+            value.encode("utf-8")
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise bad_param("cursor", "not a cursor this API issued; start again without it") from None
     if cursor_sort != sort:
@@ -257,8 +303,8 @@ async def _list_items(
             limit=params.limit,
             window=window,
             links=params.links,
-            updated_since=_iso(params.updated_since),
-            published_since=_iso(params.published_since),
+            updated_since=parse_moment("updated_since", params.updated_since),
+            published_since=parse_moment("published_since", params.published_since),
             review_status=params.review_status,
             after=after,
             fallback_locale=negotiated.fallback,
@@ -279,7 +325,7 @@ async def _list_items(
         rows = [_encoder.encode(doc) for doc in docs]
     meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
     body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
-    headers = negotiated.headers(page.locales)
+    headers = {**negotiated.headers(page.locales), REVISION_HEADER: await store.content_revision()}
     if next_cursor:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         query.append(("cursor", next_cursor))
@@ -319,9 +365,11 @@ async def _get_item(
         doc = kiosk_rendition(doc)
     if includes or is_kiosk(channel):
         body = _encoder.encode(doc)
-    return Response(
-        content=body, media_type="application/json", headers=negotiated.headers([doc["locale"]])
-    )
+    headers = {
+        **negotiated.headers([doc["locale"]]),
+        REVISION_HEADER: await store.content_revision(),
+    }
+    return Response(content=body, media_type="application/json", headers=headers)
 
 
 def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:
@@ -382,9 +430,27 @@ async def _with_fallback(
     return [found[s] for s in slugs if s in found]
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    if moment is None:
+def parse_moment(name: str, value: str | None) -> str | None:
+    """An RFC 3339 date-time as the UTC text storage compares with (`...THH:MM:SSZ`).
+
+    Only RFC 3339 is accepted (not a bare date or a number). Moments before year 1 or after
+    9999 in UTC are clamped, so no valid value can overflow.
+    """
+    if value is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    match = RFC3339.match(value)
+    if match is None:
+        raise bad_param(name, "expected an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    try:
+        moment = dt.datetime(max(year, 1), month, day, hour, minute, min(second, 59))
+    except ValueError as exc:
+        raise bad_param(name, f"not a real date-time: {exc}") from None
+    if match.group(7):
+        sign = 1 if match.group(7) == "+" else -1
+        offset = dt.timedelta(hours=int(match.group(8)), minutes=int(match.group(9)))
+        try:
+            moment -= sign * offset
+        except OverflowError:
+            moment = dt.datetime.min if sign > 0 else dt.datetime.max
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"

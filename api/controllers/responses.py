@@ -40,11 +40,21 @@ SYNC_GONE = _problem(
     " sync again from the start, without a cursor.",
 )
 UNAVAILABLE = _problem(503, "Service Unavailable", "Content has not been built yet.")
+UNAUTHORIZED = _problem(401, "Unauthorized", "The API key is not valid.")
+TOO_MANY_REQUESTS = _problem(
+    429, "Too Many Requests", "Too many requests: the limit is 600 every 60 s. Try again in 12 s."
+)
+#: What the HTTP layers (api.middleware) may answer to any keyed, rate-limited operation.
+GUARDED = {401: UNAUTHORIZED, 429: TOO_MANY_REQUESTS}
+
+
+def site_responses() -> dict[int, ResponseSpec]:
+    return {400: BAD_REQUEST, **GUARDED, 503: UNAVAILABLE}
 
 
 def list_responses() -> dict[int, ResponseSpec]:
-    return {400: BAD_REQUEST, 503: UNAVAILABLE}
+    return {400: BAD_REQUEST, **GUARDED, 503: UNAVAILABLE}
 
 
 def detail_responses() -> dict[int, ResponseSpec]:
-    return {400: BAD_REQUEST, 404: NOT_FOUND, 410: GONE, 503: UNAVAILABLE}
+    return {400: BAD_REQUEST, **GUARDED, 404: NOT_FOUND, 410: GONE, 503: UNAVAILABLE}

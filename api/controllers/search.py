@@ -18,6 +18,7 @@ from api.controllers.pipeline import (
     LocaleParam,
     SlugFilter,
     StoreDep,
+    csv_pattern,
     parse_csv,
     review_window,
 )
@@ -49,6 +50,8 @@ Query = Annotated[
     QueryParameter(
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
+        # At least one letter or digit: a query of only punctuation has no word to search.
+        pattern=r"[^\W_]",
         description=(
             "What the patient typed, as plain words: anything that looks like search syntax"
             " is read as words. Misspellings are corrected, the last word is completed"
@@ -67,6 +70,7 @@ TypeFilter = Annotated[
     str | None,
     QueryParameter(
         max_length=100,
+        pattern=csv_pattern(SEGMENTS),
         description="Comma-separated types to search: " + ", ".join(SEGMENTS) + ".",
     ),
 ]

@@ -10,8 +10,6 @@ from api.controllers.pipeline import (
     SORT_DESCRIPTION,
     ChannelParam,
     Cursor,
-    Fields,
-    Include,
     Limit,
     ListParams,
     LocaleParam,
@@ -53,8 +51,8 @@ class SymptomController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         sort: Annotated[SymptomSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Fields = None,
-        include: Include = None,
+        fields: Annotated[str | None, SPEC.fields_param] = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         locale: LocaleParam = None,
         condition: SlugFilter = None,
         updated_since: UpdatedSince = None,
@@ -89,7 +87,7 @@ class SymptomController(Controller):
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
-        include: Include = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
     ) -> Response[SymptomDetail]:
         """One symptom: what it is and how it shows."""

@@ -18,7 +18,7 @@ from litestar import Controller, Response, get
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
-from api.controllers.pipeline import MAX_CURSOR_LENGTH, StoreDep, review_window
+from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH, StoreDep, review_window
 from api.controllers.responses import BAD_REQUEST, SYNC_GONE, UNAVAILABLE
 from api.errors import bad_param
 from api.storage.reader import Change, DatabaseUnavailable
@@ -33,8 +33,11 @@ _decode_cursor = msgspec.json.Decoder(tuple[str, int])
 SyncCursor = Annotated[
     str | None,
     QueryParameter(
+        min_length=1,
         max_length=MAX_CURSOR_LENGTH,
+        pattern=CURSOR_PATTERN,
         description="`meta.next_cursor` of the last sync. Without it, everything is sent.",
+        schema_extra={"format": "cursor"},
     ),
 ]
 SyncLimit = Annotated[

@@ -10,8 +10,6 @@ from api.controllers.pipeline import (
     SORT_DESCRIPTION,
     ChannelParam,
     Cursor,
-    Fields,
-    Include,
     Limit,
     ListParams,
     LocaleParam,
@@ -54,8 +52,8 @@ class TreatmentController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         sort: Annotated[TreatmentSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Fields = None,
-        include: Include = None,
+        fields: Annotated[str | None, SPEC.fields_param] = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         locale: LocaleParam = None,
         condition: SlugFilter = None,
         updated_since: UpdatedSince = None,
@@ -90,7 +88,7 @@ class TreatmentController(Controller):
         store: StoreDep,
         slug: SlugPath,
         locale: LocaleParam = None,
-        include: Include = None,
+        include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""

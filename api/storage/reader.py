@@ -171,6 +171,20 @@ class Store:
             self.meta = {}
         return self.meta
 
+    async def build_stats(self) -> dict[str, str]:
+        """When the served content was built and how long that took (empty if unknown)."""
+        try:
+            async with self.db.execute("SELECT key, value FROM build_stats") as cur:
+                return {k: v async for k, v in cur}
+        except aiosqlite.OperationalError:  # a database built before the table existed
+            return {}
+
+    async def content_revision(self) -> str:
+        """The content revision as the current read transaction sees it ("0" before a build)."""
+        async with self.db.execute("SELECT value FROM meta WHERE key = 'content_revision'") as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else "0"
+
     async def find(self, type_: str, slug: str, locale: str, window: ReviewWindow) -> Found | None:
         """An item's detail with today's review status, withdrawn or not; None if unknown."""
         async with self.db.execute(

@@ -7,6 +7,13 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- When the last build ran and how long it took (for /metrics). Not in meta: meta is the
+-- same on every replica built from the same content; these figures are not.
+CREATE TABLE IF NOT EXISTS build_stats (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS items (
     type         TEXT    NOT NULL,
     slug         TEXT    NOT NULL,

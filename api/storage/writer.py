@@ -7,6 +7,7 @@ is killed part-way leaves no trace: SQLite rolls the transaction back.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,8 +99,11 @@ async def write(
     records: list[Record],
     site: bytes,
     synonyms: Sequence[Sequence[str]] = (),
+    *,
+    started: float | None = None,
 ) -> WriteResult:
-    """Write a build. `synonyms` are groups of equivalent folded terms, kept for search."""
+    """Write a build. `synonyms` are groups of equivalent folded terms, kept for search.
+    `started` (a perf_counter reading) dates the build's start, so its duration is recorded."""
     await db.executescript(SCHEMA)
     async with db.execute("PRAGMA table_info(items)") as cur:
         columns = {row[1] async for row in cur}
@@ -108,7 +112,7 @@ async def write(
             await db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
     await db.execute("BEGIN IMMEDIATE")
     try:
-        result = await _write(db, records, site, synonyms)
+        result = await _write(db, records, site, synonyms, started)
     except BaseException:
         await db.execute("ROLLBACK")
         raise
@@ -121,6 +125,7 @@ async def _write(
     records: list[Record],
     site: bytes,
     synonyms: Sequence[Sequence[str]],
+    started: float | None,
 ) -> WriteResult:
     async with db.execute(
         "SELECT type, slug, locale, content_hash, deleted, revision FROM items"
@@ -196,6 +201,18 @@ async def _write(
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         meta.items(),
     )
+    if started is not None:
+        # When and how long the build ran, for /metrics. Kept out of `meta`, which replicas
+        # built from the same content must agree on byte for byte.
+        stats = {
+            "built_at": f"{time.time():.3f}",
+            "build_seconds": f"{time.perf_counter() - started:.3f}",
+        }
+        await db.executemany(
+            "INSERT INTO build_stats (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            stats.items(),
+        )
     return WriteResult(created, updated, deleted, unchanged, revision, content_hash)
 
 

@@ -1,0 +1,32 @@
+"""The HTTP layers around the Litestar application, each a plain ASGI middleware.
+
+`wrap` composes them, outermost first:
+
+    access log & request id → security headers → channel keys → rate limit → (app)
+
+so every answer, including a refusal by an inner layer, carries a request id and the
+security headers and is logged and counted. A layer that belongs between the rate limit
+and Litestar (a response cache, compression) goes in `wrap` just before `app`.
+"""
+
+from __future__ import annotations
+
+from api.metrics import Metrics
+from api.middleware.access_log import AccessLogMiddleware, configure_access_log
+from api.middleware.keys import ApiKeyMiddleware
+from api.middleware.ratelimit import RateLimitMiddleware
+from api.middleware.security import SecurityHeadersMiddleware
+from api.middleware.types import ASGIApp
+from api.settings import Settings
+
+__all__ = ["wrap"]
+
+
+def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> ASGIApp:
+    """`app` inside the layers, configured from `settings`."""
+    app = RateLimitMiddleware(app, settings.rate_limit_address, settings.rate_limit_key)
+    app = ApiKeyMiddleware(app, settings.api_keys)
+    app = SecurityHeadersMiddleware(app)
+    if settings.access_log:
+        configure_access_log()
+    return AccessLogMiddleware(app, metrics, log_requests=settings.access_log)

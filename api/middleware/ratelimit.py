@@ -1,0 +1,94 @@
+"""Rate limits per channel key and per client address (issue 6).
+
+A request with a valid channel key counts against its channel's budget
+(`CLINIC_RATE_LIMIT_KEY`); any other request counts against its client address
+(`CLINIC_RATE_LIMIT`). Windows are fixed (`requests` per `seconds`), which keeps the
+state to one counter per client and makes `RateLimit-Reset` exact. Every counted response
+carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`
+(draft-ietf-httpapi-ratelimit-headers); a refused one is 429 problem+json with `Retry-After`.
+
+The client address is the connection's peer. Behind a proxy, run uvicorn with
+`--proxy-headers --forwarded-allow-ips=<proxy>` so that it is the real client's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from api.middleware.problems import send_problem
+from api.middleware.types import ASGIApp, Headers, Message, Receive, Scope, Send, context, is_path
+from api.settings import RateLimit
+
+#: Probes and scrapes are not limited: an orchestrator must never be told to back off.
+UNLIMITED_PATHS = ("/health", "/ready", "/metrics")
+
+
+class FixedWindow:
+    """Counts requests per client in the current window; forgets older windows."""
+
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.clock = clock
+        self.window = -1
+        self.counts: dict[str, int] = {}
+
+    def hit(self, client: str) -> tuple[bool, int, int]:
+        """Count one request: (allowed, remaining, seconds until the window resets)."""
+        now = self.clock()
+        window = int(now // self.limit.seconds)
+        if window != self.window:
+            self.window, self.counts = window, {}  # old windows go: memory stays bounded
+        reset = max(1, math.ceil((window + 1) * self.limit.seconds - now))
+        used = self.counts.get(client, 0)
+        if used >= self.limit.requests:
+            return False, 0, reset
+        self.counts[client] = used + 1
+        return True, self.limit.requests - used - 1, reset
+
+
+class RateLimitMiddleware:
+    """Answers 429 with Retry-After once a client has spent its window's budget."""
+
+    def __init__(self, app: ASGIApp, per_address: RateLimit, per_key: RateLimit) -> None:
+        self.app = app
+        self.address = FixedWindow(per_address) if per_address.enabled else None
+        self.key = FixedWindow(per_key) if per_key.enabled else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_path(scope["path"], *UNLIMITED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        channel = context(scope).get("channel")
+        if channel is not None:
+            counter, client = self.key, f"key:{channel}"
+        else:
+            peer = scope.get("client")
+            counter, client = self.address, f"addr:{peer[0] if peer else 'unknown'}"
+        if counter is None:
+            await self.app(scope, receive, send)
+            return
+        allowed, remaining, reset = counter.hit(client)
+        limit = counter.limit
+        headers: Headers = [
+            (b"ratelimit-limit", str(limit.requests).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+            (b"ratelimit-policy", f"{limit.requests};w={limit.seconds}".encode()),
+        ]
+        if not allowed:
+            detail = (
+                f"Too many requests: the limit is {limit.requests} every {limit.seconds} s."
+                f" Try again in {reset} s."
+            )
+            retry = [(b"retry-after", str(reset).encode()), *headers]
+            await send_problem(send, 429, detail, scope["path"], retry)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,210 @@
+"""Channel keys, rate limits, security headers, request ids, the access log and /metrics,
+against real servers (issue 6)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.settings import RateLimit, SettingsError, parse_api_keys
+from tests.conftest import Server
+
+KIOSK_KEY = "kiosk-key-1f0c9e"
+WEBSITE_KEY = "website-key-77ab02"
+NEWSLETTER_KEY = "newsletter-key-5d2e11"  # spent by the rate-limit test alone
+KEYS = ",".join(
+    f"{channel}:{hashlib.sha256(key.encode()).hexdigest()}"
+    for channel, key in (
+        ("kiosk", KIOSK_KEY),
+        ("website", WEBSITE_KEY),
+        ("newsletter", NEWSLETTER_KEY),
+    )
+)
+# Windows of an hour, so no test straddles a window's end.
+KEY_LIMIT = 40
+
+
+@pytest.fixture(scope="module")
+def keyed(built_db: Path) -> Iterator[Server]:
+    srv = Server(
+        built_db,
+        CLINIC_API_KEYS=KEYS,
+        CLINIC_RATE_LIMIT="1000/3600",
+        CLINIC_RATE_LIMIT_KEY=f"{KEY_LIMIT}/3600",
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def open_server(built_db: Path) -> Iterator[Server]:
+    """No keys; the per-address limit is small. Started with `python -m api serve`."""
+    srv = Server(built_db, cli=True, CLINIC_RATE_LIMIT="5/3600").start()
+    yield srv
+    srv.stop()
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"].endswith("/" + body["title"].lower().replace(" ", "-"))
+    return body  # type: ignore[no-any-return]
+
+
+def test_without_a_key_the_answer_is_401(keyed: Server) -> None:
+    response = httpx.get(keyed.url + "/v1/articles")
+    body = assert_problem(response, 401)
+    assert "X-API-Key" in str(body["detail"])
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-API-Key": "wrong"},
+        {"X-API-Key": KIOSK_KEY + "x"},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {KIOSK_KEY}"},
+        {"X-API-Key": hashlib.sha256(KIOSK_KEY.encode()).hexdigest()},  # the hash is no key
+    ],
+)
+def test_a_wrong_key_is_401(keyed: Server, headers: dict[str, str]) -> None:
+    body = assert_problem(httpx.get(keyed.url + "/v1/site", headers=headers), 401)
+    assert body["detail"] in ("The API key is not valid.", body["detail"])
+
+
+@pytest.mark.parametrize(
+    "headers", [{"X-API-Key": WEBSITE_KEY}, {"Authorization": f"Bearer {WEBSITE_KEY}"}]
+)
+def test_a_good_key_opens_the_api(keyed: Server, headers: dict[str, str]) -> None:
+    assert httpx.get(keyed.url + "/v1/site", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/docs", "/docs/openapi.json"])
+def test_probes_and_docs_need_no_key(keyed: Server, path: str) -> None:
+    assert httpx.get(keyed.url + path).status_code == 200
+
+
+def test_keys_are_never_logged(keyed: Server) -> None:
+    httpx.get(keyed.url + "/v1/site", headers={"X-API-Key": KIOSK_KEY})
+    httpx.get(keyed.url + "/v1/site", headers={"Authorization": f"Bearer {WEBSITE_KEY}"})
+    httpx.get(keyed.url + "/v1/site", headers={"X-API-Key": "wrong-key-attempt"})
+    log = keyed.log()
+    for secret in (KIOSK_KEY, WEBSITE_KEY, "wrong-key-attempt"):
+        assert secret not in log
+        assert hashlib.sha256(secret.encode()).hexdigest() not in log
+
+
+def test_each_key_has_its_own_budget(keyed: Server) -> None:
+    newsletter = {"X-API-Key": NEWSLETTER_KEY}
+    seen = [httpx.get(keyed.url + "/v1/faqs?limit=1", headers=newsletter) for _ in range(KEY_LIMIT)]
+    assert [r.status_code for r in seen] == [200] * KEY_LIMIT
+    remaining = [int(r.headers["ratelimit-remaining"]) for r in seen]
+    assert remaining == list(range(KEY_LIMIT - 1, -1, -1))
+    refused = httpx.get(keyed.url + "/v1/faqs", headers=newsletter)
+    body = assert_problem(refused, 429)
+    assert f"the limit is {KEY_LIMIT} every 3600 s" in str(body["detail"])
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert refused.headers["ratelimit-limit"] == str(KEY_LIMIT)
+    assert refused.headers["ratelimit-remaining"] == "0"
+    assert refused.headers["ratelimit-policy"] == f"{KEY_LIMIT};w=3600"
+    assert refused.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(keyed.url + "/health").status_code == 200  # probes are never limited
+    # Another channel is not affected.
+    website = httpx.get(keyed.url + "/v1/faqs", headers={"X-API-Key": WEBSITE_KEY})
+    assert website.status_code == 200
+
+
+def test_without_keys_each_address_has_a_budget(open_server: Server) -> None:
+    statuses = [httpx.get(open_server.url + "/v1/articles").status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert httpx.get(open_server.url + "/health").status_code == 200
+    assert httpx.get(open_server.url + "/metrics").status_code == 200
+
+
+def test_security_headers_on_every_answer(keyed: Server) -> None:
+    key = {"X-API-Key": WEBSITE_KEY}
+    answers = [
+        httpx.get(keyed.url + "/v1/articles?limit=1", headers=key),
+        httpx.get(keyed.url + "/v1/articles/nope", headers=key),
+        httpx.get(keyed.url + "/v1/articles?limit=0", headers=key),
+        httpx.get(keyed.url + "/no/such/path", headers=key),
+        httpx.post(keyed.url + "/v1/articles", headers=key),
+        httpx.get(keyed.url + "/v1/articles"),
+        httpx.get(keyed.url + "/health"),
+        httpx.get(keyed.url + "/docs/assets/swagger-ui.css"),
+    ]
+    assert [a.status_code for a in answers] == [200, 404, 400, 404, 405, 401, 200, 200]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert "content-security-policy" in answer.headers
+        assert "server" not in answer.headers
+        assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
+
+
+def test_docs_allow_their_own_assets_only(keyed: Server) -> None:
+    page = httpx.get(keyed.url + "/docs")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self' 'sha256-" in policy
+    assert "unsafe-eval" not in policy
+    assert "script-src 'self' 'unsafe-inline'" not in policy
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+    for src in re.findall(r'(?:src|href)=["\']([^"\']+)', page.text):
+        assert src.startswith("/docs/assets/"), src
+
+
+def test_python_m_api_serve_sends_no_server_header(open_server: Server) -> None:
+    response = httpx.get(open_server.url + "/health")
+    assert "server" not in response.headers
+
+
+def test_request_ids_are_kept_when_sane_and_logged(keyed: Server) -> None:
+    key = {"X-API-Key": WEBSITE_KEY}
+    kept = httpx.get(keyed.url + "/v1/site", headers={**key, "X-Request-ID": "trace-42.a:b_c"})
+    assert kept.headers["x-request-id"] == "trace-42.a:b_c"
+    replaced = httpx.get(keyed.url + "/v1/site", headers={**key, "X-Request-ID": "x" * 200})
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"])
+    lines = [json.loads(line) for line in keyed.log().splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line["request_id"] == "trace-42.a:b_c"]
+    assert len(mine) == 1
+    assert mine[0]["route"] == "/v1/site"
+    assert mine[0]["status"] == 200
+    assert mine[0]["method"] == "GET"
+    assert mine[0]["channel"] == "website"
+    assert mine[0]["duration_ms"] > 0
+    assert any(line["request_id"] == replaced.headers["x-request-id"] for line in lines)
+
+
+def test_metrics(keyed: Server) -> None:
+    key = {"X-API-Key": WEBSITE_KEY}
+    httpx.get(keyed.url + "/v1/articles/nope", headers=key)
+    text = httpx.get(keyed.url + "/metrics", headers=key).text
+    assert re.search(
+        r'clinic_http_requests_total\{method="GET",route="/v1/articles/\{slug\}",status="404"\} \d',
+        text,
+    ), text
+    assert 'clinic_http_request_duration_seconds_bucket{le="0.005",route="/v1/site"' in text
+    assert re.search(r"^clinic_content_revision \d+\.0$", text, re.M)
+    assert re.search(r"^clinic_content_build_duration_seconds \d", text, re.M)
+    assert httpx.get(keyed.url + "/metrics").status_code == 401  # a key, when keys are on
+
+
+def test_settings_refuse_bad_values() -> None:
+    with pytest.raises(SettingsError, match="not a SHA-256 hex digest"):
+        parse_api_keys("kiosk:plain-key")
+    with pytest.raises(SettingsError, match="unknown channel 'tv'"):
+        parse_api_keys("tv:" + "0" * 64)
+    with pytest.raises(SettingsError, match="expected REQUESTS/SECONDS"):
+        RateLimit.parse("CLINIC_RATE_LIMIT", "lots")
+    assert RateLimit.parse("X", "0") == RateLimit(0, 60)
+    assert RateLimit.parse("X", "120/60") == RateLimit(120, 60)
