@@ -11,7 +11,6 @@ from typing import Any, cast
 
 import msgspec
 from litestar import Litestar, Request, Response, get
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
@@ -47,6 +46,7 @@ from api.controllers.symptoms import SymptomController
 from api.controllers.sync import SyncController
 from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception
+from api.http import document_delivery
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
 from api.middleware.types import ASGIApp
@@ -80,6 +80,10 @@ and search snippets carry no `<mark>` tags.
 **Languages.** `locale=` wins, then the `Accept-Language` header (q-values honoured), then
 the site's default locale. An item missing in the chosen language is served in the default
 one instead: its `locale` field and the `Content-Language` header say so.
+
+Every successful GET carries a strong `ETag`, `Last-Modified` and `Cache-Control`; send
+`If-None-Match` (or `If-Modified-Since`) to get `304 Not Modified`. HEAD works wherever GET
+does. Bodies of 1 KB or more are gzip- or brotli-compressed when `Accept-Encoding` allows.
 
 When the deployment configures channel keys, send yours as `X-API-Key` (or
 `Authorization: Bearer`); /health, /ready and /docs never need one. Requests are
@@ -366,13 +370,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         create_examples=False,
         use_handler_docstrings=True,
     )
-    cors = (
-        CORSConfig(
-            allow_origins=list(settings.cors_origins), allow_methods=["GET", "HEAD", "OPTIONS"]
-        )
-        if settings.cors_origins
-        else None
-    )
     app = Litestar(
         route_handlers=[
             ArticleController,
@@ -397,11 +394,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=reject_unknown_parameters,
         exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
         openapi_config=openapi,
-        cors_config=cors,
         lifespan=[lifespan],
         debug=False,
     )
     app.state.metrics = registry = Metrics()
+    document_delivery(app.openapi_schema)
     _document_http_layers(app)
     _document_sparse_lists(app)
     _document_kiosk_rendition(app)

@@ -23,6 +23,20 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _whole(env: dict[str, str], name: str, default: int) -> int:
+    """A non-negative integer setting; a bad value stops start-up with the variable's name."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     """At most `requests` in each window of `seconds`; `requests == 0` turns the limit off."""
@@ -85,6 +99,13 @@ class Settings:
     rate_limit_address: RateLimit = RateLimit(600, 60)
     rate_limit_key: RateLimit = RateLimit(6000, 60)
     access_log: bool = True
+    #: Cache-Control for every successful GET: how long clients and CDNs may reuse an answer,
+    #: serve it stale while they revalidate, and serve it stale when we answer with an error.
+    cache_max_age: int = 60
+    cache_stale_while_revalidate: int = 300
+    cache_stale_if_error: int = 86400
+    #: Upper bound, in bytes, of the responses kept prepared in memory (bodies included).
+    cache_max_bytes: int = 64 * 1024 * 1024
 
     @property
     def review_policy(self) -> ReviewPolicy:
@@ -111,6 +132,10 @@ class Settings:
                 "CLINIC_RATE_LIMIT_KEY", env.get("CLINIC_RATE_LIMIT_KEY", "6000/60")
             ),
             access_log=_flag(env.get("CLINIC_ACCESS_LOG", "1")),
+            cache_max_age=_whole(env, "CLINIC_CACHE_MAX_AGE", 60),
+            cache_stale_while_revalidate=_whole(env, "CLINIC_CACHE_STALE_WHILE_REVALIDATE", 300),
+            cache_stale_if_error=_whole(env, "CLINIC_CACHE_STALE_IF_ERROR", 86400),
+            cache_max_bytes=_whole(env, "CLINIC_CACHE_MAX_BYTES", 64 * 1024 * 1024),
         )
 
 

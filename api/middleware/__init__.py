@@ -2,15 +2,16 @@
 
 `wrap` composes them, outermost first:
 
-    access log & request id → security headers → channel keys → rate limit → (app)
+    access log & request id → security headers → channel keys → rate limit
+    → delivery (prepared responses, validators, compression, CORS; api/http) → (app)
 
 so every answer, including a refusal by an inner layer, carries a request id and the
-security headers and is logged and counted. A layer that belongs between the rate limit
-and Litestar (a response cache, compression) goes in `wrap` just before `app`.
+security headers and is logged and counted, and a prepared answer still needs a key.
 """
 
 from __future__ import annotations
 
+from api.http import Delivery
 from api.metrics import Metrics
 from api.middleware.access_log import AccessLogMiddleware, configure_access_log
 from api.middleware.keys import ApiKeyMiddleware
@@ -24,6 +25,7 @@ __all__ = ["wrap"]
 
 def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> ASGIApp:
     """`app` inside the layers, configured from `settings`."""
+    app = Delivery(app, settings)
     app = RateLimitMiddleware(app, settings.rate_limit_address, settings.rate_limit_key)
     app = ApiKeyMiddleware(app, settings.api_keys)
     app = SecurityHeadersMiddleware(app)

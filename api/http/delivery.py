@@ -1,0 +1,272 @@
+"""The ASGI layer that answers GET and HEAD from responses prepared once per revision.
+
+Order of work for a GET or HEAD, before the framework sees it:
+
+1. read the few request headers that matter (Accept-Encoding, validators, Origin);
+2. ask which content revision is live (`PRAGMA data_version`, a few microseconds);
+3. look the request up by (path, query string) in that revision's prepared responses;
+4. on a miss, ask the framework once (as a plain GET), keep a 200, pass anything else on;
+5. pick the representation (br, gzip or identity), answer 304 if the client's validator
+   matches, else the prepared bytes.
+
+Everything else (other methods, /health and /ready, websockets, lifespan) passes through,
+with CORS headers added. Outer layers (request ids, security headers, API keys, rate
+limits; issue 6) wrap this one, so a prepared answer still needs whatever they require.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+from api.http.cors import Cors
+from api.http.negotiation import IDENTITY, etag_matches, http_date_seconds, preferred_codings
+from api.http.prepared import Entry, Header, Key, Prepared, normalize_query
+from api.http.revision import RevisionWatch
+from api.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+#: Any ASGI app; typed loosely because frameworks declare their own narrower scope types.
+ASGIApp = Callable[..., Awaitable[None]]
+
+#: Paths whose answer must reflect this moment (liveness, readiness): never prepared.
+NO_STORE_PATHS = frozenset({"/health", "/ready"})
+NO_STORE: Header = (b"cache-control", b"no-store")
+#: Request headers the framework must not see when a response is prepared: the answer is
+#: the full identity representation, whatever this client already has or accepts.
+_NOT_FORWARDED = frozenset(
+    {b"accept-encoding", b"if-none-match", b"if-modified-since", b"if-match",
+     b"if-unmodified-since", b"range", b"if-range"}
+)  # fmt: skip
+_IDENTITY_ONLY = (IDENTITY,)
+
+
+class Delivery:
+    """Prepared responses, validators, compression and CORS in front of `app`."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, *, vary: Iterable[str] = ()) -> None:
+        """`vary` names request headers that change the response (e.g. a channel key):
+        they become part of the lookup key and of the `Vary` header."""
+        self.app = app
+        self.settings = settings
+        self.watch = RevisionWatch(settings.db_path)
+        self.cors = Cors(settings.cors_origins)
+        self.varying = tuple(h.lower().encode("latin-1") for h in vary)
+        names = ["Accept-Encoding", *(["Origin"] if self.cors.vary_origin else []), *vary]
+        self.vary = ", ".join(names).encode("latin-1")
+        self.cache_control = (
+            f"public, max-age={settings.cache_max_age},"
+            f" stale-while-revalidate={settings.cache_stale_while_revalidate},"
+            f" stale-if-error={settings.cache_stale_if_error}"
+        ).encode("latin-1")
+        self.prepared: Prepared | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self.app(scope, receive, self._lifespan_send(send))
+            else:
+                await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method != "GET" and method != "HEAD":
+            if method == "OPTIONS" and self.cors.enabled and await self._preflight(scope, send):
+                return
+            await self._forward(scope, receive, send, None)
+            return
+
+        accept_encoding = if_none_match = if_modified_since = origin = None
+        varying: list[bytes] = []
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"if-none-match":
+                if_none_match = value if if_none_match is None else if_none_match + b"," + value
+            elif name == b"if-modified-since":
+                if_modified_since = value
+            elif name == b"origin":
+                origin = value
+        if self.varying:
+            request_headers = dict(scope["headers"])
+            varying = [request_headers.get(name, b"") for name in self.varying]
+
+        path: str = scope["path"]
+        revision = self.watch.current()
+        if revision is None or path in NO_STORE_PATHS:
+            await self._forward(scope, receive, send, origin)
+            return
+        prepared = self.prepared
+        if prepared is None or prepared.revision is not revision:
+            prepared = self.prepared = Prepared(
+                revision, self.settings.cache_max_bytes, self.cache_control, self.vary
+            )
+        key: Key = (path, scope["query_string"], *varying)
+        entry = prepared.get(key)
+        if entry is None:
+            entry = await self._prepare(prepared, key, scope, receive, send, origin)
+            if entry is None:
+                return  # answered already: an error, or a response that is not to be kept
+
+        coding = IDENTITY
+        if entry.compressible:
+            coding = preferred_codings(accept_encoding)[0]
+        variant = entry.variants.get(coding) or prepared.variant(entry, coding)
+        if if_none_match is not None:
+            fresh = if_none_match == variant.quoted or etag_matches(if_none_match, variant.tag)
+        elif if_modified_since is not None and revision.changed_at is not None:
+            since = http_date_seconds(if_modified_since)
+            fresh = since is not None and revision.changed_at <= since
+        else:
+            fresh = False
+        if fresh:
+            status, headers, body = 304, variant.not_modified, b""
+        else:
+            status, headers = 200, variant.headers
+            body = variant.body if method == "GET" else b""
+        # A copy: layers outside may add headers, and these lists are shared.
+        headers = headers + self.cors.response_headers(origin) if origin else list(headers)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _prepare(
+        self,
+        prepared: Prepared,
+        key: Key,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        origin: bytes | None,
+    ) -> Entry | None:
+        normal: Key = (key[0], normalize_query(key[1]), *key[2:])  # type: ignore[arg-type]
+        entry = prepared.get_normalized(key, normal)
+        if entry is not None:
+            return entry
+        waiting = prepared.pending.get(normal)
+        if waiting is not None:
+            # Many clients asking for the same new response at once: the framework answers
+            # once; if that answer was not kept, each asks for itself.
+            entry = await asyncio.shield(waiting)
+            if entry is not None:
+                return entry
+        future: asyncio.Future[Entry | None] | None = None
+        if waiting is None:
+            future = asyncio.get_running_loop().create_future()
+            prepared.pending[normal] = future
+        entry = None
+        try:
+            status, headers, body = await self._call_app(scope, receive)
+            keep = status == 200 and not any(
+                n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
+            )
+            if keep:
+                entry = prepared.make(normal, headers, body)
+                # Kept only if no build went live while the framework was reading.
+                if self.watch.current() is prepared.revision:
+                    prepared.store(key, entry)
+                return entry
+            await self._send_passed(scope, send, status, headers, body, origin)
+            return None
+        finally:
+            if future is not None:
+                prepared.pending.pop(normal, None)
+                future.set_result(entry)
+
+    async def _call_app(self, scope: Scope, receive: Receive) -> tuple[int, list[Header], bytes]:
+        """Ask the framework for the full GET response, collected into memory."""
+        child = dict(scope)
+        child["method"] = "GET"
+        child["headers"] = [(n, v) for n, v in scope["headers"] if n not in _NOT_FORWARDED]
+        extensions = dict(scope.get("extensions") or {})
+        extensions.pop("http.response.pathsend", None)
+        extensions.pop("http.response.zerocopysend", None)
+        child["extensions"] = extensions
+        status = 500
+        headers: list[Header] = []
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers") or [])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(child, receive, collect)
+        return status, headers, b"".join(chunks)
+
+    async def _send_passed(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        headers: list[Header],
+        body: bytes,
+        origin: bytes | None,
+    ) -> None:
+        """Send a response the framework gave that is not kept: errors are never cached."""
+        headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"] + [NO_STORE]
+        if origin:
+            headers += self.cors.response_headers(origin)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""}
+        )
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, origin: bytes | None
+    ) -> None:
+        """Pass a request through, adding CORS headers; GET and HEAD answers are not stored."""
+        method = scope["method"]
+        if origin is None and self.cors.enabled:
+            origin = next((v for n, v in scope["headers"] if n == b"origin"), None)
+        extra = self.cors.response_headers(origin) if origin else []
+        readonly = method in ("GET", "HEAD")
+        if readonly:
+            extra = [*extra, NO_STORE]
+        if method == "HEAD":
+            scope = dict(scope)
+            scope["method"] = "GET"  # the framework routes GET; HEAD is GET without the body
+
+        async def send_wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (n, v + b", HEAD" if n.lower() == b"allow" and b"GET" in v else v)
+                    for n, v in message.get("headers") or []
+                    if not (readonly and n.lower() == b"cache-control")
+                ]
+                message = {**message, "headers": headers + extra}
+            elif message["type"] == "http.response.body" and method == "HEAD":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_wrapped)
+
+    async def _preflight(self, scope: Scope, send: Send) -> bool:
+        """Answer a CORS preflight; False when the OPTIONS request is not one."""
+        headers = dict(scope["headers"])
+        origin = headers.get(b"origin")
+        method = headers.get(b"access-control-request-method")
+        if origin is None or method is None:
+            return False
+        status, response_headers, body = self.cors.preflight(
+            origin, method, headers.get(b"access-control-request-headers"), scope["path"]
+        )
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    def _lifespan_send(self, send: Send) -> Send:
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self.watch.current()  # open the database now rather than on the first request
+            elif message["type"].startswith("lifespan.shutdown."):
+                self.watch.close()
+                self.prepared = None
+            await send(message)
+
+        return lifespan_send
