@@ -1,0 +1,63 @@
+"""The delivery layer notices a new build at once, and only a build that changed content."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from api.build import build
+from api.http.revision import RevisionWatch
+from tests.conftest import build_db
+
+
+def test_no_database_yet(tmp_path: Path) -> None:
+    assert RevisionWatch(tmp_path / "missing.db").current() is None
+
+
+def test_a_build_that_changes_content_is_a_new_revision(content_copy: Path, tmp_path: Path) -> None:
+    db = build_db(content_copy, tmp_path / "watch.db")
+    watch = RevisionWatch(db)
+    try:
+        first = watch.current()
+        assert first is not None
+        assert first.last_modified is not None
+        assert watch.current() is first
+
+        asyncio.run(build(content_copy, db))  # nothing changed
+        assert watch.current() is first
+
+        faq = content_copy / "faqs" / "about-crps.yaml"
+        faq.write_text(faq.read_text(encoding="utf-8").replace("CRPS", "CRPS ", 1), "utf-8")
+        asyncio.run(build(content_copy, db))
+        second = watch.current()
+        assert second is not None
+        assert second is not first
+        assert second.fingerprint != first.fingerprint
+        assert second.changed_at is not None
+        assert first.changed_at is not None
+        assert second.changed_at > first.changed_at
+    finally:
+        watch.close()
+
+
+def test_a_replaced_database_file_is_opened_again(content_copy: Path, tmp_path: Path) -> None:
+    db = build_db(content_copy, tmp_path / "watch.db")
+    watch = RevisionWatch(db)
+    try:
+        first = watch.current()
+        assert first is not None
+        shutil.rmtree(content_copy / "symptoms")
+        condition = content_copy / "conditions" / "crps.md"
+        text = condition.read_text(encoding="utf-8")
+        condition.write_text(text[: text.index("symptoms:")] + text[text.index("treatments:") :])
+        fresh = build_db(content_copy, tmp_path / "fresh.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        fresh.rename(db)
+        watch._next_file_check = 0.0  # the file is looked at about once a second
+        second = watch.current()
+        assert second is not None
+        assert second.fingerprint != first.fingerprint
+    finally:
+        watch.close()
