@@ -284,3 +284,33 @@ def test_liveness_and_readiness_are_never_cached(server: Server) -> None:
         assert response.status_code == 200
         assert response.headers["cache-control"] == "no-store"
         assert "etag" not in response.headers
+
+
+def test_large_streamed_asset_is_prepared_and_compressed(server: Server) -> None:
+    url = server.url + "/docs/assets/swagger-ui-bundle.js"
+    plain_response, plain_body = raw_get(url, **{"Accept-Encoding": "identity"})
+    assert plain_response.status_code == 200
+    assert len(plain_body) > 100_000
+    for _ in range(2):
+        response, body = raw_get(url, **{"Accept-Encoding": "br"})
+        assert response.headers["content-encoding"] == "br"
+        assert brotli.decompress(body) == plain_body
+
+
+def test_answers_are_kept_per_negotiated_language(server: Server) -> None:
+    url = server.url + "/v1/faqs/what-is-ketamine"
+    spanish = httpx.get(url, headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.8"})
+    also_spanish = httpx.get(url, headers={"Accept-Language": "es"})
+    english = httpx.get(url, headers={"Accept-Language": "en-GB"})
+    default = httpx.get(url)
+    assert spanish.json()["locale"] == also_spanish.json()["locale"] == "es"
+    assert english.json()["locale"] == default.json()["locale"] == "en"
+    assert spanish.headers["etag"] == also_spanish.headers["etag"]
+    assert english.headers["etag"] == default.headers["etag"] != spanish.headers["etag"]
+    assert "Accept-Language" in spanish.headers["vary"]
+    assert spanish.headers["content-language"] == "es"
+    revalidated = httpx.get(
+        url, headers={"Accept-Language": "es", "If-None-Match": english.headers["etag"]}
+    )
+    assert revalidated.status_code == 200
+    assert revalidated.json()["locale"] == "es"

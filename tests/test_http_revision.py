@@ -21,7 +21,7 @@ def test_a_build_that_changes_content_is_a_new_revision(content_copy: Path, tmp_
     try:
         first = watch.current()
         assert first is not None
-        assert first.last_modified is not None
+        assert first.changed_at is not None
         assert watch.current() is first
 
         asyncio.run(build(content_copy, db))  # nothing changed

@@ -17,12 +17,13 @@ limits; issue 6) wrap this one, so a prepared answer still needs whatever they r
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, etag_matches, http_date_seconds, preferred_codings
-from api.http.prepared import Entry, Header, Key, Prepared, normalize_query
+from api.http.prepared import SECONDS_A_DAY, Entry, Header, Key, Prepared, normalize_query
 from api.http.revision import RevisionWatch
 from api.settings import Settings
 
@@ -79,7 +80,7 @@ class Delivery:
             await self._forward(scope, receive, send, None)
             return
 
-        accept_encoding = if_none_match = if_modified_since = origin = None
+        accept_encoding = accept_language = if_none_match = if_modified_since = origin = None
         varying: list[bytes] = []
         for name, value in scope["headers"]:
             if name == b"accept-encoding":
@@ -88,6 +89,8 @@ class Delivery:
                 if_none_match = value if if_none_match is None else if_none_match + b"," + value
             elif name == b"if-modified-since":
                 if_modified_since = value
+            elif name == b"accept-language":
+                accept_language = value
             elif name == b"origin":
                 origin = value
         if self.varying:
@@ -100,11 +103,13 @@ class Delivery:
             await self._forward(scope, receive, send, origin)
             return
         prepared = self.prepared
-        if prepared is None or prepared.revision is not revision:
+        day = int(time.time()) // SECONDS_A_DAY
+        if prepared is None or prepared.revision is not revision or prepared.day != day:
             prepared = self.prepared = Prepared(
-                revision, self.settings.cache_max_bytes, self.cache_control, self.vary
+                revision, day, self.settings.cache_max_bytes, self.cache_control, self.vary
             )
-        key: Key = (path, scope["query_string"], *varying)
+        language = prepared.language(accept_language)
+        key: Key = (path, scope["query_string"], language, *varying)
         entry = prepared.get(key)
         if entry is None:
             entry = await self._prepare(prepared, key, scope, receive, send, origin)
@@ -117,9 +122,9 @@ class Delivery:
         variant = entry.variants.get(coding) or prepared.variant(entry, coding)
         if if_none_match is not None:
             fresh = if_none_match == variant.quoted or etag_matches(if_none_match, variant.tag)
-        elif if_modified_since is not None and revision.changed_at is not None:
+        elif if_modified_since is not None:
             since = http_date_seconds(if_modified_since)
-            fresh = since is not None and revision.changed_at <= since
+            fresh = since is not None and prepared.last_modified_at <= since
         else:
             fresh = False
         if fresh:
@@ -187,6 +192,8 @@ class Delivery:
         status = 500
         headers: list[Header] = []
         chunks: list[bytes] = []
+        complete = asyncio.Event()
+        request_read = False
 
         async def collect(message: Message) -> None:
             nonlocal status, headers
@@ -195,8 +202,22 @@ class Delivery:
                 headers = list(message.get("headers") or [])
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    complete.set()
 
-        await self.app(child, receive, collect)
+        async def receive_request() -> Message:
+            # A streaming response listens for the client leaving until it has been sent.
+            # The server's receive would wait for the real response, which is sent only
+            # after this one is collected: say "disconnected" once it is complete instead.
+            nonlocal request_read
+            if not request_read:
+                message = await receive()
+                request_read = message["type"] != "http.request" or not message.get("more_body")
+                return message
+            await complete.wait()
+            return {"type": "http.disconnect"}
+
+        await self.app(child, receive_request, collect)
         return status, headers, b"".join(chunks)
 
     async def _send_passed(

@@ -1,4 +1,4 @@
-"""The delivery layer's part of the OpenAPI document: validators, 304 and conditional headers.
+"""The delivery layer's part of the OpenAPI document: validators and 304.
 
 Added to every GET operation the layer prepares (all but /health and /ready), so endpoints
 that other issues add are documented the same way without saying so themselves.
@@ -6,7 +6,7 @@ that other issues add are documented the same way without saying so themselves.
 
 from __future__ import annotations
 
-from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIResponse, OpenAPIType, Parameter
+from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIResponse, OpenAPIType
 from litestar.openapi.spec import Schema as OpenAPISchema
 
 from api.http.delivery import NO_STORE_PATHS
@@ -27,27 +27,14 @@ NOT_MODIFIED = OpenAPIResponse(
     headers={name: OpenAPIHeader(description=text, schema=_STRING)
              for name, text in RESPONSE_HEADERS.items()},
 )  # fmt: skip
-CONDITIONAL_PARAMETERS = [
-    Parameter(
-        name="If-None-Match",
-        param_in="header",
-        required=False,
-        schema=_STRING,
-        description="ETags the client holds (a list, weak or strong, or `*`); a match answers 304.",
-    ),
-    Parameter(
-        name="If-Modified-Since",
-        param_in="header",
-        required=False,
-        schema=_STRING,
-        description="An HTTP date; answers 304 if the content has not changed since."
-        " Ignored when If-None-Match is sent.",
-    ),
-]
 
 
 def document_delivery(schema: OpenAPI) -> None:
-    """Add validators, 304 and the conditional request headers to every prepared GET."""
+    """Add the validators and 304 to every prepared GET.
+
+    If-None-Match and If-Modified-Since are not listed as parameters: they are plain HTTP,
+    every operation takes them, and the 304's description says what they do.
+    """
     for path, item in (schema.paths or {}).items():
         operation = item.get
         if path in NO_STORE_PATHS or operation is None or operation.responses is None:
@@ -62,8 +49,3 @@ def document_delivery(schema: OpenAPI) -> None:
         }  # fmt: skip
         responses = {**operation.responses, "304": NOT_MODIFIED}
         operation.responses = dict(sorted(responses.items()))
-        names = {p.name for p in operation.parameters or [] if isinstance(p, Parameter)}
-        operation.parameters = [
-            *(operation.parameters or []),
-            *(p for p in CONDITIONAL_PARAMETERS if p.name not in names),
-        ]

@@ -12,10 +12,12 @@ import base64
 import gzip
 import hashlib
 from collections import OrderedDict
+from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
 
 import brotli
 
+from api.controllers.locales import accepted, match
 from api.http.negotiation import IDENTITY
 from api.http.revision import Revision
 
@@ -37,6 +39,8 @@ MAX_ALIASES = 16
 _REPLACED = frozenset(
     {b"content-length", b"etag", b"last-modified", b"cache-control", b"vary", b"date", b"server"}
 )
+_MAX_LANGUAGES = 256
+SECONDS_A_DAY = 86400
 _COMPRESSIBLE = (b"text/", b"application/javascript", b"image/svg+xml")
 
 
@@ -77,11 +81,14 @@ class Variant:
 class Entry:
     """A prepared response and the representations made of it so far."""
 
-    __slots__ = ("aliases", "compressible", "headers", "key", "size", "variants")
+    __slots__ = ("aliases", "common", "compressible", "headers", "key", "size", "variants")
 
-    def __init__(self, key: Key, headers: list[Header], variants: dict[str, Variant]):
+    def __init__(
+        self, key: Key, headers: list[Header], common: list[Header], variants: dict[str, Variant]
+    ):
         self.key = key
         self.headers = headers
+        self.common = common
         self.variants = variants
         self.aliases: list[Key] = []
         self.compressible = False
@@ -91,17 +98,42 @@ class Entry:
 class Prepared:
     """The prepared responses of one revision, bounded in bytes (least recently used go)."""
 
-    def __init__(self, revision: Revision, max_bytes: int, cache_control: bytes, vary: bytes):
+    def __init__(
+        self, revision: Revision, day: int, max_bytes: int, cache_control: bytes, vary: bytes
+    ) -> None:
         self.revision = revision
+        #: The UTC day (days since the epoch) these answers were made on: `review_status`
+        #: is computed from today's date, so answers last a day at most (api/review.py).
+        self.day = day
         self.max_bytes = max_bytes
         self.size = 0
         self.index: dict[Key, Entry] = {}
         self.lru: OrderedDict[Key, Entry] = OrderedDict()
         self.pending: dict[Key, asyncio.Future[Entry | None]] = {}
-        common = [(b"cache-control", cache_control), (b"vary", vary)]
-        if revision.last_modified is not None:
-            common.append((b"last-modified", revision.last_modified))
-        self.common = common
+        self.vary = vary
+        self.cache_control = cache_control
+        # Changed when the content changed or, since answers depend on the date, when the
+        # day began, whichever is later.
+        modified = max(revision.changed_at or 0, day * SECONDS_A_DAY)
+        self.last_modified_at = modified
+        self.last_modified = formatdate(modified, usegmt=True).encode("ascii")
+        self._languages: dict[bytes | None, str] = {}
+
+    def language(self, accept_language: bytes | None) -> str:
+        """The locale an Accept-Language header selects in this revision, as the handlers
+        negotiate it (api/controllers/locales.py): one prepared answer per locale, not per
+        distinct header."""
+        found = self._languages.get(accept_language)
+        if found is None:
+            revision = self.revision
+            chosen = None
+            if accept_language:
+                chosen = match(accepted(accept_language.decode("latin-1")), revision.locales)
+            found = chosen or revision.default_locale
+            if len(self._languages) >= _MAX_LANGUAGES:
+                self._languages.clear()
+            self._languages[accept_language] = found
+        return found
 
     def get(self, key: Key) -> Entry | None:
         entry = self.index.get(key)
@@ -118,13 +150,24 @@ class Prepared:
         return entry
 
     def make(self, key: Key, status_headers: list[Header], body: bytes) -> Entry:
-        kept = [(n.lower(), v) for n, v in status_headers]
-        kept = [(n, v) for n, v in kept if n not in _REPLACED and not n.startswith(b"access-")]
+        kept = []
+        vary = [self.vary]
+        for name, value in status_headers:
+            name = name.lower()
+            if name == b"vary":
+                vary.append(value)  # what the handler said it depends on (Accept-Language)
+            elif name not in _REPLACED and not name.startswith(b"access-"):
+                kept.append((name, value))
         content_type = next((v for n, v in kept if n == b"content-type"), b"")
         encoded = any(n == b"content-encoding" for n, _ in kept)
-        headers = kept + self.common
-        identity = Variant(body, _tag(body), headers, self.common)
-        entry = Entry(key, headers, {IDENTITY: identity})
+        common = [
+            (b"cache-control", self.cache_control),
+            (b"vary", _merge_vary(vary)),
+            (b"last-modified", self.last_modified),
+        ]
+        headers = kept + common
+        identity = Variant(body, _tag(body), headers, common)
+        entry = Entry(key, headers, common, {IDENTITY: identity})
         entry.compressible = (
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
         )
@@ -165,7 +208,7 @@ class Prepared:
         else:
             tag = identity.tag + b"-" + coding.encode()
             headers = [*entry.headers, (b"content-encoding", coding.encode())]
-            variant = Variant(body, tag, headers, self.common)
+            variant = Variant(body, tag, headers, entry.common)
             if entry.key in self.index:
                 entry.size += len(body)
                 self.size += len(body)
@@ -180,3 +223,13 @@ class Prepared:
             for alias in entry.aliases:
                 self.index.pop(alias, None)
             self.size -= entry.size
+
+
+def _merge_vary(values: list[bytes]) -> bytes:
+    names: dict[bytes, bytes] = {}
+    for value in values:
+        for name in value.split(b","):
+            name = name.strip()
+            if name:
+                names.setdefault(name.lower(), name)
+    return b", ".join(names.values())

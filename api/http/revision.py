@@ -12,12 +12,12 @@ WAL mode) the pragma is asked on every request instead (a few microseconds).
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 
 
@@ -29,12 +29,8 @@ class Revision:
     #: POSIX seconds when the content last changed, or None for a database built before
     #: the build recorded it.
     changed_at: int | None
-
-    @property
-    def last_modified(self) -> bytes | None:
-        if self.changed_at is None:
-            return None
-        return formatdate(self.changed_at, usegmt=True).encode("ascii")
+    default_locale: str = "en"
+    locales: tuple[str, ...] = ("en",)
 
 
 #: Bytes of the -shm file that every commit rewrites (two copies of the WAL-index header).
@@ -112,7 +108,7 @@ class RevisionWatch:
             meta = dict(
                 db.execute(
                     "SELECT key, value FROM meta"
-                    " WHERE key IN ('content_hash', 'content_revision', 'changed_at')"
+                    " WHERE key IN ('content_hash', 'content_revision', 'changed_at', 'site')"
                 ).fetchall()
             )
         except sqlite3.OperationalError:  # no build has committed yet
@@ -124,7 +120,14 @@ class RevisionWatch:
         fingerprint = (meta["content_hash"], meta.get("content_revision", ""))
         if self._current is None or self._current.fingerprint != fingerprint:
             changed = meta.get("changed_at")
-            self._current = Revision(fingerprint, int(changed) if changed else None)
+            site = json.loads(meta.get("site") or "{}")
+            default = str(site.get("default_locale", "en"))
+            self._current = Revision(
+                fingerprint,
+                int(changed) if changed else None,
+                default,
+                tuple(site.get("locales") or (default,)),
+            )
 
     def close(self) -> None:
         if self._shm is not None:
