@@ -146,35 +146,59 @@ async def _write(
 
     created = updated = unchanged = deleted = 0
     live = set()
+    # Collected, then written one statement per kind of change: a 60,000-item build was
+    # otherwise dominated by round trips to the database thread (issue 5).
+    unindexed: list[tuple[int]] = []
+    upserts: list[tuple[object, ...]] = []
+    indexed: list[tuple[object, ...]] = []
     for record in records:  # already in (type, slug, locale) order: revisions are deterministic
         live.add(record.key)
         previous = stored.get(record.key)
         if previous is not None and previous[:2] == (record.content_hash, False):
             unchanged += 1
             if reindex:
-                await _index(db, record, previous[2])
+                indexed.extend(_search_row(record, previous[2]))
             continue
         revision += 1
         if previous is None:
             created += 1
         else:
             updated += 1
-            await db.execute("DELETE FROM search WHERE rowid = ?", (previous[2],))
-        await _upsert(db, record, revision)
-        await _index(db, record, revision)
+            unindexed.append((previous[2],))
+        upserts.append(_item_row(record, revision))
+        indexed.extend(_search_row(record, revision))
 
+    gone: list[tuple[int, str, str, str]] = []
     for key in sorted(stored.keys() - live):
         if stored[key][1]:
             continue  # already a tombstone
-        await db.execute("DELETE FROM search WHERE rowid = ?", (stored[key][2],))
+        unindexed.append((stored[key][2],))
         revision += 1
         deleted += 1
-        await db.execute(
-            "UPDATE items SET deleted = 1, revision = ?, summary_json = NULL, detail_json = NULL"
-            " WHERE type = ? AND slug = ? AND locale = ?",
-            (revision, *key),
-        )
-        await db.execute("DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", key)
+        gone.append((revision, *key))
+
+    await db.executemany("DELETE FROM search WHERE rowid = ?", unindexed)
+    await db.executemany(UPSERT_ITEM, upserts)
+    changed_keys = [row[:3] for row in upserts] + [row[1:] for row in gone]
+    await db.executemany(
+        "DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", changed_keys
+    )
+    by_key = {record.key: record for record in records}
+    await db.executemany(
+        "INSERT INTO links (type, slug, locale, rel, target) VALUES (?, ?, ?, ?, ?)",
+        [(*key, rel, target) for key in (row[:3] for row in upserts)
+         for rel, target in by_key[key].links],  # type: ignore[index]
+    )  # fmt: skip
+    await db.executemany(
+        "INSERT INTO search (rowid, title, keywords, summary, body, title_words)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        indexed,
+    )
+    await db.executemany(
+        "UPDATE items SET deleted = 1, revision = ?, summary_json = NULL, detail_json = NULL"
+        " WHERE type = ? AND slug = ? AND locale = ?",
+        gone,
+    )
 
     digest = hashlib.sha256(site)
     for record in records:
@@ -228,55 +252,49 @@ async def _write(
     return WriteResult(created, updated, deleted, unchanged, revision, content_hash)
 
 
-async def _upsert(db: aiosqlite.Connection, record: Record, revision: int) -> None:
+UPSERT_ITEM = (
+    "INSERT INTO items (type, slug, locale, revision, content_hash, deleted, sort_title,"
+    " published_at, updated_at, topic, position, summary_json, detail_json,"
+    " next_review_due, withdrawn)"
+    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (type, slug, locale) DO UPDATE SET"
+    " revision = excluded.revision, content_hash = excluded.content_hash, deleted = 0,"
+    " sort_title = excluded.sort_title, published_at = excluded.published_at,"
+    " updated_at = excluded.updated_at, topic = excluded.topic,"
+    " position = excluded.position, summary_json = excluded.summary_json,"
+    " detail_json = excluded.detail_json, next_review_due = excluded.next_review_due,"
+    " withdrawn = excluded.withdrawn"
+)
+
+
+def _item_row(record: Record, revision: int) -> tuple[object, ...]:
     summary = msgspec.structs.replace(
         record.summary, revision=revision, content_hash=record.content_hash
     )
     detail = msgspec.structs.replace(
         record.detail, revision=revision, content_hash=record.content_hash
     )
-    await db.execute(
-        "INSERT INTO items (type, slug, locale, revision, content_hash, deleted, sort_title,"
-        " published_at, updated_at, topic, position, summary_json, detail_json,"
-        " next_review_due, withdrawn)"
-        " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (type, slug, locale) DO UPDATE SET"
-        " revision = excluded.revision, content_hash = excluded.content_hash, deleted = 0,"
-        " sort_title = excluded.sort_title, published_at = excluded.published_at,"
-        " updated_at = excluded.updated_at, topic = excluded.topic,"
-        " position = excluded.position, summary_json = excluded.summary_json,"
-        " detail_json = excluded.detail_json, next_review_due = excluded.next_review_due,"
-        " withdrawn = excluded.withdrawn",
-        (
-            *record.key,
-            revision,
-            record.content_hash,
-            record.sort_title,
-            record.published_at,
-            record.updated_at,
-            record.topic,
-            record.position,
-            _encoder.encode(summary),
-            _encoder.encode(detail),
-            record.next_review_due,
-            record.withdrawn,
-        ),
-    )
-    await db.execute("DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", record.key)
-    await db.executemany(
-        "INSERT INTO links (type, slug, locale, rel, target) VALUES (?, ?, ?, ?, ?)",
-        [(*record.key, rel, target) for rel, target in record.links],
+    return (
+        *record.key,
+        revision,
+        record.content_hash,
+        record.sort_title,
+        record.published_at,
+        record.updated_at,
+        record.topic,
+        record.position,
+        _encoder.encode(summary),
+        _encoder.encode(detail),
+        record.next_review_due,
+        record.withdrawn,
     )
 
 
-async def _index(db: aiosqlite.Connection, record: Record, revision: int) -> None:
-    if record.search is not None:
-        title_words = [w for w in words(record.search.title) if w not in STOP_WORDS]
-        await db.execute(
-            "INSERT INTO search (rowid, title, keywords, summary, body, title_words)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (revision, *record.search.columns(), max(1, len(title_words))),
-        )
+def _search_row(record: Record, revision: int) -> list[tuple[object, ...]]:
+    if record.search is None:
+        return []
+    title_words = [w for w in words(record.search.title) if w not in STOP_WORDS]
+    return [(revision, *record.search.columns(), max(1, len(title_words)))]
 
 
 async def _write_vocabulary(
