@@ -80,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     work = args.workdir / f"a{args.articles}-f{args.faqs}"
     work.mkdir(parents=True, exist_ok=True)
     content, db = work / "content", work / "bench.db"
-    env = {**os.environ, "CLINIC_CONTENT_DIR": str(content), "CLINIC_DB_PATH": str(db)}
+    env = {
+        **os.environ,
+        "CLINIC_CONTENT_DIR": str(content),
+        "CLINIC_DB_PATH": str(db),
+        # One client address sends every request: the per-address limit would measure 429s.
+        "CLINIC_RATE_LIMIT": os.environ.get("CLINIC_RATE_LIMIT", "0"),
+        "CLINIC_ACCESS_LOG": os.environ.get("CLINIC_ACCESS_LOG", "0"),
+    }
     report: dict[str, object] = {"articles": args.articles, "faqs": args.faqs}
 
     step(f"generating {args.articles} articles (~{args.words} words) + {args.faqs} FAQs")

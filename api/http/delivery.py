@@ -1,17 +1,22 @@
 """The ASGI layer that answers GET and HEAD from responses prepared once per revision.
 
+It is the innermost of the layers `api.middleware.wrap` puts around Litestar's handler
+(after access log, security headers, keys and rate limits), so it answers before
+Litestar routes, and a prepared answer still needs a key when keys are on.
+
 Order of work for a GET or HEAD, before the framework sees it:
 
 1. read the few request headers that matter (Accept-Encoding, validators, Origin);
-2. ask which content revision is live (`PRAGMA data_version`, a few microseconds);
-3. look the request up by (path, query string) in that revision's prepared responses;
+2. ask which content revision is live (the WAL-index header, well under a microsecond;
+   api/http/revision.py) and which day it is (answers carry `review_status`);
+3. look the request up by (path, query string, negotiated language) in that revision's
+   prepared responses;
 4. on a miss, ask the framework once (as a plain GET), keep a 200, pass anything else on;
 5. pick the representation (br, gzip or identity), answer 304 if the client's validator
    matches, else the prepared bytes.
 
 Everything else (other methods, /health and /ready, websockets, lifespan) passes through,
-with CORS headers added. Outer layers (request ids, security headers, API keys, rate
-limits; issue 6) wrap this one, so a prepared answer still needs whatever they require.
+with CORS headers added.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ Send = Callable[[Message], Awaitable[None]]
 #: Any ASGI app; typed loosely because frameworks declare their own narrower scope types.
 ASGIApp = Callable[..., Awaitable[None]]
 
-#: Paths whose answer must reflect this moment (liveness, readiness): never prepared.
-NO_STORE_PATHS = frozenset({"/health", "/ready"})
+#: Paths never prepared: liveness and readiness must reflect this moment, and the /docs
+#: page's Content-Security-Policy allows its inline script by a hash of the page as sent
+#: (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
+NO_STORE_PATHS = frozenset({"/health", "/ready", "/docs", "/docs/"})
 NO_STORE: Header = (b"cache-control", b"no-store")
 #: Request headers the framework must not see when a response is prepared: the answer is
 #: the full identity representation, whatever this client already has or accepts.
@@ -58,6 +65,10 @@ class Delivery:
         self.cors = Cors(settings.cors_origins)
         self.varying = tuple(h.lower().encode("latin-1") for h in vary)
         names = ["Accept-Encoding", *(["Origin"] if self.cors.vary_origin else []), *vary]
+        if settings.api_keys:
+            # With channel keys on, an answer depends on the key sent (api/middleware/keys.py
+            # refuses it without one), so shared caches must not hand it to another client.
+            names += ["X-API-Key", "Authorization"]
         self.vary = ", ".join(names).encode("latin-1")
         self.cache_control = (
             f"public, max-age={settings.cache_max_age},"
@@ -116,6 +127,8 @@ class Delivery:
             if entry is None:
                 return  # answered already: an error, or a response that is not to be kept
 
+        if entry.route is not None:
+            scope["path_template"] = entry.route  # for the access log and metrics outside
         coding = IDENTITY
         if entry.compressible:
             coding = preferred_codings(accept_encoding)[0]
@@ -163,12 +176,15 @@ class Delivery:
             prepared.pending[normal] = future
         entry = None
         try:
-            status, headers, body = await self._call_app(scope, receive)
+            status, headers, body, route = await self._call_app(scope, receive)
+            if route is not None:
+                scope["path_template"] = route
             keep = status == 200 and not any(
                 n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
             )
             if keep:
                 entry = prepared.make(normal, headers, body)
+                entry.route = route
                 # Kept only if no build went live while the framework was reading.
                 if self.watch.current() is prepared.revision:
                     prepared.store(key, entry)
@@ -180,8 +196,11 @@ class Delivery:
                 prepared.pending.pop(normal, None)
                 future.set_result(entry)
 
-    async def _call_app(self, scope: Scope, receive: Receive) -> tuple[int, list[Header], bytes]:
-        """Ask the framework for the full GET response, collected into memory."""
+    async def _call_app(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[Header], bytes, str | None]:
+        """Ask the framework for the full GET response, collected into memory, and the
+        route it matched."""
         child = dict(scope)
         child["method"] = "GET"
         child["headers"] = [(n, v) for n, v in scope["headers"] if n not in _NOT_FORWARDED]
@@ -218,7 +237,7 @@ class Delivery:
             return {"type": "http.disconnect"}
 
         await self.app(child, receive_request, collect)
-        return status, headers, b"".join(chunks)
+        return status, headers, b"".join(chunks), child.get("path_template")
 
     async def _send_passed(
         self,
@@ -249,6 +268,7 @@ class Delivery:
         readonly = method in ("GET", "HEAD")
         if readonly:
             extra = [*extra, NO_STORE]
+        outer = scope
         if method == "HEAD":
             scope = dict(scope)
             scope["method"] = "GET"  # the framework routes GET; HEAD is GET without the body
@@ -266,6 +286,8 @@ class Delivery:
             await send(message)
 
         await self.app(scope, receive, send_wrapped)
+        if scope is not outer and "path_template" in scope:
+            outer["path_template"] = scope["path_template"]
 
     async def _preflight(self, scope: Scope, send: Send) -> bool:
         """Answer a CORS preflight; False when the OPTIONS request is not one."""

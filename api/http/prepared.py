@@ -81,7 +81,9 @@ class Variant:
 class Entry:
     """A prepared response and the representations made of it so far."""
 
-    __slots__ = ("aliases", "common", "compressible", "headers", "key", "size", "variants")
+    __slots__ = (
+        "aliases", "common", "compressible", "headers", "key", "route", "size", "variants"
+    )  # fmt: skip
 
     def __init__(
         self, key: Key, headers: list[Header], common: list[Header], variants: dict[str, Variant]
@@ -92,6 +94,8 @@ class Entry:
         self.variants = variants
         self.aliases: list[Key] = []
         self.compressible = False
+        #: The route template the framework matched, for the access log on later answers.
+        self.route: str | None = None
         self.size = ENTRY_OVERHEAD
 
 
