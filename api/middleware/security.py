@@ -27,6 +27,7 @@ COMMON: Headers = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+_API_HEADERS: Headers = [*COMMON, (b"content-security-policy", API_POLICY.encode())]
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -40,7 +41,8 @@ def docs_policy(html: bytes) -> bytes:
 
 
 def _merge(headers: Headers, extra: Headers) -> Headers:
-    present = {name.lower() for name, _ in headers}
+    """`headers` plus those of `extra` it does not set already (ASGI names are lower-case)."""
+    present = {name for name, _ in headers}
     return [*headers, *((n, v) for n, v in extra if n not in present)]
 
 
@@ -60,8 +62,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                policy = (b"content-security-policy", API_POLICY.encode())
-                message["headers"] = _merge(list(message.get("headers", [])), [*COMMON, policy])
+                message["headers"] = _merge(list(message.get("headers", [])), _API_HEADERS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
