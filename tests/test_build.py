@@ -318,3 +318,11 @@ def test_an_invalid_file_does_not_also_break_references_to_it(content_copy: Path
         "symptoms/swelling.md: what_it_is: required field is missing",
         "symptoms/swelling.md: what_it_was: unknown field (check the spelling)",
     ]
+
+
+def test_a_key_given_twice_is_refused(content_copy: Path) -> None:
+    edit(content_copy / "symptoms" / "swelling.md", "locale: en\n", "locale: en\nlocale: es\n")
+    errors = errors_of(content_copy)
+    assert (
+        "symptoms/swelling.md: -: invalid YAML (line 3, column 1): duplicate key 'locale'" in errors
+    )
