@@ -7,7 +7,7 @@ Litestar routes, and a prepared answer still needs a key when keys are on.
 Order of work for a GET or HEAD, before the framework sees it:
 
 1. read the few request headers that matter (Accept-Encoding, validators, Origin);
-2. ask which content revision is live (the WAL-index header, well under a microsecond;
+2. ask which content revision is live (`PRAGMA data_version`, a few microseconds;
    api/http/revision.py) and which day it is (answers carry `review_status`);
 3. look the request up by (path, query string, negotiated language) in that revision's
    prepared responses;
