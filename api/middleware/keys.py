@@ -14,11 +14,11 @@ import hashlib
 import hmac
 
 from api.middleware.problems import send_problem
-from api.middleware.types import ASGIApp, Receive, Scope, Send, context, header, is_path
+from api.middleware.types import ASGIApp, PathSet, Receive, Scope, Send, context, header
 
 #: Reachable without a key: probes must work before keys are handed out, and the
 #: documentation (including the OpenAPI document) is what integrators read first.
-OPEN_PATHS = ("/health", "/ready", "/docs")
+OPEN_PATHS = PathSet("/health", "/ready", "/docs")
 CHALLENGE = [(b"www-authenticate", b'Bearer realm="clinic-content-api"')]
 
 
@@ -55,7 +55,7 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if is_path(path, *OPEN_PATHS) or scope["method"] == "OPTIONS":
+        if path in OPEN_PATHS or scope["method"] == "OPTIONS":
             # CORS preflights carry no custom headers; the request that follows does.
             await self.app(scope, receive, send)
             return

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 
 from api.middleware.problems import send_problem
-from api.middleware.types import ASGIApp, Headers, Message, Receive, Scope, Send, context, is_path
+from api.middleware.types import ASGIApp, Headers, Message, PathSet, Receive, Scope, Send, context
 from api.settings import RateLimit
 
 #: Probes and scrapes are not limited: an orchestrator must never be told to back off.
-UNLIMITED_PATHS = ("/health", "/ready", "/metrics")
+UNLIMITED_PATHS = PathSet("/health", "/ready", "/metrics")
 
 
 class FixedWindow:
@@ -57,7 +57,7 @@ class RateLimitMiddleware:
         self.key = FixedWindow(per_key) if per_key.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_path(scope["path"], *UNLIMITED_PATHS):
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
         channel = context(scope).get("channel")

@@ -32,6 +32,12 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def is_path(path: str, *prefixes: str) -> bool:
-    """True when `path` is one of `prefixes` or lies under one of them."""
-    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+class PathSet:
+    """Paths and everything under them, matched without building strings per request."""
+
+    def __init__(self, *paths: str) -> None:
+        self.exact = frozenset(paths)
+        self.under = tuple(p.rstrip("/") + "/" for p in paths)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and (path in self.exact or path.startswith(self.under))
