@@ -13,6 +13,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -30,6 +31,7 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.static_files import create_static_files_router
+from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from api.controllers.articles import ArticleController
 from api.controllers.conditions import ConditionController
@@ -49,6 +51,7 @@ from api.errors import bad_param, handle_exception
 from api.http import document_delivery
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
+from api.middleware.fast import FastPath
 from api.middleware.types import ASGIApp
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
@@ -299,7 +302,26 @@ def _document_http_layers(app: Litestar) -> None:
             response.headers = headers
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+class ContentApp(Litestar):
+    """Litestar, with the layers' fast path (api/middleware/fast.py) in front of its own
+    entry point: a request whose answer is prepared never reaches the framework."""
+
+    fast_path: FastPath | None = None
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        fast = self.fast_path
+        is_http = scope["type"] == ScopeType.HTTP
+        if fast is not None and is_http and await fast.answer(cast(Any, scope), cast(Any, send)):
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> ContentApp:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -370,7 +392,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         create_examples=False,
         use_handler_docstrings=True,
     )
-    app = Litestar(
+    app = ContentApp(
         route_handlers=[
             ArticleController,
             ConditionController,
@@ -404,7 +426,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     _document_kiosk_rendition(app)
     # The HTTP layers wrap Litestar's own handler, inside `Litestar.__call__`: they see every
     # request (unknown paths too) and `scope["path_template"]` once Litestar has routed it.
-    app.asgi_handler = cast(Any, wrap(cast(ASGIApp, app.asgi_handler), settings, registry))
+    layers = wrap(cast(ASGIApp, app.asgi_handler), settings, registry)
+    app.asgi_handler = cast(Any, layers.stack)
+    app.fast_path = layers.fast
     return app
 
 

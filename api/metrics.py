@@ -7,33 +7,77 @@ scrape each) to see them all.
 
 from __future__ import annotations
 
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-class Metrics:
+class RequestStats(Collector):
+    """Request counts and latency histograms, kept as plain numbers per (route, method,
+    status) and turned into metric families only when scraped.
+
+    prometheus_client's own Counter and Histogram take a lock and walk the buckets on every
+    observation; the server observes every request on one event-loop thread, where that
+    costs more than answering a prepared response does (issue 5). The exposition is the
+    same: `clinic_http_requests_total{route,method,status}` and
+    `clinic_http_request_duration_seconds{route,status}` with `LATENCY_BUCKETS`.
+    """
+
     def __init__(self) -> None:
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
+        #: (route, method, status) -> [count, sum of seconds, count per bucket (+Inf last)]
+        self.series: dict[tuple[str, str, int], list[float]] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = [0.0] * (len(LATENCY_BUCKETS) + 3)
+        series[0] += 1
+        series[1] += seconds
+        series[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = [(key, list(values)) for key, values in list(self.series.items())]
+        requests = CounterMetricFamily(
             "clinic_http_requests",
             "HTTP requests answered, by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
+            labels=["route", "method", "status"],
         )
-        self.latency = Histogram(
+        by_route: dict[tuple[str, str], list[float]] = {}
+        for (route, method, status), values in snapshot:
+            requests.add_metric([route, method, str(status)], values[0])
+            merged = by_route.setdefault((route, str(status)), [0.0] * len(values))
+            for i, value in enumerate(values):
+                merged[i] += value
+        yield requests
+        latency = HistogramMetricFamily(
             "clinic_http_request_duration_seconds",
             "Time to answer a request, by route template and status.",
-            ["route", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            labels=["route", "status"],
         )
+        bounds = [*(repr(float(b)) for b in LATENCY_BUCKETS), "+Inf"]  # as Go prints them
+        for labels, values in by_route.items():
+            cumulative, buckets = 0.0, []
+            for bound, count in zip(bounds, values[2:], strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric(list(labels), buckets, values[1])
+        yield latency
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self.content_revision = Gauge(
             "clinic_content_revision",
             "Content revision being served (0 before the first build).",
@@ -51,17 +95,7 @@ class Metrics:
         )
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        # Looking up labelled children takes a lock and builds tuples; the set of
-        # (route, method, status) is small and bounded, so keep the children at hand.
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(route, method, str(status)),
-                self.latency.labels(route, str(status)),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests.observe(route, method, status, seconds)
 
     def observe_content(self, meta: dict[str, str]) -> None:
         self.content_revision.set(float(meta.get("content_revision", 0)))

@@ -208,3 +208,71 @@ def test_settings_refuse_bad_values() -> None:
         RateLimit.parse("CLINIC_RATE_LIMIT", "lots")
     assert RateLimit.parse("X", "0") == RateLimit(0, 60)
     assert RateLimit.parse("X", "120/60") == RateLimit(120, 60)
+
+
+def test_a_prepared_answer_carries_what_the_layers_add(keyed: Server) -> None:
+    """The first request is answered through the layers and prepared; the next ones come
+    from the fast path in front of them (api/middleware/fast.py) and must not differ."""
+    key = {"X-API-Key": KIOSK_KEY}
+    url = keyed.url + "/v1/symptoms?limit=3&fields=title"
+    first, second = httpx.get(url, headers=key), httpx.get(url, headers=key)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert set(first.headers) == set(second.headers)
+    for name, value in first.headers.items():
+        if name not in ("date", "x-request-id", "ratelimit-remaining"):
+            assert second.headers[name] == value, name
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert int(second.headers["ratelimit-remaining"]) == (
+        int(first.headers["ratelimit-remaining"]) - 1
+    )
+    assert second.headers["content-security-policy"].startswith("default-src 'none'")
+    assert second.headers.get_list("x-content-type-options") == ["nosniff"]
+
+    etag = {**key, "If-None-Match": second.headers["etag"], "X-Request-ID": "revalidate-1"}
+    revalidated = httpx.get(url, headers=etag)
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    assert revalidated.headers["x-request-id"] == "revalidate-1"
+    assert revalidated.headers["x-content-type-options"] == "nosniff"
+    assert "ratelimit-remaining" in revalidated.headers
+    head = httpx.head(url, headers=key)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == second.headers["content-length"]
+
+    # A prepared answer is still no answer without a valid key.
+    assert_problem(httpx.get(url), 401)
+    assert_problem(httpx.get(url, headers={"X-API-Key": "wrong"}), 401)
+    bearer = httpx.get(url, headers={"Authorization": f"Bearer {KIOSK_KEY}"})
+    assert bearer.content == first.content
+
+    lines = [json.loads(line) for line in keyed.log().splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line["request_id"] == "revalidate-1"]
+    assert len(logged) == 1
+    assert logged[0]["status"] == 304
+    assert logged[0]["route"] == "/v1/symptoms"
+    assert logged[0]["channel"] == "kiosk"
+
+
+def test_prepared_answers_are_counted_in_the_metrics(keyed: Server) -> None:
+    key = {"X-API-Key": WEBSITE_KEY}
+    url = keyed.url + "/v1/faq-topics/about-crps"
+    pattern = re.compile(
+        r'^clinic_http_requests_total\{method="(GET|HEAD)",route="/v1/faq-topics/\{slug\}",'
+        r'status="200"\} (\d+)\.0$',
+        re.M,
+    )
+
+    def counts() -> dict[str, int]:
+        text = httpx.get(keyed.url + "/metrics", headers=key).text
+        return {method: int(n) for method, n in pattern.findall(text)}
+
+    httpx.get(url, headers=key)  # prepared, if no other test did so yet
+    before = counts()
+    for _ in range(3):
+        assert httpx.get(url, headers=key).status_code == 200
+    assert httpx.head(url, headers=key).status_code == 200
+    after = counts()
+    assert after["GET"] - before.get("GET", 0) == 3
+    assert after["HEAD"] - before.get("HEAD", 0) == 1

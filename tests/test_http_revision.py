@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from pathlib import Path
 
 from api.build import build
@@ -61,3 +62,31 @@ def test_a_replaced_database_file_is_opened_again(content_copy: Path, tmp_path: 
         assert second.fingerprint != first.fingerprint
     finally:
         watch.close()
+
+
+def test_one_question_per_event_loop_turn(content_copy: Path, tmp_path: Path) -> None:
+    """Within one turn of the loop the answer is kept; the next turn asks again, so a commit
+    made before a request arrives is always seen."""
+    db = build_db(content_copy, tmp_path / "turns.db")
+
+    async def scenario() -> None:
+        watch = RevisionWatch(db)
+        asked: list[str] = []
+        try:
+            first = watch.current()
+            assert first is not None
+            assert watch._db is not None
+            watch._db.set_trace_callback(asked.append)
+            with sqlite3.connect(db) as other:  # another process's build, in effect
+                other.execute("UPDATE meta SET value = 'changed' WHERE key = 'content_hash'")
+            assert watch.current() is first  # same turn: not asked again
+            assert asked == []
+            await asyncio.sleep(0)
+            second = watch.current()
+            assert second is not None
+            assert second.fingerprint[0] == "changed"
+            assert asked == ["PRAGMA data_version", *asked[1:]]
+        finally:
+            watch.close()
+
+    asyncio.run(scenario())

@@ -2,7 +2,9 @@
 
 It is the innermost of the layers `api.middleware.wrap` puts around Litestar's handler
 (after access log, security headers, keys and rate limits), so it answers before
-Litestar routes, and a prepared answer still needs a key when keys are on.
+Litestar routes, and a prepared answer still needs a key when keys are on. Once an answer
+is prepared, the layers' fast path (api/middleware/fast.py) gives it with `lookup` and
+`answer` below, in front of all the layers and of Litestar's own entry point.
 
 Order of work for a GET or HEAD, before the framework sees it:
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, etag_matches, http_date_seconds, preferred_codings
@@ -39,10 +41,10 @@ Send = Callable[[Message], Awaitable[None]]
 #: Any ASGI app; typed loosely because frameworks declare their own narrower scope types.
 ASGIApp = Callable[..., Awaitable[None]]
 
-#: Paths never prepared: liveness and readiness must reflect this moment, and the /docs
-#: page's Content-Security-Policy allows its inline script by a hash of the page as sent
-#: (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
-NO_STORE_PATHS = frozenset({"/health", "/ready", "/docs", "/docs/"})
+#: Paths never prepared: liveness, readiness and metrics must reflect this moment, and the
+#: /docs page's Content-Security-Policy allows its inline script by a hash of the page as
+#: sent (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
+NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/"})
 NO_STORE: Header = (b"cache-control", b"no-store")
 #: Request headers the framework must not see when a response is prepared: the answer is
 #: the full identity representation, whatever this client already has or accepts.
@@ -53,14 +55,71 @@ _NOT_FORWARDED = frozenset(
 _IDENTITY_ONLY = (IDENTITY,)
 
 
+class RequestHeaders(NamedTuple):
+    """The request headers the layers look at, read in one pass."""
+
+    accept_encoding: bytes | None = None
+    accept_language: bytes | None = None
+    if_none_match: bytes | None = None
+    if_modified_since: bytes | None = None
+    origin: bytes | None = None
+    request_id: bytes | None = None
+    api_key: bytes | None = None
+    authorization: bytes | None = None
+
+
+def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
+    """One pass over the request's headers (ASGI names are lower-case). Several
+    If-None-Match headers are one list; of any other header the last one counts."""
+    accept_encoding = accept_language = if_none_match = if_modified_since = origin = None
+    request_id = api_key = authorization = None
+    for name, value in headers:
+        if name == b"accept-encoding":
+            accept_encoding = value
+        elif name == b"if-none-match":
+            if_none_match = value if if_none_match is None else if_none_match + b"," + value
+        elif name == b"if-modified-since":
+            if_modified_since = value
+        elif name == b"accept-language":
+            accept_language = value
+        elif name == b"origin":
+            origin = value
+        elif name == b"x-request-id":
+            request_id = value
+        elif name == b"x-api-key":
+            api_key = value
+        elif name == b"authorization":
+            authorization = value
+    return RequestHeaders(
+        accept_encoding,
+        accept_language,
+        if_none_match,
+        if_modified_since,
+        origin,
+        request_id,
+        api_key,
+        authorization,
+    )
+
+
 class Delivery:
     """Prepared responses, validators, compression and CORS in front of `app`."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, *, vary: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        *,
+        vary: Iterable[str] = (),
+        static_headers: Iterable[Header] = (),
+    ) -> None:
         """`vary` names request headers that change the response (e.g. a channel key):
-        they become part of the lookup key and of the `Vary` header."""
+        they become part of the lookup key and of the `Vary` header. `static_headers` are
+        carried by every prepared answer (e.g. the security headers an outer layer would
+        add), so the answer needs no more work per request."""
         self.app = app
         self.settings = settings
+        self.static_headers = list(static_headers)
         self.watch = RevisionWatch(settings.db_path)
         self.cors = Cors(settings.cors_origins)
         self.varying = tuple(h.lower().encode("latin-1") for h in vary)
@@ -91,52 +150,70 @@ class Delivery:
             await self._forward(scope, receive, send, None)
             return
 
-        accept_encoding = accept_language = if_none_match = if_modified_since = origin = None
-        varying: list[bytes] = []
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                accept_encoding = value
-            elif name == b"if-none-match":
-                if_none_match = value if if_none_match is None else if_none_match + b"," + value
-            elif name == b"if-modified-since":
-                if_modified_since = value
-            elif name == b"accept-language":
-                accept_language = value
-            elif name == b"origin":
-                origin = value
-        if self.varying:
-            request_headers = dict(scope["headers"])
-            varying = [request_headers.get(name, b"") for name in self.varying]
-
-        path: str = scope["path"]
-        revision = self.watch.current()
-        if revision is None or path in NO_STORE_PATHS:
-            await self._forward(scope, receive, send, origin)
+        request = read_request(scope["headers"])
+        found = self.lookup(scope, request.accept_language)
+        if found is None:
+            await self._forward(scope, receive, send, request.origin)
             return
+        prepared, key, entry = found
+        if entry is None:
+            entry = await self._prepare(prepared, key, scope, receive, send, request.origin)
+            if entry is None:
+                return  # answered already: an error, or a response that is not to be kept
+        if entry.route is not None:
+            scope["path_template"] = entry.route  # for the access log and metrics outside
+        status, headers, body = self.answer(prepared, entry, method, request)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def lookup(
+        self, scope: Scope, accept_language: bytes | None
+    ) -> tuple[Prepared, Key, Entry | None] | None:
+        """The prepared answer to this GET or HEAD, if there is one yet: (the live
+        revision's prepared answers, the request's key, the entry or None). None when the
+        request is never answered from prepared bytes (no content yet, or a path that must
+        reflect this moment)."""
+        path: str = scope["path"]
+        if path in NO_STORE_PATHS:
+            return None
+        revision = self.watch.current()
+        if revision is None:
+            return None
         prepared = self.prepared
         day = int(time.time()) // SECONDS_A_DAY
         if prepared is None or prepared.revision is not revision or prepared.day != day:
             prepared = self.prepared = Prepared(
-                revision, day, self.settings.cache_max_bytes, self.cache_control, self.vary
+                revision,
+                day,
+                self.settings.cache_max_bytes,
+                self.cache_control,
+                self.vary,
+                self.static_headers,
             )
         language = prepared.language(accept_language)
-        key: Key = (path, scope["query_string"], language, *varying)
-        entry = prepared.get(key)
-        if entry is None:
-            entry = await self._prepare(prepared, key, scope, receive, send, origin)
-            if entry is None:
-                return  # answered already: an error, or a response that is not to be kept
+        key: Key
+        if self.varying:
+            request_headers = dict(scope["headers"])
+            varying = [request_headers.get(name, b"") for name in self.varying]
+            key = (path, scope["query_string"], language, *varying)
+        else:
+            key = (path, scope["query_string"], language)
+        return prepared, key, prepared.get(key)
 
-        if entry.route is not None:
-            scope["path_template"] = entry.route  # for the access log and metrics outside
+    def answer(
+        self, prepared: Prepared, entry: Entry, method: str, request: RequestHeaders
+    ) -> tuple[int, list[Header], bytes]:
+        """Status, headers (a new list) and body for a prepared entry: the representation
+        the client accepts, or 304 when its validator matches."""
         coding = IDENTITY
         if entry.compressible:
-            coding = preferred_codings(accept_encoding)[0]
+            coding = preferred_codings(request.accept_encoding)[0]
         variant = entry.variants.get(coding) or prepared.variant(entry, coding)
+        if_none_match = request.if_none_match
         if if_none_match is not None:
             fresh = if_none_match == variant.quoted or etag_matches(if_none_match, variant.tag)
-        elif if_modified_since is not None:
-            since = http_date_seconds(if_modified_since)
+        elif request.if_modified_since is not None:
+            since = http_date_seconds(request.if_modified_since)
             fresh = since is not None and prepared.last_modified_at <= since
         else:
             fresh = False
@@ -145,10 +222,10 @@ class Delivery:
         else:
             status, headers = 200, variant.headers
             body = variant.body if method == "GET" else b""
+        origin = request.origin
         # A copy: layers outside may add headers, and these lists are shared.
         headers = headers + self.cors.response_headers(origin) if origin else list(headers)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        return status, headers, body
 
     async def _prepare(
         self,

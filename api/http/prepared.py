@@ -103,9 +103,18 @@ class Prepared:
     """The prepared responses of one revision, bounded in bytes (least recently used go)."""
 
     def __init__(
-        self, revision: Revision, day: int, max_bytes: int, cache_control: bytes, vary: bytes
+        self,
+        revision: Revision,
+        day: int,
+        max_bytes: int,
+        cache_control: bytes,
+        vary: bytes,
+        static_headers: list[Header] | None = None,
     ) -> None:
         self.revision = revision
+        #: Headers every answer carries, 200 and 304 alike, whatever the framework said.
+        self.static_headers = static_headers or []
+        self._replaced = _REPLACED | {name for name, _ in self.static_headers}
         #: The UTC day (days since the epoch) these answers were made on: `review_status`
         #: is computed from today's date, so answers last a day at most (api/review.py).
         self.day = day
@@ -160,7 +169,7 @@ class Prepared:
             name = name.lower()
             if name == b"vary":
                 vary.append(value)  # what the handler said it depends on (Accept-Language)
-            elif name not in _REPLACED and not name.startswith(b"access-"):
+            elif name not in self._replaced and not name.startswith(b"access-"):
                 kept.append((name, value))
         content_type = next((v for n, v in kept if n == b"content-type"), b"")
         encoded = any(n == b"content-encoding" for n, _ in kept)
@@ -168,6 +177,7 @@ class Prepared:
             (b"cache-control", self.cache_control),
             (b"vary", _merge_vary(vary)),
             (b"last-modified", self.last_modified),
+            *self.static_headers,
         ]
         headers = kept + common
         identity = Variant(body, _tag(body), headers, common)

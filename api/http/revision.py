@@ -5,6 +5,11 @@ data_version` on a connection of our own changes whenever another connection com
 few microseconds to ask), and the content fingerprint in `meta` says whether the content
 changed; a build that changed nothing keeps the prepared responses.
 
+Inside a running event loop the answer is kept until the loop's current turn ends: the
+requests a turn handles arrived together, before it began, so one question serves them
+all, and any request that arrives after a commit is handled in a later turn and asks again.
+Under load that is one question for many requests instead of one each.
+
 The `-shm` file is deliberately never opened here: closing any descriptor of a file drops
 every POSIX lock this process holds on it, SQLite's included, and the next build would then
 take the WAL index for unused, reset it, and the server's own mapping of it would fault
@@ -14,6 +19,7 @@ directly.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -46,10 +52,23 @@ class RevisionWatch:
         self._next_file_check = 0.0
         self._version: int | None = None
         self._current: Revision | None = None
+        #: True from a check until the end of the event loop's turn it was made in.
+        self._asked = False
 
     def current(self) -> Revision | None:
         """The live revision, or None while there is no built database to serve."""
-        return self._check()
+        if self._asked:
+            return self._current
+        current = self._check()
+        try:
+            asyncio.get_running_loop().call_soon(self._forget)
+        except RuntimeError:  # no running loop: ask every time
+            return current
+        self._asked = True
+        return current
+
+    def _forget(self) -> None:
+        self._asked = False
 
     def _check(self) -> Revision | None:
         now = time.monotonic()
@@ -115,6 +134,7 @@ class RevisionWatch:
             )
 
     def close(self) -> None:
+        self._asked = False
         if self._db is not None:
             self._db.close()
         self._db = None

@@ -35,7 +35,11 @@ UNMATCHED = "<unmatched>"
 
 
 def request_id(scope: Scope) -> str:
-    offered = header(scope, b"x-request-id")
+    return new_request_id(header(scope, b"x-request-id"))
+
+
+def new_request_id(offered: bytes | None) -> str:
+    """The client's `X-Request-ID` if it is sane, else a new one."""
     if offered is not None and _SANE_ID.match(offered):
         return offered.decode("ascii")
     return f"{_ID_PREFIX}{next(_ids):016x}"
@@ -80,21 +84,34 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
             route = scope.get("path_template") or UNMATCHED
-            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            self.metrics.observe_request(route, method, status, seconds)
-            if self.log_requests:
-                line: dict[str, Any] = {
-                    "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "event": "request",
-                    "request_id": rid,
-                    "method": method,
-                    "path": scope["path"][:512],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "bytes": sent,
-                    "channel": shared.get("channel"),
-                }
-                log.info(_encoder.encode(line).decode())
+            self.record(scope, route, status, started, rid, sent, shared.get("channel"))
+
+    def record(
+        self,
+        scope: Scope,
+        route: str,
+        status: int,
+        started: float,
+        rid: str,
+        sent: int,
+        channel: str | None,
+    ) -> None:
+        """Count the request in the metrics and, if asked to, write its access-log line."""
+        seconds = time.perf_counter() - started
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        self.metrics.observe_request(route, method, status, seconds)
+        if self.log_requests:
+            line: dict[str, Any] = {
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "event": "request",
+                "request_id": rid,
+                "method": method,
+                "path": scope["path"][:512],
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "bytes": sent,
+                "channel": channel,
+            }
+            log.info(_encoder.encode(line).decode())

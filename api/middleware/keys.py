@@ -24,10 +24,13 @@ CHALLENGE = [(b"www-authenticate", b'Bearer realm="clinic-content-api"')]
 
 def offered_key(scope: Scope) -> bytes | None:
     """The key the request carries, from X-API-Key or an Authorization Bearer token."""
-    key = header(scope, b"x-api-key")
+    return key_from(header(scope, b"x-api-key"), header(scope, b"authorization"))
+
+
+def key_from(key: bytes | None, authorization: bytes | None) -> bytes | None:
+    """The key given these X-API-Key and Authorization header values."""
     if key is not None:
         return key.strip()
-    authorization = header(scope, b"authorization")
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(b" ")
         if scheme.lower() == b"bearer" and token.strip():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from api.middleware.problems import send_problem
 from api.middleware.types import ASGIApp, Headers, Message, PathSet, Receive, Scope, Send, context
@@ -33,6 +34,8 @@ class FixedWindow:
         self.clock = clock
         self.window = -1
         self.counts: dict[str, int] = {}
+        self.limit_header = str(limit.requests).encode()
+        self.policy_header = f"{limit.requests};w={limit.seconds}".encode()
 
     def hit(self, client: str) -> tuple[bool, int, int]:
         """Count one request: (allowed, remaining, seconds until the window resets)."""
@@ -48,43 +51,62 @@ class FixedWindow:
         return True, self.limit.requests - used - 1, reset
 
 
-class RateLimitMiddleware:
-    """Answers 429 with Retry-After once a client has spent its window's budget."""
+class RateLimiter:
+    """The two budgets, and which one a request counts against."""
 
-    def __init__(self, app: ASGIApp, per_address: RateLimit, per_key: RateLimit) -> None:
-        self.app = app
+    def __init__(self, per_address: RateLimit, per_key: RateLimit) -> None:
         self.address = FixedWindow(per_address) if per_address.enabled else None
         self.key = FixedWindow(per_key) if per_key.enabled else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        channel = context(scope).get("channel")
+    def count(self, scope: Scope, channel: str | None) -> Counted | None:
+        """Count one request: None if it is not limited."""
+        if scope["path"] in UNLIMITED_PATHS:
+            return None
         if channel is not None:
             counter, client = self.key, f"key:{channel}"
         else:
             peer = scope.get("client")
             counter, client = self.address, f"addr:{peer[0] if peer else 'unknown'}"
         if counter is None:
-            await self.app(scope, receive, send)
-            return
+            return None
         allowed, remaining, reset = counter.hit(client)
-        limit = counter.limit
         headers: Headers = [
-            (b"ratelimit-limit", str(limit.requests).encode()),
+            (b"ratelimit-limit", counter.limit_header),
             (b"ratelimit-remaining", str(remaining).encode()),
             (b"ratelimit-reset", str(reset).encode()),
-            (b"ratelimit-policy", f"{limit.requests};w={limit.seconds}".encode()),
+            (b"ratelimit-policy", counter.policy_header),
         ]
-        if not allowed:
-            detail = (
-                f"Too many requests: the limit is {limit.requests} every {limit.seconds} s."
-                f" Try again in {reset} s."
-            )
-            retry = [(b"retry-after", str(reset).encode()), *headers]
-            await send_problem(send, 429, detail, scope["path"], retry)
+        return Counted(allowed, headers, reset, counter.limit)
+
+
+class Counted(NamedTuple):
+    """One counted request: whether it is allowed, the RateLimit headers its answer
+    carries, the seconds until its window resets, and the limit it counted against."""
+
+    allowed: bool
+    headers: Headers
+    reset: int
+    limit: RateLimit
+
+
+class RateLimitMiddleware:
+    """Answers 429 with Retry-After once a client has spent its window's budget."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        counted = None
+        if scope["type"] == "http":
+            counted = self.limiter.count(scope, context(scope).get("channel"))
+        if counted is None:
+            await self.app(scope, receive, send)
             return
+        if not counted.allowed:
+            await send_refusal(send, scope["path"], counted)
+            return
+        headers = counted.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -92,3 +114,14 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def send_refusal(send: Send, path: str, counted: Counted) -> None:
+    """429 problem+json with Retry-After."""
+    limit, reset = counted.limit, counted.reset
+    detail = (
+        f"Too many requests: the limit is {limit.requests} every {limit.seconds} s."
+        f" Try again in {reset} s."
+    )
+    retry = [(b"retry-after", str(reset).encode()), *counted.headers]
+    await send_problem(send, 429, detail, path, retry)

@@ -27,7 +27,7 @@ COMMON: Headers = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-_API_HEADERS: Headers = [*COMMON, (b"content-security-policy", API_POLICY.encode())]
+API_HEADERS: Headers = [*COMMON, (b"content-security-policy", API_POLICY.encode())]
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -62,7 +62,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = _merge(list(message.get("headers", [])), _API_HEADERS)
+                message["headers"] = _merge(list(message.get("headers", [])), API_HEADERS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
