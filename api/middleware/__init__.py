@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from api.http import Delivery
 from api.metrics import Metrics
-from api.middleware.access_log import AccessLogMiddleware, configure_access_log
+from api.middleware.access_log import AccessLines, AccessLogMiddleware
 from api.middleware.fast import FastPath
 from api.middleware.keys import ApiKeyMiddleware
 from api.middleware.ratelimit import RateLimiter, RateLimitMiddleware
@@ -50,7 +50,6 @@ def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> Layers:
     if settings.api_keys:
         app = keys = ApiKeyMiddleware(app, settings.api_keys)
     app = SecurityHeadersMiddleware(app)
-    if settings.access_log:
-        configure_access_log()
-    log = AccessLogMiddleware(app, metrics, log_requests=settings.access_log)
+    lines = AccessLines() if settings.access_log else None
+    log = AccessLogMiddleware(app, metrics, lines=lines)
     return Layers(log, FastPath(delivery, log, keys, limiter))

@@ -6,31 +6,34 @@ digits and `-_.:`); otherwise one is generated. Either way it is returned on the
 and written in the log line. The route is the matched path template (e.g.
 `/v1/articles/{slug:str}`), never the raw path, so log fields and metric labels stay few.
 Query strings and headers are not logged: keys travel in headers and are never written.
+
+Lines go to stderr, not through `logging`: a LogRecord, a formatter and a flushed write per
+request cost twice what answering a prepared request does (issue 5). `AccessLines`
+collects the lines of one event-loop turn and writes them with one call at its end, so a
+line is out microseconds after its answer, and nothing waits for the next request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import logging
 import re
 import secrets
 import sys
 import time
-from typing import Any
+from typing import TextIO
 
 import msgspec
 
 from api.metrics import Metrics
 from api.middleware.types import ASGIApp, Message, Receive, Scope, Send, context, header
 
-log = logging.getLogger("api.access")
 # Generated ids need to be unique, not secret: a random per-process prefix and a counter
 # cost far less than uuid4 on every request.
 _ID_PREFIX = secrets.token_hex(8)
 _ids = itertools.count(1)
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
-_encoder = msgspec.json.Encoder()
 UNMATCHED = "<unmatched>"
 
 
@@ -45,21 +48,65 @@ def new_request_id(offered: bytes | None) -> str:
     return f"{_ID_PREFIX}{next(_ids):016x}"
 
 
-def configure_access_log() -> None:
-    """Send access lines to stderr, one JSON object a line, whatever logging uvicorn set up."""
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+class AccessLine(msgspec.Struct, kw_only=True):
+    """One access-log line (a JSON object)."""
+
+    ts: str
+    event: str = "request"
+    request_id: str
+    method: str
+    path: str
+    route: str
+    status: int
+    duration_ms: float
+    bytes: int
+    channel: str | None
+
+
+class AccessLines:
+    """Writes access-log lines to a stream, those of one event-loop turn together."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.pending: list[bytes] = []
+        self.encoder = msgspec.json.Encoder()
+        self._second = -1
+        self._timestamp = ""
+
+    def timestamp(self) -> str:
+        """Now, to the second, in UTC (formatted once a second)."""
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        return self._timestamp
+
+    def write(self, line: AccessLine) -> None:
+        if not self.pending:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no event loop: write at once
+                self.pending.append(self.encoder.encode(line))
+                self.flush()
+                return
+        self.pending.append(self.encoder.encode(line))
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        text = b"\n".join(self.pending).decode() + "\n"
+        self.pending.clear()
+        stream = self.stream or sys.stderr  # looked up late: servers may redirect stderr
+        stream.write(text)
+        stream.flush()
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, *, log_requests: bool = True) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, *, lines: AccessLines | None = None) -> None:
+        """`lines` receives one line per request; None writes none (metrics still count)."""
         self.app = app
         self.metrics = metrics
-        self.log_requests = log_requests
+        self.lines = lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,17 +148,18 @@ class AccessLogMiddleware:
         seconds = time.perf_counter() - started
         method = scope["method"] if scope["method"] in _METHODS else "OTHER"
         self.metrics.observe_request(route, method, status, seconds)
-        if self.log_requests:
-            line: dict[str, Any] = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "event": "request",
-                "request_id": rid,
-                "method": method,
-                "path": scope["path"][:512],
-                "route": route,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "bytes": sent,
-                "channel": channel,
-            }
-            log.info(_encoder.encode(line).decode())
+        lines = self.lines
+        if lines is not None:
+            lines.write(
+                AccessLine(
+                    ts=lines.timestamp(),
+                    request_id=rid,
+                    method=method,
+                    path=scope["path"][:512],
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                    bytes=sent,
+                    channel=channel,
+                )
+            )
