@@ -332,9 +332,11 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             app.state.store.review_policy = settings.review_policy
         except DatabaseUnavailable:
             app.state.store = None
+        layers.fast.delivery.open()  # `layers` is made below, before the app starts
         try:
             yield
         finally:
+            layers.fast.delivery.close()
             store: Store | None = app.state.get("store")
             if store is not None:
                 await store.close()

@@ -17,7 +17,7 @@ Order of work for a GET or HEAD, before the framework sees it:
 5. pick the representation (br, gzip or identity), answer 304 if the client's validator
    matches, else the prepared bytes.
 
-Everything else (other methods, /health and /ready, websockets, lifespan) passes through,
+Everything else (other methods, /health and /ready, websockets) passes through,
 with CORS headers added.
 """
 
@@ -138,10 +138,7 @@ class Delivery:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await self.app(scope, receive, self._lifespan_send(send))
-            else:
-                await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         method = scope["method"]
         if method != "GET" and method != "HEAD":
@@ -380,13 +377,11 @@ class Delivery:
         await send({"type": "http.response.body", "body": body})
         return True
 
-    def _lifespan_send(self, send: Send) -> Send:
-        async def lifespan_send(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                self.watch.current()  # open the database now rather than on the first request
-            elif message["type"].startswith("lifespan.shutdown."):
-                self.watch.close()
-                self.prepared = None
-            await send(message)
+    def open(self) -> None:
+        """Open the database now rather than on the first request (at start-up)."""
+        self.watch.current()
 
-        return lifespan_send
+    def close(self) -> None:
+        """Let go of the database and the prepared answers (at shutdown)."""
+        self.watch.close()
+        self.prepared = None
