@@ -21,8 +21,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Contact,
+    Example,
     OpenAPIHeader,
     OpenAPIResponse,
+    Operation,
     Reference,
     Schema,
     SecurityScheme,
@@ -47,7 +49,7 @@ from api.controllers.sitemap import SitemapController
 from api.controllers.symptoms import SymptomController
 from api.controllers.sync import SyncController
 from api.controllers.treatments import TreatmentController
-from api.errors import bad_param, handle_exception
+from api.errors import bad_param, handle_exception, problem_type
 from api.http import document_delivery
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
@@ -300,6 +302,10 @@ def _document_http_layers(app: Litestar) -> None:
                     "Seconds to wait before trying again.", OpenAPIType.INTEGER
                 )
             response.headers = headers
+        if guarded and any(
+            getattr(p, "name", None) == "channel" for p in operation.parameters or []
+        ):
+            _document_forbidden_channel(operation)
 
 
 class ContentApp(Litestar):
@@ -319,6 +325,31 @@ class ContentApp(Litestar):
         if fast is not None and is_http and await fast.answer(cast(Any, scope), cast(Any, send)):
             return
         await super().__call__(scope, receive, send)
+
+
+def _document_forbidden_channel(operation: Operation) -> None:
+    """403: with keys on, a channel that is served overdue items needs a key of its own
+    (api/middleware/keys.py)."""
+    responses = operation.responses or {}
+    unauthorized = responses.get("401")
+    if not isinstance(unauthorized, OpenAPIResponse):
+        return
+    forbidden = copy.deepcopy(unauthorized)
+    forbidden.description = "Forbidden"
+    (forbidden.headers or {}).pop("WWW-Authenticate", None)
+    for media in (forbidden.content or {}).values():
+        media.examples = {
+            "problem-example-1": Example(
+                summary="Forbidden",
+                value={
+                    "type": problem_type(403),
+                    "title": "Forbidden",
+                    "status": 403,
+                    "detail": "channel=editor needs a key of the editor channel.",
+                },
+            )
+        }
+    operation.responses = dict(sorted({**responses, "403": forbidden}.items()))
 
 
 def create_app(settings: Settings | None = None) -> ContentApp:

@@ -18,12 +18,14 @@ from tests.conftest import Server
 KIOSK_KEY = "kiosk-key-1f0c9e"
 WEBSITE_KEY = "website-key-77ab02"
 NEWSLETTER_KEY = "newsletter-key-5d2e11"  # spent by the rate-limit test alone
+EDITOR_KEY = "editor-key-90c4aa"
 KEYS = ",".join(
     f"{channel}:{hashlib.sha256(key.encode()).hexdigest()}"
     for channel, key in (
         ("kiosk", KIOSK_KEY),
         ("website", WEBSITE_KEY),
         ("newsletter", NEWSLETTER_KEY),
+        ("editor", EDITOR_KEY),
     )
 )
 # Windows of an hour, so no test straddles a window's end.
@@ -276,3 +278,19 @@ def test_prepared_answers_are_counted_in_the_metrics(keyed: Server) -> None:
     after = counts()
     assert after["GET"] - before.get("GET", 0) == 3
     assert after["HEAD"] - before.get("HEAD", 0) == 1
+
+
+def test_only_an_editor_key_may_ask_for_overdue_items(keyed: Server) -> None:
+    """With keys on, `channel=editor` (served overdue items) needs an editor key; other
+    channels are renditions any key may ask for. Checked twice per key: through the layers,
+    then once the answer is prepared."""
+    url = keyed.url + "/v1/articles?limit=2&channel=editor"
+    for _ in range(2):
+        body = assert_problem(httpx.get(url, headers={"X-API-Key": KIOSK_KEY}), 403)
+        assert body["detail"] == "channel=editor needs a key of the editor channel."
+        assert_problem(httpx.get(url, headers={"X-API-Key": WEBSITE_KEY}), 403)
+        assert_problem(httpx.get(url), 401)
+        editor = httpx.get(url, headers={"X-API-Key": EDITOR_KEY})
+        assert editor.status_code == 200
+    kiosk = {"X-API-Key": WEBSITE_KEY}
+    assert httpx.get(keyed.url + "/v1/faqs?channel=kiosk", headers=kiosk).status_code == 200

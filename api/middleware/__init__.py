@@ -48,7 +48,7 @@ def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> Layers:
         app = RateLimitMiddleware(app, limiter)
     keys = None
     if settings.api_keys:
-        app = keys = ApiKeyMiddleware(app, settings.api_keys)
+        app = keys = ApiKeyMiddleware(app, settings.api_keys, settings.serve_overdue)
     app = SecurityHeadersMiddleware(app)
     lines = AccessLines() if settings.access_log else None
     log = AccessLogMiddleware(app, metrics, lines=lines)

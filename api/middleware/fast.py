@@ -12,9 +12,10 @@ are in bench/README.md). `FastPath` does the same work with the layers' own part
 - the request id, the metrics and the access-log line (access_log.py).
 
 Whenever a layer would answer anything but a prepared 200 or 304 (nothing prepared yet, a
-missing or wrong key, a spent budget) it declines, and the request goes through the layers,
-which give that answer. Nothing is counted twice: a refused request does not count against
-its budget, and an answered one never reaches the layers.
+missing or wrong key, a channel the key may not ask for, a spent budget) it declines, and
+the request goes through the layers, which give that answer. Nothing is counted twice: a
+refused request does not count against its budget, and an answered one never reaches the
+layers.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class FastPath:
         if self.keys is not None and scope["path"] not in OPEN_PATHS:
             offered = key_from(request.api_key, request.authorization)
             channel = self.keys.channel(offered) if offered is not None else None
-            if channel is None:
+            if channel is None or self.keys.forbidden(scope["query_string"], channel):
                 return False
         limits: Headers = []
         if self.limiter is not None:

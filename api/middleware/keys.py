@@ -6,12 +6,18 @@ digests of keys are configured and held; the digest of the key offered is compar
 every configured digest in constant time (`hmac.compare_digest`), and neither the key nor
 its digest is ever logged or echoed. The channel a key belongs to is passed inward, so rate
 limits and the access log can use it.
+
+A key also bounds the `channel` a request may name: a channel that is served items whose
+clinical review is overdue (CLINIC_SERVE_OVERDUE, by default only `editor`) needs a key of
+that channel; anyone else asking for it gets 403. Other channels are renditions (the
+kiosk's plain text, say) and any key may ask for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import parse_qsl
 
 from api.middleware.problems import send_problem
 from api.middleware.types import ASGIApp, PathSet, Receive, Scope, Send, context, header
@@ -39,11 +45,27 @@ def key_from(key: bytes | None, authorization: bytes | None) -> bytes | None:
 
 
 class ApiKeyMiddleware:
-    """Answers 401 problem+json to a missing or wrong key when keys are configured."""
+    """Answers 401 problem+json to a missing or wrong key when keys are configured, and 403
+    to a key asking for a channel that sees overdue items and is not its own."""
 
-    def __init__(self, app: ASGIApp, keys: tuple[tuple[str, bytes], ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: tuple[tuple[str, bytes], ...],
+        privileged: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.keys = keys
+        self.privileged = privileged
+
+    def forbidden(self, query_string: bytes, channel: str) -> str | None:
+        """Why a key of `channel` may not make this request, or None if it may."""
+        if b"channel" not in query_string:
+            return None
+        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+            if name == "channel" and value in self.privileged and value != channel:
+                return f"channel={value} needs a key of the {value} channel."
+        return None
 
     def channel(self, key: bytes) -> str | None:
         digest = hashlib.sha256(key).digest()
@@ -70,6 +92,10 @@ class ApiKeyMiddleware:
         channel = self.channel(key)
         if channel is None:
             await send_problem(send, 401, "The API key is not valid.", path, CHALLENGE)
+            return
+        refusal = self.forbidden(scope["query_string"], channel)
+        if refusal is not None:
+            await send_problem(send, 403, refusal, path)
             return
         context(scope)["channel"] = channel
         await self.app(scope, receive, send)
