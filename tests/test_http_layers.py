@@ -294,3 +294,12 @@ def test_only_an_editor_key_may_ask_for_overdue_items(keyed: Server) -> None:
         assert editor.status_code == 200
     kiosk = {"X-API-Key": WEBSITE_KEY}
     assert httpx.get(keyed.url + "/v1/faqs?channel=kiosk", headers=kiosk).status_code == 200
+
+
+def test_of_two_keys_the_first_counts_prepared_or_not(keyed: Server) -> None:
+    url = keyed.url + "/v1/conditions"
+    good_first = [("X-API-Key", WEBSITE_KEY), ("X-API-Key", "wrong")]
+    wrong_first = [("X-API-Key", "wrong"), ("X-API-Key", WEBSITE_KEY)]
+    for _ in range(2):  # through the layers, then prepared
+        assert httpx.get(url, headers=good_first).status_code == 200
+        assert_problem(httpx.get(url, headers=wrong_first), 401)

@@ -70,7 +70,8 @@ class RequestHeaders(NamedTuple):
 
 def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
     """One pass over the request's headers (ASGI names are lower-case). Several
-    If-None-Match headers are one list; of any other header the last one counts."""
+    If-None-Match headers are one list; of the request id and the key the first counts, of
+    any other header the last."""
     accept_encoding = accept_language = if_none_match = if_modified_since = origin = None
     request_id = api_key = authorization = None
     for name, value in headers:
@@ -84,12 +85,13 @@ def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
             accept_language = value
         elif name == b"origin":
             origin = value
+        # The first of these, as the layers read them (api.middleware.types.header).
         elif name == b"x-request-id":
-            request_id = value
+            request_id = value if request_id is None else request_id
         elif name == b"x-api-key":
-            api_key = value
+            api_key = value if api_key is None else api_key
         elif name == b"authorization":
-            authorization = value
+            authorization = value if authorization is None else authorization
     return RequestHeaders(
         accept_encoding,
         accept_language,
