@@ -38,7 +38,10 @@ def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(built_db: Path) -> Settings:
-    return Settings(content_dir=CONTENT, db_path=built_db, base_url="https://clinic.test")
+    # In-process clients log nothing: access lines are checked against real servers.
+    return Settings(
+        content_dir=CONTENT, db_path=built_db, base_url="https://clinic.test", access_log=False
+    )
 
 
 @pytest.fixture(scope="module")
