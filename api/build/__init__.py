@@ -50,7 +50,7 @@ async def build(content_dir: Path, db_path: Path, *, base_url: str | None = None
     assert loaded.site is not None
     if base_url:
         loaded.site = msgspec.structs.replace(loaded.site, base_url=base_url.rstrip("/"))
-    records = shape(loaded)
+    shaped = shape(loaded)
     site = msgspec.json.encode(loaded.site)
     synonyms = [
         [" ".join(words(term)) for term in group.terms]
@@ -58,7 +58,9 @@ async def build(content_dir: Path, db_path: Path, *, base_url: str | None = None
     ]
     db = await connect_for_build(db_path)
     try:
-        result = await write(db, records, site, synonyms, started=started)
+        result = await write(
+            db, shaped.records, site, synonyms, started=started, vocab=shaped.vocabulary
+        )
     finally:
         await db.close()
-    return BuildResult(result, len(records), time.perf_counter() - started)
+    return BuildResult(result, len(shaped.records), time.perf_counter() - started)

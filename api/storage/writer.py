@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +101,11 @@ async def write(
     synonyms: Sequence[Sequence[str]] = (),
     *,
     started: float | None = None,
+    vocab: Counter[str] | None = None,
 ) -> WriteResult:
     """Write a build. `synonyms` are groups of equivalent folded terms, kept for search.
-    `started` (a perf_counter reading) dates the build's start, so its duration is recorded."""
+    `started` (a perf_counter reading) dates the build's start, so its duration is recorded.
+    `vocab` is `vocabulary(records)` when the caller has counted it already."""
     await db.executescript(SCHEMA)
     async with db.execute("PRAGMA table_info(items)") as cur:
         columns = {row[1] async for row in cur}
@@ -112,7 +114,7 @@ async def write(
             await db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
     await db.execute("BEGIN IMMEDIATE")
     try:
-        result = await _write(db, records, site, synonyms, started)
+        result = await _write(db, records, site, synonyms, started, vocab)
     except BaseException:
         await db.execute("ROLLBACK")
         raise
@@ -126,6 +128,7 @@ async def _write(
     site: bytes,
     synonyms: Sequence[Sequence[str]],
     started: float | None,
+    vocab: Counter[str] | None,
 ) -> WriteResult:
     async with db.execute(
         "SELECT type, slug, locale, content_hash, deleted, revision FROM items"
@@ -206,7 +209,7 @@ async def _write(
             f"\n{record.type}/{record.slug}/{record.locale}:{record.content_hash}".encode()
         )
     content_hash = digest.hexdigest()
-    await _write_vocabulary(db, records, synonyms)
+    await _write_vocabulary(db, vocabulary(records) if vocab is None else vocab, synonyms)
     async with db.execute(
         "SELECT key, value FROM meta WHERE key IN ('content_hash', 'changed_at')"
     ) as cur:
@@ -297,14 +300,20 @@ def _search_row(record: Record, revision: int) -> list[tuple[object, ...]]:
     return [(revision, *record.search.columns(), max(1, len(title_words)))]
 
 
-async def _write_vocabulary(
-    db: aiosqlite.Connection, records: list[Record], synonyms: Sequence[Sequence[str]]
-) -> None:
-    """Every word of the live items, with how many items use it, plus the synonyms' words."""
+def vocabulary(records: Iterable[Record]) -> Counter[str]:
+    """Every folded word of the records' search text, with how many of them use it."""
     docs: Counter[str] = Counter()
     for record in records:
         if record.search is not None:
             docs.update(set(words(" ".join(record.search.columns()))))
+    return docs
+
+
+async def _write_vocabulary(
+    db: aiosqlite.Connection, counted: Counter[str], synonyms: Sequence[Sequence[str]]
+) -> None:
+    """Every word of the live items, with how many items use it, plus the synonyms' words."""
+    docs = counted.copy()
     for group in synonyms:
         for term in group:
             for word in words(term):
