@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import msgspec
@@ -18,7 +19,7 @@ from api import jsonld
 from api.build.load import Loaded, PageFile
 from api.build.render import Rendered, render
 from api.review import STORED_STATUS
-from api.storage.writer import Record, SearchText
+from api.storage.writer import Record, SearchText, vocabulary
 from api.weblinks import page_url
 from schemas import resources as r
 from schemas.content import (
@@ -48,7 +49,7 @@ class Context:
     site: SiteSource
     people: dict[str, r.PersonRef]
     titles: dict[tuple[str, str, str], str]
-    related: dict[tuple[str, str], list[r.RelatedArticle]]
+    related: Related
 
     def url(self, kind: str, slug: str, locale: str) -> str:
         site = self.site
@@ -91,18 +92,29 @@ def _iso(moment: dt.datetime) -> str:
 #: Below this many items a build renders in this process: starting workers costs more.
 PARALLEL_FROM_ITEMS = 3000
 
-Job = tuple[list[PageFile], list[FaqTopicSource]]
-#: The context of the build in progress, inherited by forked workers rather than pickled.
-_context: Context | None = None
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """Every item as a Record in (type, slug, locale) order, and the search vocabulary of
+    them all: how many items use each folded word (storage.writer.vocabulary)."""
+
+    records: list[Record]
+    vocabulary: Counter[str]
 
 
-def shape(loaded: Loaded, workers: int | None = None) -> list[Record]:
+#: The build in progress, inherited by forked workers rather than pickled: the context,
+#: the pages and the FAQ topics.
+_job: tuple[Context, list[PageFile], list[FaqTopicSource]] | None = None
+
+
+def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
     """Every item of the content as a Record, in a stable order. Expects checked content.
 
     Rendering is most of a build; a large one is spread over one process per CPU (issue 5:
-    10,000 articles and 50,000 FAQs within a minute). The result does not depend on it.
+    10,000 articles and 50,000 FAQs within a minute), and each process also hashes its items
+    and counts their words for the search vocabulary. The result does not depend on it.
     """
-    global _context
+    global _job
     assert loaded.people is not None
     assert loaded.site is not None
     people = {p.slug: _person(p) for p in loaded.people.people}
@@ -110,7 +122,7 @@ def shape(loaded: Loaded, workers: int | None = None) -> list[Record]:
         site=loaded.site,
         people=people,
         titles={(p.kind, p.source.slug, p.source.locale): p.source.title for p in loaded.pages},
-        related=_related([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
+        related=Related.of([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
     )
     topics = [topic for _, topic in loaded.faq_topics]
     items = len(loaded.pages) + sum(len(t.faqs) for t in topics)
@@ -120,62 +132,79 @@ def shape(loaded: Loaded, workers: int | None = None) -> list[Record]:
     can_fork = "fork" in multiprocessing.get_all_start_methods()
     if workers > 1 and items >= PARALLEL_FROM_ITEMS and can_fork:
         parts = workers * 4
-        jobs = [(loaded.pages[i::parts], topics[i::parts]) for i in range(parts)]
-        _context = ctx
+        _job = (ctx, loaded.pages, topics)
         try:
             with ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork")
             ) as pool:
-                records = [record for part in pool.map(_shape_job, jobs) for record in part]
+                done = list(pool.map(_shape_part, range(parts), repeat(parts)))
         finally:
-            _context = None
+            _job = None
     else:
-        records = _shape_records(loaded.pages, topics, ctx)
+        done = [_shape_records(loaded.pages, topics, ctx)]
+    records = [record for part, _ in done for record in part]
     records.sort(key=lambda rec: rec.key)
-    for record in records:
-        record.content_hash = content_hash(record.detail)
-    return records
+    words: Counter[str] = Counter()
+    for _, counted in done:
+        words.update(counted)
+    return Shaped(records, words)
 
 
-def _shape_job(job: Job) -> list[Record]:
-    assert _context is not None
-    return _shape_records(job[0], job[1], _context)
+def _shape_part(part: int, parts: int) -> tuple[list[Record], Counter[str]]:
+    """Every `parts`-th page and FAQ topic from the `part`-th, in a forked worker."""
+    assert _job is not None
+    ctx, pages, topics = _job
+    return _shape_records(pages[part::parts], topics[part::parts], ctx)
 
 
 def _shape_records(
     pages: list[PageFile], topics: list[FaqTopicSource], ctx: Context
-) -> list[Record]:
+) -> tuple[list[Record], Counter[str]]:
     records = [_page(page, ctx) for page in pages]
     for topic in topics:
         records.extend(_faq(topic, faq, ctx.people) for faq in topic.faqs)
-    return records
+    for record in records:
+        record.content_hash = content_hash(record.detail)
+    return records, vocabulary(records)
 
 
-def _related(articles: list[ArticleSource]) -> dict[tuple[str, str], list[r.RelatedArticle]]:
-    """For each article, the others it shares most with: conditions, then treatments, then
-    tags, newest first among equals. Withdrawn articles are never suggested.
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Finds, for an article, the others it shares most with: conditions, then treatments,
+    then tags, newest first among equals. Withdrawn articles are never suggested.
 
     Scored through an index of who links to what, not by comparing every pair: 10,000
-    articles are 10^8 pairs (issue 5).
+    articles are 10^8 pairs (issue 5). The index is built once; each article's list is
+    found when the article is rendered, so a large build finds them in its workers.
     """
-    live = [a for a in articles if a.withdrawn is None]
-    published = [_utc(a.published_at) for a in live]
-    # Position of each live article in "newest first, then by slug": the tie-break order.
-    order = sorted(range(len(live)), key=lambda j: (-published[j].timestamp(), live[j].slug))
-    rank = [0] * len(live)
-    for position, j in enumerate(order):
-        rank[j] = position
-    index: dict[tuple[str, str, str], list[int]] = {}
-    for j, other in enumerate(live):
-        for name in RELATED_WEIGHTS:
-            for value in set(getattr(other, name)):
-                index.setdefault((name, other.locale, value), []).append(j)
-    related = {}
-    for article in articles:
+
+    live: list[ArticleSource]
+    published: list[dt.datetime]
+    #: Position of each live article in "newest first, then by slug": the tie-break order.
+    rank: list[int]
+    index: dict[tuple[str, str, str], list[int]]
+
+    @classmethod
+    def of(cls, articles: list[ArticleSource]) -> Related:
+        live = [a for a in articles if a.withdrawn is None]
+        published = [_utc(a.published_at) for a in live]
+        order = sorted(range(len(live)), key=lambda j: (-published[j].timestamp(), live[j].slug))
+        rank = [0] * len(live)
+        for position, j in enumerate(order):
+            rank[j] = position
+        index: dict[tuple[str, str, str], list[int]] = {}
+        for j, other in enumerate(live):
+            for name in RELATED_WEIGHTS:
+                for value in set(getattr(other, name)):
+                    index.setdefault((name, other.locale, value), []).append(j)
+        return cls(live, published, rank, index)
+
+    def to(self, article: ArticleSource) -> list[r.RelatedArticle]:
+        live, rank = self.live, self.rank
         scores: Counter[int] = Counter()
         for name, weight in RELATED_WEIGHTS.items():
             for value in set(getattr(article, name)):
-                posting = index.get((name, article.locale, value), ())
+                posting = self.index.get((name, article.locale, value), ())
                 for _ in range(weight):
                     scores.update(posting)
         chosen = heapq.nsmallest(
@@ -197,14 +226,13 @@ def _related(articles: list[ArticleSource]) -> dict[tuple[str, str], list[r.Rela
                     slug=other.slug,
                     title=other.title,
                     summary=other.summary,
-                    published_at=published[j],
+                    published_at=self.published[j],
                     shared_conditions=shared["conditions"],
                     shared_treatments=shared["treatments"],
                     shared_tags=shared["tags"],
                 )
             )
-        related[(article.slug, article.locale)] = found[:MAX_RELATED]
-    return related
+        return found[:MAX_RELATED]
 
 
 def _with_json_ld(fields: dict[str, Any], doc: jsonld.Doc) -> dict[str, Any]:
@@ -267,9 +295,7 @@ def _page(page: PageFile, ctx: Context) -> Record:
             about=ctx.entities("MedicalCondition", "condition", src.conditions, loc),
             mentions=ctx.entities("MedicalTherapy", "treatment", src.treatments, loc),
         )
-        detail = r.ArticleDetail(
-            **_with_json_ld(fields, doc), related=ctx.related[(src.slug, src.locale)]
-        )
+        detail = r.ArticleDetail(**_with_json_ld(fields, doc), related=ctx.related.to(src))
         links = _links(tag=src.tags, condition=src.conditions, treatment=src.treatments)
         search = SearchText(
             src.title, " ".join(t.replace("-", " ") for t in src.tags), src.summary, body.text

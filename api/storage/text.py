@@ -28,6 +28,10 @@ STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 def fold(text: str) -> str:
     """Lower case without accents: "Inyección" -> "inyeccion"."""
+    if text.isascii():
+        # The same result: ASCII has no accents and nothing NFKD changes, and its casefold
+        # is its lower case. Most text is ASCII, and the loop below is slow on a large build.
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
