@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from api.middleware.access_log import AccessLine, AccessLines
+from api.middleware.access_log import AccessLines
 
 
 class Stream(io.StringIO):
@@ -20,18 +20,8 @@ class Stream(io.StringIO):
         return super().write(text)
 
 
-def line(n: int) -> AccessLine:
-    return AccessLine(
-        ts="2026-01-01T00:00:00Z",
-        request_id=f"id-{n}",
-        method="GET",
-        path="/v1/site",
-        route="/v1/site",
-        status=200,
-        duration_ms=0.5,
-        bytes=10,
-        channel=None,
-    )
+def write(lines: AccessLines, n: int, path: str = "/v1/site") -> None:
+    lines.write(f"id-{n}", "GET", path, "/v1/site", 200, 0.5, 10, "kiosk" if n % 2 else None)
 
 
 def test_lines_of_a_turn_are_written_together_when_it_ends() -> None:
@@ -40,15 +30,15 @@ def test_lines_of_a_turn_are_written_together_when_it_ends() -> None:
 
     async def turn() -> None:
         for n in range(3):
-            lines.write(line(n))
+            write(lines, n)
         assert stream.getvalue() == ""  # still this turn
         await asyncio.sleep(0)
         assert stream.writes == 1
-        lines.write(line(3))
+        write(lines, 3, path='/v1/"quoted"\\path\n\u2028é')
         await asyncio.sleep(0)
 
     asyncio.run(turn())
-    written = [json.loads(text) for text in stream.getvalue().splitlines()]
+    written = [json.loads(text) for text in stream.getvalue().split("\n") if text]
     assert [w["request_id"] for w in written] == ["id-0", "id-1", "id-2", "id-3"]
     assert stream.writes == 2
     assert list(written[0]) == [
@@ -56,11 +46,17 @@ def test_lines_of_a_turn_are_written_together_when_it_ends() -> None:
         "bytes", "channel",
     ]  # fmt: skip
     assert written[0]["event"] == "request"
+    assert written[0]["status"] == 200
+    assert written[0]["duration_ms"] == 0.5
+    assert written[0]["channel"] is None
+    assert written[1]["channel"] == "kiosk"
+    assert written[3]["path"] == '/v1/"quoted"\\path\n\u2028é'  # any path stays valid JSON
 
 
 def test_without_a_loop_a_line_is_written_at_once() -> None:
     stream = Stream()
     lines = AccessLines(stream)
-    lines.write(line(1))
+    write(lines, 1)
     assert json.loads(stream.getvalue())["request_id"] == "id-1"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lines.timestamp())
+    ts = json.loads(stream.getvalue())["ts"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ts)

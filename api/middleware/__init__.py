@@ -43,7 +43,9 @@ def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> Layers:
     # A layer that would only pass requests through is left out: each ASGI layer costs a
     # few microseconds on every request.
     limiter = None
-    if settings.rate_limit_address.enabled or settings.rate_limit_key.enabled:
+    # Without keys no request has a channel, so only the per-address limit can apply.
+    per_key = settings.rate_limit_key.enabled and bool(settings.api_keys)
+    if settings.rate_limit_address.enabled or per_key:
         limiter = RateLimiter(settings.rate_limit_address, settings.rate_limit_key)
         app = RateLimitMiddleware(app, limiter)
     keys = None
