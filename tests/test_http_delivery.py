@@ -60,6 +60,8 @@ def test_every_get_is_validated_and_revalidates_to_304(server: Server, path: str
     assert again.headers["etag"] == first.headers["etag"]
     assert again.headers["vary"] == first.headers["vary"]
     assert again.headers["cache-control"] == first.headers["cache-control"]
+    assert "last-modified" not in again.headers  # RFC 9110, 15.4.5: not with an ETag
+    assert again.headers["x-content-type-options"] == "nosniff"
 
 
 def test_etag_is_the_same_for_the_same_bytes(server: Server, plain: httpx.Response) -> None:

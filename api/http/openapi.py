@@ -23,9 +23,10 @@ RESPONSE_HEADERS = {
 }
 NOT_MODIFIED = OpenAPIResponse(
     description="Not Modified: the copy named by `If-None-Match` (or, without it,"
-    " `If-Modified-Since`) is current. No body; the validators are repeated.",
+    " `If-Modified-Since`) is current. No body; ETag, Cache-Control and Vary are repeated"
+    " (not Last-Modified: RFC 9110, 15.4.5).",
     headers={name: OpenAPIHeader(description=text, schema=_STRING)
-             for name, text in RESPONSE_HEADERS.items()},
+             for name, text in RESPONSE_HEADERS.items() if name != "Last-Modified"},
 )  # fmt: skip
 
 

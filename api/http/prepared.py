@@ -75,7 +75,10 @@ class Variant:
         self.quoted = b'"' + tag + b'"'
         etag = (b"etag", self.quoted)
         self.headers = [*headers, (b"content-length", str(len(body)).encode()), etag]
-        self.not_modified = [etag, *common]
+        # RFC 9110, 15.4.5: a 304 repeats ETag, Cache-Control and Vary (and here the
+        # security headers); other representation metadata, Last-Modified included when
+        # there is an ETag, should not be sent.
+        self.not_modified = [etag, *(h for h in common if h[0] != b"last-modified")]
 
 
 class Entry:
