@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -73,6 +79,45 @@ class RequestStats(Collector):
         yield latency
 
 
+class PreparedStats(Protocol):
+    """What the delivery layer (api/http/delivery.py) counts of its prepared answers."""
+
+    hits: int
+    misses: int
+
+    def prepared_size(self) -> tuple[int, int]:
+        """(answers kept, bytes they take) in the live revision."""
+        ...
+
+
+class PreparedCollector(Collector):
+    """Prepared-answer hits and misses, and what is kept, read when scraped."""
+
+    def __init__(self, stats: PreparedStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        entries, size = self.stats.prepared_size()
+        yield CounterMetricFamily(
+            "clinic_prepared_hits",
+            "GET and HEAD requests answered from prepared bytes.",
+            value=self.stats.hits,
+        )
+        yield CounterMetricFamily(
+            "clinic_prepared_misses",
+            "Answers the framework was asked to prepare (first requests, or after eviction).",
+            value=self.stats.misses,
+        )
+        yield GaugeMetricFamily(
+            "clinic_prepared_entries", "Prepared answers kept for the live revision.", entries
+        )
+        yield GaugeMetricFamily(
+            "clinic_prepared_bytes",
+            "Bytes the prepared answers take (bounded by CLINIC_CACHE_MAX_BYTES).",
+            size,
+        )
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -93,6 +138,9 @@ class Metrics:
             "When the served content was built (Unix time).",
             registry=self.registry,
         )
+
+    def watch_prepared(self, stats: PreparedStats) -> None:
+        self.registry.register(PreparedCollector(stats))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.observe(route, method, status, seconds)

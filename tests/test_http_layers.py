@@ -280,6 +280,25 @@ def test_prepared_answers_are_counted_in_the_metrics(keyed: Server) -> None:
     assert after["HEAD"] - before.get("HEAD", 0) == 1
 
 
+def test_prepared_hits_and_misses_are_in_the_metrics(keyed: Server) -> None:
+    key = {"X-API-Key": WEBSITE_KEY}
+
+    def value(name: str) -> float:
+        text = httpx.get(keyed.url + "/metrics", headers=key).text
+        found = re.search(rf"^{name} (\S+)$", text, re.M)
+        assert found is not None, name
+        return float(found.group(1))
+
+    before = {n: value(f"clinic_prepared_{n}") for n in ("hits_total", "misses_total", "entries")}
+    url = keyed.url + "/v1/treatments?fields=title&limit=1"  # asked by no other test
+    for _ in range(4):
+        assert httpx.get(url, headers=key).status_code == 200
+    assert value("clinic_prepared_misses_total") - before["misses_total"] == 1
+    assert value("clinic_prepared_hits_total") - before["hits_total"] == 3
+    assert value("clinic_prepared_entries") == before["entries"] + 1
+    assert value("clinic_prepared_bytes") > 0
+
+
 def test_only_an_editor_key_may_ask_for_overdue_items(keyed: Server) -> None:
     """With keys on, `channel=editor` (served overdue items) needs an editor key; other
     channels are renditions any key may ask for. Checked twice per key: through the layers,

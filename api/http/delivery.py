@@ -137,6 +137,10 @@ class Delivery:
             f" stale-if-error={settings.cache_stale_if_error}"
         ).encode("latin-1")
         self.prepared: Prepared | None = None
+        #: Answers given from prepared bytes, and times the framework was asked to prepare
+        #: one (for /metrics).
+        self.hits = 0
+        self.misses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,6 +163,8 @@ class Delivery:
             entry = await self._prepare(prepared, key, scope, receive, send, request.origin)
             if entry is None:
                 return  # answered already: an error, or a response that is not to be kept
+        else:
+            self.hits += 1
         if entry.route is not None:
             scope["path_template"] = entry.route  # for the access log and metrics outside
         status, headers, body = self.answer(prepared, entry, method, request)
@@ -252,6 +258,7 @@ class Delivery:
             prepared.pending[normal] = future
         entry = None
         try:
+            self.misses += 1
             status, headers, body, route = await self._call_app(scope, receive)
             if route is not None:
                 scope["path_template"] = route
@@ -378,6 +385,11 @@ class Delivery:
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
         return True
+
+    def prepared_size(self) -> tuple[int, int]:
+        """(answers kept, bytes they take) in the live revision."""
+        prepared = self.prepared
+        return (len(prepared.lru), prepared.size) if prepared is not None else (0, 0)
 
     def open(self) -> None:
         """Open the database now rather than on the first request (at start-up)."""

@@ -39,6 +39,7 @@ class Layers(NamedTuple):
 def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> Layers:
     """`app` inside the layers, configured from `settings`."""
     delivery = Delivery(app, settings, static_headers=API_HEADERS)
+    metrics.watch_prepared(delivery)
     app = delivery
     # A layer that would only pass requests through is left out: each ASGI layer costs a
     # few microseconds on every request.

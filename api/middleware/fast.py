@@ -68,6 +68,7 @@ class FastPath:
                 if not counted.allowed:
                     return False
                 limits = counted.headers
+        self.delivery.hits += 1
         status, headers, body = self.delivery.answer(prepared, entry, method, request)
         rid = new_request_id(request.request_id)
         headers += limits
