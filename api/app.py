@@ -13,7 +13,6 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -321,7 +320,8 @@ class ContentApp(Litestar):
         send: Send | LifeSpanSend,
     ) -> None:
         fast = self.fast_path
-        is_http = scope["type"] == ScopeType.HTTP
+        # Compared as a plain str: servers send "http", and that is cheaper than the enum's.
+        is_http = cast(str, scope["type"]) == "http"
         if fast is not None and is_http and await fast.answer(cast(Any, scope), cast(Any, send)):
             return
         await super().__call__(scope, receive, send)
