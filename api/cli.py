@@ -104,6 +104,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int)
         workers=workers,
         proxy_headers=False,
         server_header=False,
+        access_log=False,  # the API writes its own JSON access log (api/middleware/access_log.py)
     )
     return 0
 

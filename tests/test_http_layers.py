@@ -170,6 +170,14 @@ def test_python_m_api_serve_sends_no_server_header(open_server: Server) -> None:
     assert "server" not in response.headers
 
 
+def test_python_m_api_serve_logs_each_request_once_as_json(open_server: Server) -> None:
+    rid = "serve-log-once"
+    httpx.get(open_server.url + "/health", headers={"X-Request-ID": rid})
+    lines = [line for line in open_server.log().splitlines() if "/health" in line]
+    assert [json.loads(line)["request_id"] for line in lines if rid in line] == [rid]
+    assert not [line for line in lines if not line.startswith("{")]  # no uvicorn text line
+
+
 def test_request_ids_are_kept_when_sane_and_logged(keyed: Server) -> None:
     key = {"X-API-Key": WEBSITE_KEY}
     kept = httpx.get(keyed.url + "/v1/site", headers={**key, "X-Request-ID": "trace-42.a:b_c"})
