@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from api.middleware.access_log import AccessLines
+from api.middleware.access_log import AccessLines, new_request_id
 
 
 class Stream(io.StringIO):
@@ -60,3 +60,9 @@ def test_without_a_loop_a_line_is_written_at_once() -> None:
     assert json.loads(stream.getvalue())["request_id"] == "id-1"
     ts = json.loads(stream.getvalue())["ts"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ts)
+
+
+def test_only_a_whole_sane_request_id_is_kept() -> None:
+    assert new_request_id(b"trace-42.a:b_c") == "trace-42.a:b_c"
+    for offered in (b"abc\n", b"a b", b'a"b', b"x" * 129, b""):
+        assert re.fullmatch(r"[0-9a-f]{32}", new_request_id(offered)), offered

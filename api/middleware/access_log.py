@@ -32,7 +32,7 @@ from api.middleware.types import ASGIApp, Message, Receive, Scope, Send, context
 # cost far less than uuid4 on every request.
 _ID_PREFIX = secrets.token_hex(8)
 _ids = itertools.count(1)
-_SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")  # whole value: fullmatch, not `$`
 _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 UNMATCHED = "<unmatched>"
 
@@ -43,7 +43,7 @@ def request_id(scope: Scope) -> str:
 
 def new_request_id(offered: bytes | None) -> str:
     """The client's `X-Request-ID` if it is sane, else a new one."""
-    if offered is not None and _SANE_ID.match(offered):
+    if offered is not None and _SANE_ID.fullmatch(offered):
         return offered.decode("ascii")
     return f"{_ID_PREFIX}{next(_ids):016x}"
 
