@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ParamType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -21,9 +21,11 @@ from litestar.openapi.spec import (
     Components,
     Contact,
     Example,
+    OpenAPI,
     OpenAPIHeader,
     OpenAPIResponse,
     Operation,
+    Parameter,
     Reference,
     Schema,
     SecurityScheme,
@@ -95,7 +97,6 @@ rate-limited per key, or per client address without one: `RateLimit-*` headers s
 much is left, and a refused request gets `429` with `Retry-After`. Every response carries
 an `X-Request-ID` (yours, if you send a sane one) to quote when reporting a problem.
 """
-_RESERVED = {"self", "request", "state", "store", "headers", "cookies", "query", "scope", "data"}
 
 
 async def provide_store(state: State) -> Store:
@@ -108,13 +109,19 @@ async def provide_store(state: State) -> Store:
     return store
 
 
-def _query_names(handler: HTTPRouteHandler) -> frozenset[str]:
-    cached: frozenset[str] | None = handler.opt.get("_query_names")
-    if cached is None:
-        signature = inspect.signature(handler.fn)
-        cached = frozenset(signature.parameters) - _RESERVED
-        handler.opt["_query_names"] = cached
-    return cached
+def documented_query_names(schema: OpenAPI) -> dict[str, frozenset[str]]:
+    """Each operation's query parameters as the OpenAPI document lists them, by operation
+    id: the handler's own and those of its dependencies."""
+    names: dict[str, frozenset[str]] = {}
+    for item in (schema.paths or {}).values():
+        operation = item.get
+        if operation is not None and operation.operation_id:
+            names[operation.operation_id] = frozenset(
+                p.name
+                for p in operation.parameters or []
+                if isinstance(p, Parameter) and p.param_in == ParamType.QUERY
+            )
+    return names
 
 
 async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
@@ -122,7 +129,8 @@ async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
     handler = request.route_handler
     if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
         return
-    allowed = _query_names(handler) - request.path_params.keys()
+    query_names: dict[str, frozenset[str]] = request.app.state.query_names
+    allowed = query_names.get(str(handler.operation_id), frozenset())
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise bad_param(
@@ -457,6 +465,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     _document_http_layers(app)
     _document_sparse_lists(app)
     _document_kiosk_rendition(app)
+    app.state.query_names = documented_query_names(app.openapi_schema)
     # The HTTP layers wrap Litestar's own handler, inside `Litestar.__call__`: they see every
     # request (unknown paths too) and `scope["path_template"]` once Litestar has routed it.
     layers = wrap(cast(ASGIApp, app.asgi_handler), settings, registry)

@@ -18,6 +18,7 @@ import msgspec
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from api.controllers.pipeline import (
@@ -252,9 +253,35 @@ def json_feed(feed: Feed) -> bytes:
     return _encode.encode(document)
 
 
+async def feed_query(
+    limit: FeedLimit = DEFAULT_FEED_ITEMS,
+    locale: LocaleParam = None,
+    tag: SlugFilter = None,
+    condition: SlugFilter = None,
+    treatment: SlugFilter = None,
+    published_since: PublishedSince = None,
+    updated_since: UpdatedSince = None,
+) -> FeedQuery:
+    """The query parameters every feed takes (a dependency of the three feed operations;
+    Litestar documents them on each)."""
+    pairs = (("tag", tag), ("condition", condition), ("treatment", treatment))
+    links = [(rel, slug) for rel, slug in pairs if slug]
+    return FeedQuery(
+        limit,
+        locale,
+        links,
+        parse_moment("published_since", published_since),
+        parse_moment("updated_since", updated_since),
+    )
+
+
+FeedQueryDep = NamedDependency[FeedQuery]
+
+
 class FeedController(Controller):
     path = "/v1/feeds"
     tags = ("feeds",)
+    dependencies = {"feed": Provide(feed_query)}  # noqa: RUF012 (how Litestar declares them)
 
     @get(
         "/articles.atom",
@@ -269,18 +296,11 @@ class FeedController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         store: StoreDep,
-        limit: FeedLimit = DEFAULT_FEED_ITEMS,
-        locale: LocaleParam = None,
-        tag: SlugFilter = None,
-        condition: SlugFilter = None,
-        treatment: SlugFilter = None,
-        published_since: PublishedSince = None,
-        updated_since: UpdatedSince = None,
+        feed: FeedQueryDep,
     ) -> Response[bytes]:
         """Articles as Atom with full HTML, summary, author, tags and hero image (Media RSS)."""
-        query = _query(limit, locale, tag, condition, treatment, published_since, updated_since)
-        feed = await load_feed(store, state, query, str(request.url))
-        return Response(content=atom(feed), media_type=ATOM)
+        articles = await load_feed(store, state, feed, str(request.url))
+        return Response(content=atom(articles), media_type=ATOM)
 
     @get(
         "/articles.rss",
@@ -295,18 +315,11 @@ class FeedController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         store: StoreDep,
-        limit: FeedLimit = DEFAULT_FEED_ITEMS,
-        locale: LocaleParam = None,
-        tag: SlugFilter = None,
-        condition: SlugFilter = None,
-        treatment: SlugFilter = None,
-        published_since: PublishedSince = None,
-        updated_since: UpdatedSince = None,
+        feed: FeedQueryDep,
     ) -> Response[bytes]:
         """Articles as RSS 2.0 with full HTML (content:encoded), summary and hero enclosure."""
-        query = _query(limit, locale, tag, condition, treatment, published_since, updated_since)
-        feed = await load_feed(store, state, query, str(request.url))
-        return Response(content=rss(feed), media_type=RSS)
+        articles = await load_feed(store, state, feed, str(request.url))
+        return Response(content=rss(articles), media_type=RSS)
 
     @get(
         "/articles.json",
@@ -321,36 +334,9 @@ class FeedController(Controller):
         request: Request[Any, Any, Any],
         state: State,
         store: StoreDep,
-        limit: FeedLimit = DEFAULT_FEED_ITEMS,
-        locale: LocaleParam = None,
-        tag: SlugFilter = None,
-        condition: SlugFilter = None,
-        treatment: SlugFilter = None,
-        published_since: PublishedSince = None,
-        updated_since: UpdatedSince = None,
+        feed: FeedQueryDep,
     ) -> Response[JsonFeed]:
         """Articles as JSON Feed 1.1 with full HTML, summary, authors, tags and image."""
-        query = _query(limit, locale, tag, condition, treatment, published_since, updated_since)
-        feed = await load_feed(store, state, query, str(request.url))
-        response: Response[Any] = Response(content=json_feed(feed), media_type=JSON_FEED)
+        articles = await load_feed(store, state, feed, str(request.url))
+        response: Response[Any] = Response(content=json_feed(articles), media_type=JSON_FEED)
         return response
-
-
-def _query(
-    limit: int,
-    locale: str | None,
-    tag: str | None,
-    condition: str | None,
-    treatment: str | None,
-    published_since: str | None,
-    updated_since: str | None,
-) -> FeedQuery:
-    pairs = (("tag", tag), ("condition", condition), ("treatment", treatment))
-    links = [(rel, slug) for rel, slug in pairs if slug]
-    return FeedQuery(
-        limit,
-        locale,
-        links,
-        parse_moment("published_since", published_since),
-        parse_moment("updated_since", updated_since),
-    )
