@@ -24,7 +24,7 @@ import time
 
 from api.http.delivery import Delivery, read_request
 from api.middleware.access_log import UNMATCHED, AccessLogMiddleware, new_request_id
-from api.middleware.keys import OPEN_PATHS, ApiKeyMiddleware, key_from
+from api.middleware.keys import OPEN_PATHS, ApiKeyMiddleware, Refusal, key_from
 from api.middleware.ratelimit import RateLimiter
 from api.middleware.types import Headers, Scope, Send
 
@@ -58,9 +58,10 @@ class FastPath:
         channel = None
         if self.keys is not None and scope["path"] not in OPEN_PATHS:
             offered = key_from(request.api_key, request.authorization)
-            channel = self.keys.channel(offered) if offered is not None else None
-            if channel is None or self.keys.forbidden(scope["query_string"], channel):
+            admitted = self.keys.admit(offered, scope["query_string"])
+            if isinstance(admitted, Refusal):
                 return False
+            channel = admitted
         limits: Headers = []
         if self.limiter is not None:
             counted = self.limiter.count(scope, channel)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from api.middleware.problems import send_problem
-from api.middleware.types import ASGIApp, PathSet, Receive, Scope, Send, context, header
+from api.middleware.types import ASGIApp, Headers, PathSet, Receive, Scope, Send, context, header
 
 #: Reachable without a key: probes must work before keys are handed out, and the
 #: documentation (including the OpenAPI document) is what integrators read first.
@@ -44,6 +45,14 @@ def key_from(key: bytes | None, authorization: bytes | None) -> bytes | None:
     return None
 
 
+class Refusal(NamedTuple):
+    """A request the key layer answers itself: 401 or 403 problem+json."""
+
+    status: int
+    detail: str
+    headers: Headers | None = None
+
+
 class ApiKeyMiddleware:
     """Answers 401 problem+json to a missing or wrong key when keys are configured, and 403
     to a key asking for a channel that sees overdue items and is not its own."""
@@ -58,14 +67,19 @@ class ApiKeyMiddleware:
         self.keys = keys
         self.privileged = privileged
 
-    def forbidden(self, query_string: bytes, channel: str) -> str | None:
-        """Why a key of `channel` may not make this request, or None if it may."""
-        if b"channel" not in query_string:
-            return None
-        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-            if name == "channel" and value in self.privileged and value != channel:
-                return f"channel={value} needs a key of the {value} channel."
-        return None
+    def admit(self, key: bytes | None, query_string: bytes) -> str | Refusal:
+        """The channel of the key offered, or why the request is refused."""
+        if key is None:
+            detail = "An API key is required: send it as X-API-Key or Authorization: Bearer."
+            return Refusal(401, detail, CHALLENGE)
+        channel = self.channel(key)
+        if channel is None:
+            return Refusal(401, "The API key is not valid.", CHALLENGE)
+        if b"channel" in query_string:
+            for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+                if name == "channel" and value in self.privileged and value != channel:
+                    return Refusal(403, f"channel={value} needs a key of the {value} channel.")
+        return channel
 
     def channel(self, key: bytes) -> str | None:
         digest = hashlib.sha256(key).digest()
@@ -84,18 +98,9 @@ class ApiKeyMiddleware:
             # CORS preflights carry no custom headers; the request that follows does.
             await self.app(scope, receive, send)
             return
-        key = offered_key(scope)
-        if key is None:
-            detail = "An API key is required: send it as X-API-Key or Authorization: Bearer."
-            await send_problem(send, 401, detail, path, CHALLENGE)
+        admitted = self.admit(offered_key(scope), scope["query_string"])
+        if isinstance(admitted, Refusal):
+            await send_problem(send, admitted.status, admitted.detail, path, admitted.headers)
             return
-        channel = self.channel(key)
-        if channel is None:
-            await send_problem(send, 401, "The API key is not valid.", path, CHALLENGE)
-            return
-        refusal = self.forbidden(scope["query_string"], channel)
-        if refusal is not None:
-            await send_problem(send, 403, refusal, path)
-            return
-        context(scope)["channel"] = channel
+        context(scope)["channel"] = admitted
         await self.app(scope, receive, send)

@@ -51,6 +51,16 @@ class FixedWindow:
         return True, self.limit.requests - used - 1, reset
 
 
+class Counted(NamedTuple):
+    """One counted request: whether it is allowed, the RateLimit headers its answer
+    carries, the seconds until its window resets, and the limit it counted against."""
+
+    allowed: bool
+    headers: Headers
+    reset: int
+    limit: RateLimit
+
+
 class RateLimiter:
     """The two budgets, and which one a request counts against."""
 
@@ -77,16 +87,6 @@ class RateLimiter:
             (b"ratelimit-policy", counter.policy_header),
         ]
         return Counted(allowed, headers, reset, counter.limit)
-
-
-class Counted(NamedTuple):
-    """One counted request: whether it is allowed, the RateLimit headers its answer
-    carries, the seconds until its window resets, and the limit it counted against."""
-
-    allowed: bool
-    headers: Headers
-    reset: int
-    limit: RateLimit
 
 
 class RateLimitMiddleware:
