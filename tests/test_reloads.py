@@ -279,6 +279,6 @@ def test_sigterm_lets_requests_in_flight_finish(built_db: Path, tmp_path: Path) 
     for client in clients:
         client.close()
     assert [outcome for _, outcome in results] == ["200"] * 12
-    early = [outcome for began, outcome in fast_results if began < terminated_at - 0.05]
+    early = [outcome for began, outcome in fast_results if began < terminated_at - 0.25]
     assert len(early) > 10
     assert set(early) == {"200"}, early
