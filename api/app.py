@@ -6,7 +6,7 @@ import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import msgspec
 from litestar import Litestar, Request, Response, get
@@ -20,6 +20,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Contact,
+    Discriminator,
     Example,
     OpenAPI,
     OpenAPIHeader,
@@ -58,7 +59,7 @@ from api.middleware.fast import FastPath
 from api.middleware.types import ASGIApp
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
-from schemas.resources import Health, Site
+from schemas.resources import Health, Rendition, Site
 
 __all__ = ["app", "create_app", "openapi_document"]
 
@@ -238,6 +239,13 @@ def _document_sparse_lists(app: Litestar) -> None:
             sparse.properties["included"] = Schema(
                 type=OpenAPIType.OBJECT, description="Related items, as asked for."
             )
+        if sparse.properties and "rendition" in sparse.properties:
+            # A sparse item may come from either rendition.
+            sparse.properties["rendition"] = Schema(
+                type=OpenAPIType.STRING,
+                enum=list(get_args(Rendition)),
+                description="`full`, or `kiosk` with `channel=kiosk`.",
+            )
         schemas[sparse.title] = sparse
         data.items = Schema(
             any_of=[data.items, Reference(ref=f"#/components/schemas/{sparse.title}")]
@@ -246,7 +254,8 @@ def _document_sparse_lists(app: Litestar) -> None:
 
 def _document_kiosk_rendition(app: Litestar) -> None:
     """With `channel=kiosk` an item comes without its HTML (api.controllers.kiosk): each
-    item operation says its answer is the full item or such a plain-text rendition."""
+    item operation says its answer is the full item or such a plain-text rendition, told
+    apart by `rendition` (a discriminator), and lists of such items say the same of theirs."""
     schema = app.openapi_schema
     schemas = schema.components.schemas or {}
     for item in (schema.paths or {}).values():
@@ -261,23 +270,50 @@ def _document_kiosk_rendition(app: Litestar) -> None:
         full = schemas.get(name)
         if full is None or not KIOSK_DROPS & set(full.properties or {}):
             continue
-        kiosk_name = f"{name}Kiosk"
-        if kiosk_name not in schemas:
-            kiosk = copy.deepcopy(full)
-            kiosk.title = kiosk_name
-            kiosk.description = f"A {name} as `channel=kiosk` gets it: plain text, no HTML."
-            kiosk.properties = {
-                k: v for k, v in (kiosk.properties or {}).items() if k not in KIOSK_DROPS
-            }
-            if "included" in kiosk.properties:
-                kiosk.properties["included"] = Schema(
-                    type=OpenAPIType.OBJECT, description="Related items, as the kiosk gets them."
-                )
-            kiosk.required = [r for r in kiosk.required or [] if r not in KIOSK_DROPS]
-            schemas[kiosk_name] = kiosk
+        kiosk_name = _kiosk_variant(schemas, name)
         media.schema = Schema(
-            any_of=[media.schema, Reference(ref=f"#/components/schemas/{kiosk_name}")]
+            one_of=[media.schema, _ref(kiosk_name)],
+            discriminator=Discriminator(
+                property_name="rendition",
+                mapping={"full": _ref(name).ref, "kiosk": _ref(kiosk_name).ref},
+            ),
         )
+    for name, component in list(schemas.items()):
+        data = (component.properties or {}).get("data") if name.endswith("List") else None
+        items = data.items if isinstance(data, Schema) else None
+        if not isinstance(items, Schema) or not items.any_of:
+            continue
+        first = items.any_of[0]
+        if isinstance(first, Reference) and f"{first.ref.rsplit('/', 1)[-1]}Kiosk" in schemas:
+            kiosk_name = f"{first.ref.rsplit('/', 1)[-1]}Kiosk"
+            items.any_of = [first, _ref(kiosk_name), *items.any_of[1:]]
+
+
+def _ref(name: str) -> Reference:
+    return Reference(ref=f"#/components/schemas/{name}")
+
+
+def _kiosk_variant(schemas: dict[str, Schema], name: str) -> str:
+    """The `{name}Kiosk` component: `name` without the fields the kiosk never gets."""
+    kiosk_name = f"{name}Kiosk"
+    if kiosk_name in schemas:
+        return kiosk_name
+    kiosk = copy.deepcopy(schemas[name])
+    kiosk.title = kiosk_name
+    kiosk.description = f"A {name} as `channel=kiosk` gets it: plain text, no HTML."
+    kiosk.properties = {k: v for k, v in (kiosk.properties or {}).items() if k not in KIOSK_DROPS}
+    if "included" in kiosk.properties:
+        kiosk.properties["included"] = Schema(
+            type=OpenAPIType.OBJECT, description="Related items, as the kiosk gets them."
+        )
+    kiosk.properties["rendition"] = Schema(
+        type=OpenAPIType.STRING,
+        const="kiosk",
+        description="`kiosk`: the plain-text rendition `channel=kiosk` asked for.",
+    )
+    kiosk.required = [r for r in kiosk.required or [] if r not in KIOSK_DROPS]
+    schemas[kiosk_name] = kiosk
+    return kiosk_name
 
 
 def _document_http_layers(app: Litestar) -> None:

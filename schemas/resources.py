@@ -34,6 +34,7 @@ __all__ = [
     "ProblemParam",
     "Reference",
     "RelatedArticle",
+    "Rendition",
     "ReviewStatus",
     "SearchHit",
     "SearchLink",
@@ -69,6 +70,20 @@ ReviewStatusField = Annotated[
             "`current`, `due` (next_review_due falls within the review window, by default"
             " 30 days) or `overdue` (next_review_due has passed). Computed when the request"
             " is answered, from today's date (UTC)."
+        )
+    ),
+]
+#: Which rendition of an item this is. Stored items are `full`; `channel=kiosk` answers a
+#: plain-text copy that says `kiosk` here, so a typed client can tell the two shapes apart
+#: from the document alone (a discriminator) instead of probing for `body_html`.
+Rendition = Literal["full", "kiosk"]
+FullRendition = Annotated[
+    Literal["full"],
+    Meta(
+        description=(
+            "`full`: the item with its HTML. With `channel=kiosk` it is `kiosk` instead, and"
+            " `body_html`, `answer_html`, `answer_text` and `toc` are left out: check this"
+            " field before reading them."
         )
     ),
 ]
@@ -171,6 +186,7 @@ class RelatedArticle(Resource, kw_only=True, frozen=True):
 
 
 class ArticleDetail(ArticleSummary, kw_only=True, frozen=True):
+    rendition: FullRendition
     body_html: Annotated[str, Meta(description="The Markdown body rendered and sanitized.")]
     body_text: Annotated[str, Meta(description="The body as plain text.")]
     toc: list[TocEntry]
@@ -204,6 +220,7 @@ class ConditionSummary(Item, tag_field="type", tag="condition", kw_only=True, fr
 
 
 class ConditionDetail(ConditionSummary, kw_only=True, frozen=True):
+    rendition: FullRendition
     body_html: Annotated[str, Meta(description="The Markdown body rendered and sanitized.")]
     body_text: Annotated[str, Meta(description="The body as plain text.")]
     toc: list[TocEntry]
@@ -221,6 +238,7 @@ class SymptomSummary(Item, tag_field="type", tag="symptom", kw_only=True, frozen
 
 
 class SymptomDetail(SymptomSummary, kw_only=True, frozen=True):
+    rendition: FullRendition
     body_html: Annotated[str, Meta(description="The Markdown body rendered and sanitized.")]
     body_text: Annotated[str, Meta(description="The body as plain text.")]
     toc: list[TocEntry]
@@ -238,6 +256,7 @@ class TreatmentSummary(Item, tag_field="type", tag="treatment", kw_only=True, fr
 
 
 class TreatmentDetail(TreatmentSummary, kw_only=True, frozen=True):
+    rendition: FullRendition
     body_html: Annotated[str, Meta(description="The Markdown body rendered and sanitized.")]
     body_text: Annotated[str, Meta(description="The body as plain text.")]
     toc: list[TocEntry]
@@ -259,6 +278,7 @@ class Faq(Resource, tag_field="type", tag="faq", kw_only=True, frozen=True):
     topic_title: str
     order: int
     question: str
+    rendition: FullRendition
     answer_html: Annotated[str, Meta(description="The answer rendered from Markdown, sanitized.")]
     answer_text: Annotated[str, Meta(description="The answer as plain text.")]
     short_answer: Annotated[str, Meta(max_length=280, description="Plain text for the kiosk.")]

@@ -121,6 +121,33 @@ def test_list_parameters_carry_their_limits(document: dict[str, Any]) -> None:
     assert "-published_at" in json.dumps(params["sort"]["schema"])
 
 
+def test_channel_dependent_shapes_carry_a_discriminator(document: dict[str, Any]) -> None:
+    """An item answer is the full item or the kiosk's plain-text copy; `rendition` tells
+    them apart, so a typed client narrows on it before reading `body_html`."""
+    schemas = document["components"]["schemas"]
+
+    def rendition(name: str) -> Any:
+        assert "rendition" in schemas[name]["required"], name
+        return schemas[name]["properties"]["rendition"]["const"]
+
+    for kind in ("articles", "conditions", "symptoms", "treatments", "faqs"):
+        answer = document["paths"][f"/v1/{kind}/{{slug}}"]["get"]["responses"]["200"]
+        schema = answer["content"]["application/json"]["schema"]
+        full, kiosk = (ref["$ref"].rsplit("/", 1)[-1] for ref in schema["oneOf"])
+        assert kiosk == f"{full}Kiosk"
+        refs = "#/components/schemas/"
+        mapping = {"full": refs + full, "kiosk": refs + kiosk}
+        assert schema["discriminator"] == {"propertyName": "rendition", "mapping": mapping}
+        assert (rendition(full), rendition(kiosk)) == ("full", "kiosk")
+        assert (
+            "body_html" in schemas[full]["properties"]
+            or "answer_html" in schemas[full]["properties"]
+        )
+        assert not {"body_html", "answer_html"} & set(schemas[kiosk]["properties"])
+    faqs = schemas["FaqList"]["properties"]["data"]["items"]["anyOf"]
+    assert [ref["$ref"].rsplit("/", 1)[-1] for ref in faqs] == ["Faq", "FaqKiosk", "FaqFields"]
+
+
 def test_docs_page_uses_only_its_own_assets(client: Client) -> None:
     page = client.get("/docs")
     assert page.status_code == 200

@@ -397,7 +397,13 @@ def _withdrawn(withdrawn: Withdrawn | None) -> bytes | None:
 
 
 def _body(body: Rendered, seo: Seo | None) -> dict[str, Any]:
-    return {"body_html": body.html, "body_text": body.text, "toc": body.toc, "seo": seo}
+    return {
+        "rendition": "full",
+        "body_html": body.html,
+        "body_text": body.text,
+        "toc": body.toc,
+        "seo": seo,
+    }
 
 
 def _links(**rels: list[str]) -> list[tuple[str, str]]:
@@ -414,6 +420,7 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         topic_title=topic.title,
         order=faq.order,
         question=faq.question,
+        rendition="full",
         answer_html=answer.html,
         answer_text=answer.text,  # what markdown_to_text gives, without parsing again
         short_answer=faq.short_answer,

@@ -14,7 +14,8 @@ KIOSK_DROPS = frozenset({"body_html", "answer_html", "answer_text", "toc"})
 KIOSK_RENDITION = (
     " `kiosk` is also a rendition: plain text only — no `body_html`, `answer_html`,"
     " `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters), and search"
-    " snippets carry no `<mark>` tags."
+    " snippets carry no `<mark>` tags. Items that have HTML to leave out say which rendition"
+    " they are in `rendition`: `full` or `kiosk`."
 )
 
 
@@ -24,6 +25,9 @@ def is_kiosk(channel: str | None) -> bool:
 
 def kiosk_rendition(doc: dict[str, Any]) -> dict[str, Any]:
     rendition = {k: v for k, v in doc.items() if k not in KIOSK_DROPS}
+    if "rendition" in rendition:
+        # The discriminator typed clients narrow on: the fields above are gone.
+        rendition["rendition"] = "kiosk"
     included = rendition.get("included")
     if isinstance(included, dict):
         rendition["included"] = {
