@@ -46,4 +46,3 @@ def test_http_dates() -> None:
     assert http_date_seconds(b"Thu, 01 Jan 1970 00:00:10 GMT") == 10
     assert http_date_seconds(b"Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
     assert http_date_seconds(b"not a date") is None
-
