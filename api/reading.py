@@ -38,8 +38,9 @@ Query = tuple[tuple[str, str], ...]
 
 #: Where the view is kept in the ASGI scope, for the layers inside and the handler.
 VIEW = "clinic.request"
-#: Paths answered whatever the Host: orchestrators probe pods by address.
-HOST_FREE_PATHS = frozenset({"/health", "/ready"})
+#: Paths answered whatever the Host: orchestrators probe, and Prometheus scrapes, pods by
+#: address; none of them makes a link.
+HOST_FREE_PATHS = frozenset({"/health", "/ready", "/metrics"})
 LIST = b", "
 #: Query strings longer than this are parsed each time rather than remembered.
 _MAX_REMEMBERED_QUERY = 2048

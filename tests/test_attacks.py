@@ -288,8 +288,9 @@ def test_with_allowed_hosts_another_host_is_400(served: Server, host: str) -> No
         assert "Host" in body["detail"]
         assert answer.header("x-content-type-options") == "nosniff"
         assert answer.header("x-request-id")
-    # Probes answer whatever the Host: orchestrators probe pods by address.
-    assert raw_get(served.port, "/health", [], host=host).status == 200
+    # Probes and scrapes answer whatever the Host: orchestrators probe pods by address.
+    for target in ("/health", "/ready", "/metrics"):
+        assert raw_get(served.port, target, [], host=host).status == 200
 
 
 @pytest.mark.parametrize(
@@ -297,6 +298,12 @@ def test_with_allowed_hosts_another_host_is_400(served: Server, host: str) -> No
 )
 def test_with_allowed_hosts_an_allowed_host_is_served(served: Server, host: str) -> None:
     assert raw_get(served.port, "/v1/site", [], host=host).status == 200
+
+
+def test_serve_links_feeds_to_where_it_listens_by_default(served: Server) -> None:
+    """Without CLINIC_PUBLIC_URL, `serve` names the address it listens on, not the Host."""
+    feed = raw_get(served.port, "/v1/feeds/articles.json", [], host="api.clinic.example").json()
+    assert feed["feed_url"] == f"http://127.0.0.1:{served.port}/v1/feeds/articles.json"
 
 
 # -- 4. limits that hold ----------------------------------------------------------------------
