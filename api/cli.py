@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +101,26 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int)
 
     if settings.build_on_start and _build(settings) != 0 and not settings.db_path.exists():
         return 1
+    host = host or settings.host
+    port = port or settings.port
+    if not settings.public_url:
+        # The app is imported by uvicorn (in worker processes too) and reads its settings
+        # from the environment: without a public URL, its links name where it listens.
+        listening = replace(settings, host=host, port=port)
+        os.environ["CLINIC_PUBLIC_URL"] = listening.api_url
     uvicorn.run(
         "api.app:app",
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         proxy_headers=False,
         server_header=False,
         access_log=False,  # the API writes its own JSON access log (api/middleware/access_log.py)
+        # An idle connection is closed this long after its last answer; beyond the limit,
+        # uvicorn answers 503 at once rather than queueing without bound. Neither closes a
+        # connection that is slow to send its request: see the README's deployment notes.
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.concurrency_limit or None,
     )
     return 0
 

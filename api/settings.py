@@ -106,6 +106,23 @@ class Settings:
     cache_stale_if_error: int = 86400
     #: Upper bound, in bytes, of the responses kept prepared in memory (bodies included).
     cache_max_bytes: int = 64 * 1024 * 1024
+    #: The API's own public URL, for the absolute links it makes to itself (a feed's self
+    #: link and id): never taken from the request's Host, which any client can set.
+    public_url: str | None = None
+    #: Host names the API answers to (`*.example.org` for subdomains); empty: any.
+    allowed_hosts: tuple[str, ...] = ()
+    #: Seconds `serve` keeps an idle connection open after an answer.
+    keep_alive_timeout: int = 5
+    #: Connections and requests `serve` takes at once before answering 503; 0: no limit.
+    concurrency_limit: int = 1000
+
+    @property
+    def api_url(self) -> str:
+        """CLINIC_PUBLIC_URL, or the address `serve` listens on."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def review_policy(self) -> ReviewPolicy:
@@ -136,7 +153,40 @@ class Settings:
             cache_stale_while_revalidate=_whole(env, "CLINIC_CACHE_STALE_WHILE_REVALIDATE", 300),
             cache_stale_if_error=_whole(env, "CLINIC_CACHE_STALE_IF_ERROR", 86400),
             cache_max_bytes=_whole(env, "CLINIC_CACHE_MAX_BYTES", 64 * 1024 * 1024),
+            public_url=_url("CLINIC_PUBLIC_URL", env.get("CLINIC_PUBLIC_URL", "")),
+            allowed_hosts=_hosts(env.get("CLINIC_ALLOWED_HOSTS", "")),
+            keep_alive_timeout=_whole(env, "CLINIC_KEEP_ALIVE_TIMEOUT", 5),
+            concurrency_limit=_whole(env, "CLINIC_CONCURRENCY_LIMIT", 1000),
         )
+
+
+_URL = re.compile(r"https?://[^/?#\s@]+(/[^?#\s]*)?")
+_HOST = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\]|\*")
+
+
+def _url(name: str, value: str) -> str | None:
+    """An absolute http(s) URL without query or fragment, without its trailing slash."""
+    text = value.strip()
+    if not text:
+        return None
+    if not _URL.fullmatch(text):
+        raise SettingsError(
+            f"{name}={value!r}: expected an absolute http:// or https:// URL without a query,"
+            " e.g. https://api.clinic.example"
+        )
+    return text.rstrip("/")
+
+
+def _hosts(value: str) -> tuple[str, ...]:
+    """Host names, lower-case; a port or a URL is a mistake worth stopping for."""
+    hosts = tuple(host.lower().rstrip(".") or "." for host in _split(value))
+    for host in hosts:
+        if not _HOST.fullmatch(host):
+            raise SettingsError(
+                f"CLINIC_ALLOWED_HOSTS: {host!r} is not a host name (no scheme, no port;"
+                " `*.example.org` for subdomains, `*` for any)"
+            )
+    return hosts
 
 
 def _due_days(value: str | None) -> int:

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from tests.conftest import Server
 from tests.website_corpus import (
+    API_URL,
     BASE_URL,
     DUE_ARTICLE,
     OVERDUE_ARTICLE,
@@ -133,7 +134,7 @@ def test_json_feed_has_every_required_field(corpus_client: Client) -> None:
     assert feed["title"]
     assert isinstance(feed["items"], list)
     assert feed["home_page_url"] == BASE_URL + "/"
-    assert feed["feed_url"] == "http://testserver.local/v1/feeds/articles.json"
+    assert feed["feed_url"] == API_URL + "/v1/feeds/articles.json"
     for item in feed["items"]:
         assert isinstance(item["id"], str)
         assert item["id"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from api.http.negotiation import etag_matches, http_date_seconds, preferred_codings
-from api.http.prepared import normalize_query
 
 
 @pytest.mark.parametrize(
@@ -47,9 +46,3 @@ def test_http_dates() -> None:
     assert http_date_seconds(b"Thu, 01 Jan 1970 00:00:10 GMT") == 10
     assert http_date_seconds(b"Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
     assert http_date_seconds(b"not a date") is None
-
-
-def test_normalize_query() -> None:
-    assert normalize_query(b"b=2&a=1") == normalize_query(b"a=1&b=2")
-    assert normalize_query(b"fields=a%2Cb") == normalize_query(b"fields=a,b")
-    assert normalize_query(b"") == b""

@@ -18,6 +18,8 @@ from api.settings import Settings
 from tests.conftest import CONTENT
 
 BASE_URL = "https://clinic.test"
+#: The API's own public URL (CLINIC_PUBLIC_URL), which feeds link to themselves with.
+API_URL = "https://api.clinic.test"
 TODAY = dt.datetime.now(dt.UTC).date()
 #: Text that must survive every format intact, and must not break out of a <script>.
 TRICKY_TITLE = 'Pain & "flare-ups" <explained>'
@@ -114,4 +116,4 @@ def build_corpus(root: Path) -> Settings:
     content = make_corpus(root)
     db = root / "corpus.db"
     asyncio.run(build(content, db, base_url=BASE_URL))
-    return Settings(content_dir=content, db_path=db, base_url=BASE_URL)
+    return Settings(content_dir=content, db_path=db, base_url=BASE_URL, public_url=API_URL)

@@ -13,6 +13,7 @@ import html
 import mimetypes
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
@@ -31,6 +32,8 @@ from api.controllers.pipeline import (
 )
 from api.controllers.responses import list_responses
 from api.controllers.website import website
+from api.reading import canonical_query, view_of
+from api.settings import Settings
 from api.storage.reader import ListQuery, Store
 from schemas.jsonfeed import VERSION, JsonFeed, JsonFeedAuthor, JsonFeedItem
 
@@ -98,6 +101,16 @@ class FeedQuery:
     #: Already normalised to UTC text by `parse_moment`.
     published_since: str | None
     updated_since: str | None
+
+
+def feed_self_url(request: Request[Any, Any, Any]) -> str:
+    """This feed's own absolute URL: the API's public URL from the settings (never the
+    request's Host, which any client may set and which prepared answers are not keyed on),
+    the path, and the parameters in the one spelling of the request's view."""
+    view = view_of(request.scope)
+    settings: Settings = request.app.state.settings
+    query = canonical_query(view.query_key)
+    return f"{settings.api_url}{quote(view.path)}" + (f"?{query}" if query else "")
 
 
 def _moment(value: str) -> dt.datetime:
@@ -299,7 +312,7 @@ class FeedController(Controller):
         feed: FeedQueryDep,
     ) -> Response[bytes]:
         """Articles as Atom with full HTML, summary, author, tags and hero image (Media RSS)."""
-        articles = await load_feed(store, state, feed, str(request.url))
+        articles = await load_feed(store, state, feed, feed_self_url(request))
         return Response(content=atom(articles), media_type=ATOM)
 
     @get(
@@ -318,7 +331,7 @@ class FeedController(Controller):
         feed: FeedQueryDep,
     ) -> Response[bytes]:
         """Articles as RSS 2.0 with full HTML (content:encoded), summary and hero enclosure."""
-        articles = await load_feed(store, state, feed, str(request.url))
+        articles = await load_feed(store, state, feed, feed_self_url(request))
         return Response(content=rss(articles), media_type=RSS)
 
     @get(
@@ -337,6 +350,6 @@ class FeedController(Controller):
         feed: FeedQueryDep,
     ) -> Response[JsonFeed]:
         """Articles as JSON Feed 1.1 with full HTML, summary, authors, tags and image."""
-        articles = await load_feed(store, state, feed, str(request.url))
+        articles = await load_feed(store, state, feed, feed_self_url(request))
         response: Response[Any] = Response(content=json_feed(articles), media_type=JSON_FEED)
         return response

@@ -12,6 +12,7 @@ import msgspec
 from litestar import Request
 
 from api.errors import bad_param
+from api.reading import view_of
 from api.storage.reader import Store
 
 #: Longer Accept-Language headers are read only this far; real ones are a few dozen bytes.
@@ -89,12 +90,19 @@ def match(ranges: list[str], locales: tuple[str, ...]) -> str | None:
     return None
 
 
+def header_locale(accept_language: bytes | None, locales: tuple[str, ...]) -> str | None:
+    """The locale an Accept-Language header (all of its lines, combined) picks, if any. The
+    one negotiation: the handlers answer in it and prepared answers are keyed on it."""
+    if not accept_language:
+        return None
+    return match(accepted(accept_language.decode("latin-1")), locales)
+
+
 def negotiate(store: Store, request: Request[Any, Any, Any], locale: str | None) -> Negotiated:
     default, locales = site_locales(store)
     if locale is not None:
         if locale not in locales:
             raise bad_param("locale", f"'{locale}' is not one of this site's: {', '.join(locales)}")
         return Negotiated(locale, default, locales, from_header=False)
-    header = request.headers.get("accept-language")
-    chosen = match(accepted(header), locales) if header else None
+    chosen = header_locale(view_of(request.scope).accept_language, locales)
     return Negotiated(chosen or default, default, locales, from_header=True)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Request, Response
@@ -23,6 +23,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
 from api.errors import Gone, NotFound, bad_param
+from api.reading import view_of
 from api.review import ReviewWindow
 from api.storage.reader import ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
@@ -209,6 +210,16 @@ def parse_csv(
     return list(dict.fromkeys(names))
 
 
+def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
+    """The `Link: rel="next"` value: this request's parameters, in the one spelling of its
+    view (api/reading.py), with the next cursor. The same for every spelling of the
+    request, as the prepared answer it is kept in must be."""
+    view = view_of(request.scope)
+    query = [(k, v) for k, v in view.query_key if k != "cursor"]
+    query.append(("cursor", cursor))
+    return f'<{quote(view.path)}?{urlencode(query)}>; rel="next"'
+
+
 def encode_cursor(sort: str, key: tuple[Any, str]) -> str:
     """The keyset position after an item, for one sort: base64url JSON [sort, value, slug]."""
     raw = _encoder.encode((sort, key[0], key[1]))
@@ -327,9 +338,7 @@ async def _list_items(
     body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
     headers = {**negotiated.headers(page.locales), REVISION_HEADER: await store.content_revision()}
     if next_cursor:
-        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        query.append(("cursor", next_cursor))
-        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+        headers["Link"] = next_link(request, next_cursor)
     return Response(content=body, media_type="application/json", headers=headers)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -19,6 +18,7 @@ from api.controllers.pipeline import (
     SlugFilter,
     StoreDep,
     csv_pattern,
+    next_link,
     parse_csv,
     review_window,
 )
@@ -260,7 +260,5 @@ async def ranked_faqs(
     body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
     headers = negotiated.headers(sorted({hit.locale for hit in found.hits}))
     if next_cursor:
-        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        query.append(("cursor", next_cursor))
-        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+        headers["Link"] = next_link(request, next_cursor)
     return Response(content=body, media_type="application/json", headers=headers)

@@ -8,11 +8,13 @@ is prepared, the layers' fast path (api/middleware/fast.py) gives it with `looku
 
 Order of work for a GET or HEAD, before the framework sees it:
 
-1. read the few request headers that matter (Accept-Encoding, validators, Origin);
+1. take the request's one view (api/reading.py): its query decoded as the framework
+   decodes it, its list headers combined (Accept-Encoding, Accept-Language, validators);
 2. ask which content revision is live (`PRAGMA data_version`, a few microseconds;
    api/http/revision.py) and which day it is (answers carry `review_status`);
-3. look the request up by (path, query string, negotiated language) in that revision's
-   prepared responses;
+3. look the request up by (path, sorted query pairs, negotiated language) in that
+   revision's prepared responses: the key comes from the view alone, so every spelling of
+   one request has one key, and it names everything the answer depends on;
 4. on a miss, ask the framework once (as a plain GET), keep a 200, pass anything else on;
 5. pick the representation (br, gzip or identity), answer 304 if the client's validator
    matches, else the prepared bytes.
@@ -26,12 +28,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, etag_matches, http_date_seconds, preferred_codings
-from api.http.prepared import SECONDS_A_DAY, Entry, Header, Key, Prepared, normalize_query
+from api.http.prepared import SECONDS_A_DAY, Entry, Header, Key, Prepared
 from api.http.revision import RevisionWatch
+from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -55,55 +58,6 @@ _NOT_FORWARDED = frozenset(
 _IDENTITY_ONLY = (IDENTITY,)
 
 
-class RequestHeaders(NamedTuple):
-    """The request headers the layers look at, read in one pass."""
-
-    accept_encoding: bytes | None = None
-    accept_language: bytes | None = None
-    if_none_match: bytes | None = None
-    if_modified_since: bytes | None = None
-    origin: bytes | None = None
-    request_id: bytes | None = None
-    api_key: bytes | None = None
-    authorization: bytes | None = None
-
-
-def read_request(headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
-    """One pass over the request's headers (ASGI names are lower-case). Several
-    If-None-Match headers are one list; of the request id and the key the first counts, of
-    any other header the last."""
-    accept_encoding = accept_language = if_none_match = if_modified_since = origin = None
-    request_id = api_key = authorization = None
-    for name, value in headers:
-        if name == b"accept-encoding":
-            accept_encoding = value
-        elif name == b"if-none-match":
-            if_none_match = value if if_none_match is None else if_none_match + b"," + value
-        elif name == b"if-modified-since":
-            if_modified_since = value
-        elif name == b"accept-language":
-            accept_language = value
-        elif name == b"origin":
-            origin = value
-        # The first of these, as the layers read them (api.middleware.types.header).
-        elif name == b"x-request-id":
-            request_id = value if request_id is None else request_id
-        elif name == b"x-api-key":
-            api_key = value if api_key is None else api_key
-        elif name == b"authorization":
-            authorization = value if authorization is None else authorization
-    return RequestHeaders(
-        accept_encoding,
-        accept_language,
-        if_none_match,
-        if_modified_since,
-        origin,
-        request_id,
-        api_key,
-        authorization,
-    )
-
-
 class Delivery:
     """Prepared responses, validators, compression and CORS in front of `app`."""
 
@@ -112,20 +66,19 @@ class Delivery:
         app: ASGIApp,
         settings: Settings,
         *,
-        vary: Iterable[str] = (),
         static_headers: Iterable[Header] = (),
+        reader: RequestReader = PLAIN,
     ) -> None:
-        """`vary` names request headers that change the response (e.g. a channel key):
-        they become part of the lookup key and of the `Vary` header. `static_headers` are
-        carried by every prepared answer (e.g. the security headers an outer layer would
-        add), so the answer needs no more work per request."""
+        """`static_headers` are carried by every prepared answer (e.g. the security headers
+        an outer layer would add), so the answer needs no more work per request. `reader`
+        reads a request no outer layer has read yet."""
         self.app = app
         self.settings = settings
         self.static_headers = list(static_headers)
+        self.reader = reader
         self.watch = RevisionWatch(settings.db_path)
         self.cors = Cors(settings.cors_origins)
-        self.varying = tuple(h.lower().encode("latin-1") for h in vary)
-        names = ["Accept-Encoding", *(["Origin"] if self.cors.vary_origin else []), *vary]
+        names = ["Accept-Encoding", *(["Origin"] if self.cors.vary_origin else [])]
         if settings.api_keys:
             # With channel keys on, an answer depends on the key sent (api/middleware/keys.py
             # refuses it without one), so shared caches must not hand it to another client.
@@ -153,8 +106,8 @@ class Delivery:
             await self._forward(scope, receive, send, None)
             return
 
-        request = read_request(scope["headers"])
-        found = self.lookup(scope, request.accept_language)
+        request = view_of(scope, self.reader)
+        found = self.lookup(scope, request)
         if found is None:
             await self._forward(scope, receive, send, request.origin)
             return
@@ -172,7 +125,7 @@ class Delivery:
         await send({"type": "http.response.body", "body": body})
 
     def lookup(
-        self, scope: Scope, accept_language: bytes | None
+        self, scope: Scope, request: RequestView
     ) -> tuple[Prepared, Key, Entry | None] | None:
         """The prepared answer to this GET or HEAD, if there is one yet: (the live
         revision's prepared answers, the request's key, the entry or None). None when the
@@ -195,18 +148,11 @@ class Delivery:
                 self.vary,
                 self.static_headers,
             )
-        language = prepared.language(accept_language)
-        key: Key
-        if self.varying:
-            request_headers = dict(scope["headers"])
-            varying = [request_headers.get(name, b"") for name in self.varying]
-            key = (path, scope["query_string"], language, *varying)
-        else:
-            key = (path, scope["query_string"], language)
+        key: Key = (path, request.query_key, prepared.language(request.accept_language))
         return prepared, key, prepared.get(key)
 
     def answer(
-        self, prepared: Prepared, entry: Entry, method: str, request: RequestHeaders
+        self, prepared: Prepared, entry: Entry, method: str, request: RequestView
     ) -> tuple[int, list[Header], bytes]:
         """Status, headers (a new list) and body for a prepared entry: the representation
         the client accepts, or 304 when its validator matches."""
@@ -241,11 +187,7 @@ class Delivery:
         send: Send,
         origin: bytes | None,
     ) -> Entry | None:
-        normal: Key = (key[0], normalize_query(key[1]), *key[2:])  # type: ignore[arg-type]
-        entry = prepared.get_normalized(key, normal)
-        if entry is not None:
-            return entry
-        waiting = prepared.pending.get(normal)
+        waiting = prepared.pending.get(key)
         if waiting is not None:
             # Many clients asking for the same new response at once: the framework answers
             # once; if that answer was not kept, each asks for itself.
@@ -255,7 +197,7 @@ class Delivery:
         future: asyncio.Future[Entry | None] | None = None
         if waiting is None:
             future = asyncio.get_running_loop().create_future()
-            prepared.pending[normal] = future
+            prepared.pending[key] = future
         entry = None
         try:
             self.misses += 1
@@ -266,17 +208,17 @@ class Delivery:
                 n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
             )
             if keep:
-                entry = prepared.make(normal, headers, body)
+                entry = prepared.make(key, headers, body)
                 entry.route = route
                 # Kept only if no build went live while the framework was reading.
                 if self.watch.current() is prepared.revision:
-                    prepared.store(key, entry)
+                    prepared.store(entry)
                 return entry
             await self._send_passed(scope, send, status, headers, body, origin)
             return None
         finally:
             if future is not None:
-                prepared.pending.pop(normal, None)
+                prepared.pending.pop(key, None)
                 future.set_result(entry)
 
     async def _call_app(
@@ -346,7 +288,7 @@ class Delivery:
         """Pass a request through, adding CORS headers; GET and HEAD answers are not stored."""
         method = scope["method"]
         if origin is None and self.cors.enabled:
-            origin = next((v for n, v in scope["headers"] if n == b"origin"), None)
+            origin = view_of(scope, self.reader).origin
         extra = self.cors.response_headers(origin) if origin else []
         readonly = method in ("GET", "HEAD")
         if readonly:

@@ -13,17 +13,19 @@ import gzip
 import hashlib
 from collections import OrderedDict
 from email.utils import formatdate
-from urllib.parse import parse_qsl, urlencode
+from typing import Any
 
 import brotli
 
-from api.controllers.locales import accepted, match
+from api.controllers.locales import header_locale
 from api.http.negotiation import IDENTITY
 from api.http.revision import Revision
 
 Header = tuple[bytes, bytes]
-#: (path, query string, value of each header the response varies on)
-Key = tuple[bytes | str, ...]
+#: (path, the query's sorted pairs, the negotiated locale): everything an answer depends on
+#: besides the revision and the day, which each `Prepared` has one of. Made from the
+#: request's one view (api/reading.py), so every spelling of a request has one key.
+Key = tuple[Any, ...]
 
 #: Bodies smaller than this go uncompressed: the saving is lost in the headers.
 MIN_COMPRESS_BYTES = 1024
@@ -33,7 +35,6 @@ GZIP_LEVEL = 6
 BROTLI_QUALITY = 5
 #: What an entry costs beyond its bodies (objects, header lists, keys), roughly.
 ENTRY_OVERHEAD = 600
-MAX_ALIASES = 16
 
 #: Headers the framework's response may carry that this layer decides instead.
 _REPLACED = frozenset(
@@ -53,15 +54,6 @@ def _tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=")
-
-
-def normalize_query(query_string: bytes) -> bytes:
-    """The query with its parameters sorted and encoded one way, so `?b=2&a=1` and
-    `?a=1&b=2` share one prepared response."""
-    if not query_string:
-        return b""
-    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    return urlencode(sorted(pairs)).encode("latin-1")
 
 
 class Variant:
@@ -85,7 +77,7 @@ class Entry:
     """A prepared response and the representations made of it so far."""
 
     __slots__ = (
-        "aliases", "common", "compressible", "headers", "key", "route", "size", "variants"
+        "common", "compressible", "headers", "key", "route", "size", "variants"
     )  # fmt: skip
 
     def __init__(
@@ -95,7 +87,6 @@ class Entry:
         self.headers = headers
         self.common = common
         self.variants = variants
-        self.aliases: list[Key] = []
         self.compressible = False
         #: The route template the framework matched, for the access log on later answers.
         self.route: str | None = None
@@ -142,10 +133,7 @@ class Prepared:
         found = self._languages.get(accept_language)
         if found is None:
             revision = self.revision
-            chosen = None
-            if accept_language:
-                chosen = match(accepted(accept_language.decode("latin-1")), revision.locales)
-            found = chosen or revision.default_locale
+            found = header_locale(accept_language, revision.locales) or revision.default_locale
             if len(self._languages) >= _MAX_LANGUAGES:
                 self._languages.clear()
             self._languages[accept_language] = found
@@ -155,14 +143,6 @@ class Prepared:
         entry = self.index.get(key)
         if entry is not None:
             self.lru.move_to_end(entry.key)
-        return entry
-
-    def get_normalized(self, key: Key, normal: Key) -> Entry | None:
-        """Look up by the normalized key and remember `key` as another name for it."""
-        entry = self.index.get(normal)
-        if entry is not None:
-            self.lru.move_to_end(normal)
-            self._alias(entry, key)
         return entry
 
     def make(self, key: Key, status_headers: list[Header], body: bytes) -> Entry:
@@ -189,26 +169,16 @@ class Prepared:
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
         )
         entry.size += len(body) + sum(len(n) + len(v) for n, v in headers)
+        entry.size += len(key[0]) + sum(len(n) + len(v) for n, v in key[1])  # a long query
         return entry
 
-    def store(self, key: Key, entry: Entry) -> None:
+    def store(self, entry: Entry) -> None:
         if entry.key in self.index or entry.size > self.max_bytes // 4:
             return  # too large to keep: it is served, but prepared again next time
         self.index[entry.key] = entry
         self.lru[entry.key] = entry
         self.size += entry.size
-        if key != entry.key:
-            self._alias(entry, key)
         self._evict()
-
-    def _alias(self, entry: Entry, key: Key) -> None:
-        if key in self.index or len(entry.aliases) >= MAX_ALIASES:
-            return
-        self.index[key] = entry
-        entry.aliases.append(key)
-        cost = sum(len(part) for part in key) + 100
-        entry.size += cost
-        self.size += cost
 
     def variant(self, entry: Entry, coding: str) -> Variant:
         """The representation in `coding`, compressed on first use and kept."""
@@ -237,8 +207,6 @@ class Prepared:
         while self.size > self.max_bytes and self.lru:
             _, entry = self.lru.popitem(last=False)
             self.index.pop(entry.key, None)
-            for alias in entry.aliases:
-                self.index.pop(alias, None)
             self.size -= entry.size
 
 

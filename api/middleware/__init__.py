@@ -2,11 +2,15 @@
 
 `wrap` composes them, outermost first:
 
-    access log & request id → security headers → channel keys → rate limit
-    → delivery (prepared responses, validators, compression, CORS; api/http) → (app)
+    access log & request id → security headers → request reading → rate limit
+    → channel keys → delivery (prepared responses, validators, compression, CORS;
+    api/http) → (app)
 
 so every answer, including a refusal by an inner layer, carries a request id and the
-security headers and is logged and counted, and a prepared answer still needs a key.
+security headers and is logged and counted, and a prepared answer still needs a key. The
+request is read once (api/reading.py) and every layer, the fast path and the handlers use
+that one view. Rate limits come before keys, so a request with no key or a wrong one is
+counted (against its address) before it is refused.
 
 It also returns the same layers' `FastPath` (api/middleware/fast.py), which answers a
 request whose response is prepared in one pass, in front of the framework.
@@ -22,8 +26,10 @@ from api.middleware.access_log import AccessLines, AccessLogMiddleware
 from api.middleware.fast import FastPath
 from api.middleware.keys import ApiKeyMiddleware
 from api.middleware.ratelimit import RateLimiter, RateLimitMiddleware
+from api.middleware.reading import RequestReadingMiddleware
 from api.middleware.security import API_HEADERS, SecurityHeadersMiddleware
 from api.middleware.types import ASGIApp
+from api.reading import RequestReader
 from api.settings import Settings
 
 __all__ = ["Layers", "wrap"]
@@ -38,21 +44,23 @@ class Layers(NamedTuple):
 
 def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> Layers:
     """`app` inside the layers, configured from `settings`."""
-    delivery = Delivery(app, settings, static_headers=API_HEADERS)
+    reader = RequestReader(settings.api_keys, settings.allowed_hosts)
+    delivery = Delivery(app, settings, static_headers=API_HEADERS, reader=reader)
     metrics.watch_prepared(delivery)
     app = delivery
     # A layer that would only pass requests through is left out: each ASGI layer costs a
     # few microseconds on every request.
+    keys = None
+    if settings.api_keys:
+        app = keys = ApiKeyMiddleware(app, reader, settings.serve_overdue)
     limiter = None
-    # Without keys no request has a channel, so only the per-address limit can apply.
+    # Without keys no request has a key, so only the per-address limit can apply.
     per_key = settings.rate_limit_key.enabled and bool(settings.api_keys)
     if settings.rate_limit_address.enabled or per_key:
         limiter = RateLimiter(settings.rate_limit_address, settings.rate_limit_key)
-        app = RateLimitMiddleware(app, limiter)
-    keys = None
-    if settings.api_keys:
-        app = keys = ApiKeyMiddleware(app, settings.api_keys, settings.serve_overdue)
+        app = RateLimitMiddleware(app, limiter, reader)
+    app = RequestReadingMiddleware(app, reader)
     app = SecurityHeadersMiddleware(app)
     lines = AccessLines() if settings.access_log else None
     log = AccessLogMiddleware(app, metrics, lines=lines)
-    return Layers(log, FastPath(delivery, log, keys, limiter))
+    return Layers(log, FastPath(delivery, log, keys, limiter, reader))

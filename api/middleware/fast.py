@@ -11,8 +11,10 @@ are in bench/README.md). `FastPath` does the same work with the layers' own part
 - the key check (api/middleware/keys.py) and the rate-limit count (ratelimit.py);
 - the request id, the metrics and the access-log line (access_log.py).
 
-Whenever a layer would answer anything but a prepared 200 or 304 (nothing prepared yet, a
-missing or wrong key, a channel the key may not ask for, a spent budget) it declines, and
+It reads the request once (api/reading.py) and leaves that view in the scope. Whenever a
+layer would answer anything but a prepared 200 or 304 (a request that cannot be read,
+nothing prepared yet, a missing or wrong key, a channel the key may not ask for, a spent
+budget) it declines, and
 the request goes through the layers, which give that answer. Nothing is counted twice: a
 refused request does not count against its budget, and an answered one never reaches the
 layers.
@@ -22,11 +24,12 @@ from __future__ import annotations
 
 import time
 
-from api.http.delivery import Delivery, read_request
+from api.http.delivery import Delivery
 from api.middleware.access_log import UNMATCHED, AccessLogMiddleware, new_request_id
-from api.middleware.keys import OPEN_PATHS, ApiKeyMiddleware, Refusal, key_from
+from api.middleware.keys import OPEN_PATHS, ApiKeyMiddleware, Refusal
 from api.middleware.ratelimit import RateLimiter
 from api.middleware.types import Headers, Scope, Send
+from api.reading import VIEW, RequestReader
 
 
 class FastPath:
@@ -36,11 +39,13 @@ class FastPath:
         log: AccessLogMiddleware,
         keys: ApiKeyMiddleware | None,
         limiter: RateLimiter | None,
+        reader: RequestReader,
     ) -> None:
         self.delivery = delivery
         self.log = log
         self.keys = keys
         self.limiter = limiter
+        self.reader = reader
 
     async def answer(self, scope: Scope, send: Send) -> bool:
         """Answer an HTTP request from a prepared response; False if the layers must."""
@@ -48,8 +53,11 @@ class FastPath:
         if method != "GET" and method != "HEAD":
             return False
         started = time.perf_counter()
-        request = read_request(scope["headers"])
-        found = self.delivery.lookup(scope, request.accept_language)
+        # Read once, here; when this path declines, the layers take the same view.
+        request = scope[VIEW] = self.reader.read(scope)
+        if request.problem is not None:
+            return False
+        found = self.delivery.lookup(scope, request)
         if found is None:
             return False
         prepared, _, entry = found
@@ -57,14 +65,13 @@ class FastPath:
             return False
         channel = None
         if self.keys is not None and scope["path"] not in OPEN_PATHS:
-            offered = key_from(request.api_key, request.authorization)
-            admitted = self.keys.admit(offered, scope["query_string"])
+            admitted = self.keys.admit(request)
             if isinstance(admitted, Refusal):
                 return False
             channel = admitted
         limits: Headers = []
         if self.limiter is not None:
-            counted = self.limiter.count(scope, channel)
+            counted = self.limiter.count(scope, request)
             if counted is not None:
                 if not counted.allowed:
                     return False

@@ -4,45 +4,30 @@ Keys are optional. When `CLINIC_API_KEYS` names any, every request outside the o
 must carry one, as `X-API-Key: <key>` or `Authorization: Bearer <key>`. Only SHA-256
 digests of keys are configured and held; the digest of the key offered is compared with
 every configured digest in constant time (`hmac.compare_digest`), and neither the key nor
-its digest is ever logged or echoed. The channel a key belongs to is passed inward, so rate
-limits and the access log can use it.
+its digest is ever logged or echoed. The key is judged once, when the request is read
+(api/reading.py); this layer decides on that judgement, and passes the channel inward for
+the access log.
 
 A key also bounds the `channel` a request may name: a channel that is served items whose
 clinical review is overdue (CLINIC_SERVE_OVERDUE, by default only `editor`) needs a key of
 that channel; anyone else asking for it gets 403. Other channels are renditions (the
-kiosk's plain text, say) and any key may ask for them.
+kiosk's plain text, say) and any key may ask for them. The `channel` parameter is the one
+the handler reads: its name and value decoded as the framework decodes them, so
+`?chan%6eel=editor` is `channel=editor` here too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import NamedTuple
-from urllib.parse import parse_qsl
 
 from api.middleware.problems import send_problem
-from api.middleware.types import ASGIApp, Headers, PathSet, Receive, Scope, Send, context, header
+from api.middleware.types import ASGIApp, Headers, PathSet, Receive, Scope, Send, context
+from api.reading import RequestReader, RequestView, view_of
 
 #: Reachable without a key: probes must work before keys are handed out, and the
 #: documentation (including the OpenAPI document) is what integrators read first.
 OPEN_PATHS = PathSet("/health", "/ready", "/docs")
 CHALLENGE = [(b"www-authenticate", b'Bearer realm="clinic-content-api"')]
-
-
-def offered_key(scope: Scope) -> bytes | None:
-    """The key the request carries, from X-API-Key or an Authorization Bearer token."""
-    return key_from(header(scope, b"x-api-key"), header(scope, b"authorization"))
-
-
-def key_from(key: bytes | None, authorization: bytes | None) -> bytes | None:
-    """The key given these X-API-Key and Authorization header values."""
-    if key is not None:
-        return key.strip()
-    if authorization is not None:
-        scheme, _, token = authorization.strip().partition(b" ")
-        if scheme.lower() == b"bearer" and token.strip():
-            return token.strip()
-    return None
 
 
 class Refusal(NamedTuple):
@@ -60,34 +45,26 @@ class ApiKeyMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        keys: tuple[tuple[str, bytes], ...],
+        reader: RequestReader,
         privileged: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
-        self.keys = keys
+        self.reader = reader
+        self.keys = reader.keys
         self.privileged = privileged
 
-    def admit(self, key: bytes | None, query_string: bytes) -> str | Refusal:
+    def admit(self, view: RequestView) -> str | Refusal:
         """The channel of the key offered, or why the request is refused."""
-        if key is None:
+        if not view.key_offered:
             detail = "An API key is required: send it as X-API-Key or Authorization: Bearer."
             return Refusal(401, detail, CHALLENGE)
-        channel = self.channel(key)
+        channel = view.key_channel
         if channel is None:
             return Refusal(401, "The API key is not valid.", CHALLENGE)
-        if b"channel" in query_string:
-            for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-                if name == "channel" and value in self.privileged and value != channel:
-                    return Refusal(403, f"channel={value} needs a key of the {value} channel.")
+        for value in view.channels:
+            if value in self.privileged and value != channel:
+                return Refusal(403, f"channel={value} needs a key of the {value} channel.")
         return channel
-
-    def channel(self, key: bytes) -> str | None:
-        digest = hashlib.sha256(key).digest()
-        found = None
-        for channel, expected in self.keys:  # no early exit: every digest is compared
-            if hmac.compare_digest(digest, expected) and found is None:
-                found = channel
-        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.keys:
@@ -98,7 +75,7 @@ class ApiKeyMiddleware:
             # CORS preflights carry no custom headers; the request that follows does.
             await self.app(scope, receive, send)
             return
-        admitted = self.admit(offered_key(scope), scope["query_string"])
+        admitted = self.admit(view_of(scope, self.reader))
         if isinstance(admitted, Refusal):
             await send_problem(send, admitted.status, admitted.detail, path, admitted.headers)
             return

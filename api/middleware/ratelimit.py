@@ -1,10 +1,15 @@
-"""Rate limits per channel key and per client address (issue 6).
+"""Rate limits per key and per client address.
 
-A request with a valid channel key counts against its channel's budget
-(`CLINIC_RATE_LIMIT_KEY`); any other request counts against its client address
-(`CLINIC_RATE_LIMIT`). Windows are fixed (`requests` per `seconds`), which keeps the
-state to one counter per client and makes `RateLimit-Reset` exact. Every counted response
-carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`
+A request with a valid key counts against that key's own budget (`CLINIC_RATE_LIMIT_KEY`):
+not its channel's, so one kiosk device, or one leaked kiosk key, cannot spend the budget of
+every kiosk key. Any other request, with no key or a wrong one, counts against its client
+address (`CLINIC_RATE_LIMIT`). This layer sits outside the key layer and counts before the
+key is refused: otherwise a 401 would come before any count, and guessing keys would be
+unlimited. The key was judged when the request was read (api/reading.py).
+
+Windows are fixed (`requests` per `seconds`), which keeps the state to one counter per
+client and makes `RateLimit-Reset` exact. Every counted response carries `RateLimit-Limit`,
+`RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`
 (draft-ietf-httpapi-ratelimit-headers); a refused one is 429 problem+json with `Retry-After`.
 
 The client address is the connection's peer. Behind a proxy, run uvicorn with
@@ -19,7 +24,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from api.middleware.problems import send_problem
-from api.middleware.types import ASGIApp, Headers, Message, PathSet, Receive, Scope, Send, context
+from api.middleware.types import ASGIApp, Headers, Message, PathSet, Receive, Scope, Send
+from api.reading import RequestReader, RequestView, view_of
 from api.settings import RateLimit
 
 #: Probes and scrapes are not limited: an orchestrator must never be told to back off.
@@ -68,12 +74,12 @@ class RateLimiter:
         self.address = FixedWindow(per_address) if per_address.enabled else None
         self.key = FixedWindow(per_key) if per_key.enabled else None
 
-    def count(self, scope: Scope, channel: str | None) -> Counted | None:
+    def count(self, scope: Scope, view: RequestView) -> Counted | None:
         """Count one request: None if it is not limited."""
         if scope["path"] in UNLIMITED_PATHS:
             return None
-        if channel is not None:
-            counter, client = self.key, f"key:{channel}"
+        if view.key_channel is not None:
+            counter, client = self.key, f"key:{view.key_id}"
         else:
             peer = scope.get("client")
             counter, client = self.address, f"addr:{peer[0] if peer else 'unknown'}"
@@ -92,14 +98,15 @@ class RateLimiter:
 class RateLimitMiddleware:
     """Answers 429 with Retry-After once a client has spent its window's budget."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, reader: RequestReader) -> None:
         self.app = app
         self.limiter = limiter
+        self.reader = reader
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         counted = None
         if scope["type"] == "http":
-            counted = self.limiter.count(scope, context(scope).get("channel"))
+            counted = self.limiter.count(scope, view_of(scope, self.reader))
         if counted is None:
             await self.app(scope, receive, send)
             return
