@@ -87,8 +87,10 @@ the site's default locale. An item missing in the chosen language is served in t
 one instead: its `locale` field and the `Content-Language` header say so.
 
 Every successful GET carries a strong `ETag`, `Last-Modified` and `Cache-Control`; send
-`If-None-Match` (or `If-Modified-Since`) to get `304 Not Modified`. HEAD works wherever GET
-does. Bodies of 1 KB or more are gzip- or brotli-compressed when `Accept-Encoding` allows.
+`If-None-Match` (or `If-Modified-Since`) to get `304 Not Modified`, and `If-Match` (or
+`If-Unmodified-Since`) to get `412 Precondition Failed` unless your copy is current. HEAD
+works wherever GET does. Bodies of 1 KB or more are gzip- or brotli-compressed when
+`Accept-Encoding` allows.
 
 When the deployment configures channel keys, send yours as `X-API-Key` (or
 `Authorization: Bearer`); /health, /ready and /docs never need one. Requests are

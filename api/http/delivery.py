@@ -56,11 +56,11 @@ _NOT_FORWARDED = frozenset(
 )  # fmt: skip
 _IDENTITY_ONLY = (IDENTITY,)
 #: The answer when If-Match or If-Unmodified-Since is false (RFC 9110, 13.1.1, 13.1.4).
-PRECONDITION_FAILED = problem_bytes(
-    412,
+PRECONDITION_DETAIL = (
     "A precondition is false: the current representation does not have an entity tag"
-    " named in If-Match, or it changed after the date in If-Unmodified-Since.",
+    " named in If-Match, or it changed after the date in If-Unmodified-Since."
 )
+PRECONDITION_FAILED = problem_bytes(412, PRECONDITION_DETAIL)
 
 
 class RequestHeaders(NamedTuple):
