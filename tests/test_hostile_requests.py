@@ -160,22 +160,30 @@ def test_an_invalid_if_modified_since_is_ignored(server: Server, since: str) -> 
         assert reply.json()["data"]
 
 
-def real_search_cursor(server: Server) -> str:
-    reply = send(server, "/v1/search?q=ketamine&limit=1")
+def issued_offset_cursor(server: Server, path: str) -> str:
+    reply = send(server, f"{path}?q=ketamine&limit=1")
     cursor: str = reply.json()["meta"]["next_cursor"]
     assert cursor
     return cursor
 
 
+@pytest.mark.parametrize("path", ["/v1/search", "/v1/faqs"])
 @pytest.mark.parametrize("offset", [2**63, 2**63 + 1, 2**64, 10**30, -1])
 def test_a_forged_search_cursor_out_of_range_is_a_400_naming_cursor(
-    server: Server, offset: int
+    server: Server, path: str, offset: int
 ) -> None:
-    fingerprint, _ = unb64(real_search_cursor(server))
-    reply = send(server, f"/v1/search?q=ketamine&limit=1&cursor={b64([fingerprint, offset])}")
+    """The cursor is the issued one (it pages the same query), with only its offset changed."""
+    fingerprint, _ = unb64(issued_offset_cursor(server, path))
+    reply = send(server, f"{path}?q=ketamine&limit=1&cursor={b64([fingerprint, offset])}")
     assert_names(reply, "cursor")
-    faqs = send(server, f"/v1/faqs?q=ketamine&limit=1&cursor={b64([fingerprint, offset])}")
-    assert_names(faqs, "cursor")
+
+
+def test_the_largest_search_offset_is_an_empty_page(server: Server) -> None:
+    fingerprint, _ = unb64(issued_offset_cursor(server, "/v1/search"))
+    cursor = b64([fingerprint, 2**63 - 1])
+    reply = send(server, f"/v1/search?q=ketamine&limit=1&cursor={cursor}")
+    assert reply.status == 200
+    assert reply.json()["data"] == []
 
 
 @pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**30])
