@@ -380,6 +380,15 @@ def test_a_failure_in_a_layer_is_a_logged_problem_500(
     assert_no_forged_line(broken_server)
     metrics = send(broken_server, "/metrics").body.decode()
     assert 'clinic_http_requests_total{method="GET",route="<unmatched>",status="500"}' in metrics
+    # The delivery layer has now read this revision; the framework's handler fails next, on
+    # the same settings, and its failure is answered and logged the same way.
+    inside = send(broken_server, "/v1/site?locale=en", [("X-Request-ID", "probe-handler")])
+    assert_problem(inside, 500)
+    assert inside.json()["detail"] == "The server could not answer this request."
+    assert access_line(broken_server, "probe-handler")["route"] == "/v1/site"
+    handler_errors = [e for e in error_lines(broken_server) if e["request_id"] == "probe-handler"]
+    assert len(handler_errors) == 1
+    assert "DecodeError" in handler_errors[0]["error"]
 
 
 @pytest.fixture(scope="module")
