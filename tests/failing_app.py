@@ -1,7 +1,8 @@
 """The real HTTP layers and their guard around a test-only app that fails: every request
 reaches the app through the access log, security headers, keys, rate limits and the
-delivery layer (which asks it for the answer to prepare), and the app raises there.
-`/after-start` fails once the response has begun. Lives in tests/, never in production."""
+delivery layer (which asks it for the answer to prepare), and the app raises there. A
+POST to `/after-start` (passed through, not prepared) fails once its response has begun.
+Lives in tests/, never in production."""
 
 from __future__ import annotations
 
