@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, cast, get_args
 
 import msgspec
@@ -16,7 +15,6 @@ from litestar.enums import ParamType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Contact,
@@ -34,16 +32,17 @@ from litestar.openapi.spec import (
     Tag,
 )
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.static_files import create_static_files_router
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from api.controllers.articles import ArticleController
 from api.controllers.conditions import ConditionController
+from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_asset, docs_router
 from api.controllers.faq_topics import FaqTopicController
 from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
 from api.controllers.kiosk import KIOSK_DROPS
 from api.controllers.locales import negotiate
+from api.controllers.parameters import Rule, check_parameters, parameter_rules
 from api.controllers.pipeline import REVISION_HEADER, LocaleParam, StoreDep
 from api.controllers.responses import BAD_REQUEST, UNAVAILABLE, site_responses
 from api.controllers.search import SearchController
@@ -56,6 +55,7 @@ from api.http import document_delivery
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
 from api.middleware.fast import FastPath
+from api.middleware.guard import Guard
 from api.middleware.types import ASGIApp
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
@@ -64,7 +64,6 @@ from schemas.resources import Health, Rendition, Site
 __all__ = ["app", "create_app", "openapi_document"]
 
 VERSION = "1.0.0"
-STATIC = Path(__file__).parent / "static" / "swagger-ui"
 DESCRIPTION = """\
 Structured patient content of the clinic — articles, conditions, symptoms, treatments and
 FAQs — for the website, the waiting-room kiosk, the newsletter and integrators.
@@ -89,8 +88,10 @@ the site's default locale. An item missing in the chosen language is served in t
 one instead: its `locale` field and the `Content-Language` header say so.
 
 Every successful GET carries a strong `ETag`, `Last-Modified` and `Cache-Control`; send
-`If-None-Match` (or `If-Modified-Since`) to get `304 Not Modified`. HEAD works wherever GET
-does. Bodies of 1 KB or more are gzip- or brotli-compressed when `Accept-Encoding` allows.
+`If-None-Match` (or `If-Modified-Since`) to get `304 Not Modified`, and `If-Match` (or
+`If-Unmodified-Since`) to get `412 Precondition Failed` unless your copy is current. HEAD
+works wherever GET does. Bodies of 1 KB or more are gzip- or brotli-compressed when
+`Accept-Encoding` allows.
 
 When the deployment configures channel keys, send yours as `X-API-Key` (or
 `Authorization: Bearer`); /health, /ready and /docs never need one. Requests are
@@ -141,6 +142,11 @@ async def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
     for name, values in request.query_params.dict().items():
         if len(values) > 1:
             raise bad_param(name, "given more than once")
+    # Integers and patterns as the document states them, before the framework's lax reading.
+    rules: dict[str, tuple[Rule, ...]] = request.app.state.parameter_rules
+    check_parameters(
+        rules.get(str(handler.operation_id), ()), request.query_params, request.path_params
+    )
 
 
 @get("/v1/site", operation_id="getSite", summary="Get the site settings", tags=["site"],
@@ -353,9 +359,12 @@ def _document_http_layers(app: Litestar) -> None:
 
 class ContentApp(Litestar):
     """Litestar, with the layers' fast path (api/middleware/fast.py) in front of its own
-    entry point: a request whose answer is prepared never reaches the framework."""
+    entry point, so that a request whose answer is prepared never reaches the framework,
+    and the guard (api/middleware/guard.py) around both, so that nothing that raises
+    outside the framework's reach leaves without a problem answer."""
 
     fast_path: FastPath | None = None
+    guard: Guard | None = None
 
     async def __call__(
         self,
@@ -363,11 +372,15 @@ class ContentApp(Litestar):
         receive: Receive | LifeSpanReceive,
         send: Send | LifeSpanSend,
     ) -> None:
-        fast = self.fast_path
+        guard = self.guard
         # Compared as a plain str: servers send "http", and that is cheaper than the enum's.
-        is_http = cast(str, scope["type"]) == "http"
-        if fast is not None and is_http and await fast.answer(cast(Any, scope), cast(Any, send)):
+        if guard is not None and cast(str, scope["type"]) == "http":
+            await guard(cast(Any, scope), cast(Any, receive), cast(Any, send))
             return
+        await super().__call__(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Litestar's own entry point, behind the guard."""
         await super().__call__(scope, receive, send)
 
 
@@ -457,13 +470,14 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             }
         ),
         path="/docs",
+        openapi_router=docs_router(),
         render_plugins=[
-            SwaggerRenderPlugin(
+            DocsPage(
                 path="/",
-                js_url="/docs/assets/swagger-ui-bundle.js",
-                css_url="/docs/assets/swagger-ui.css",
-                standalone_preset_js_url="/docs/assets/swagger-ui-standalone-preset.js",
-                favicon="<link rel='icon' type='image/png' href='/docs/assets/favicon-32x32.png'>",
+                js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/{FAVICON}'>",
             )
         ],
         create_examples=False,
@@ -485,9 +499,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             health,
             ready,
             metrics,
-            create_static_files_router(
-                path="/docs/assets", directories=[STATIC], include_in_schema=False
-            ),
+            docs_asset,
         ],
         dependencies={"store": Provide(provide_store)},
         before_request=reject_unknown_parameters,
@@ -502,11 +514,13 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     _document_sparse_lists(app)
     _document_kiosk_rendition(app)
     app.state.query_names = documented_query_names(app.openapi_schema)
+    app.state.parameter_rules = parameter_rules(app.openapi_schema)
     # The HTTP layers wrap Litestar's own handler, inside `Litestar.__call__`: they see every
     # request (unknown paths too) and `scope["path_template"]` once Litestar has routed it.
     layers = wrap(cast(ASGIApp, app.asgi_handler), settings, registry)
     app.asgi_handler = cast(Any, layers.stack)
     app.fast_path = layers.fast
+    app.guard = Guard(cast(ASGIApp, app.framework), layers.fast.log, layers.fast)
     return app
 
 

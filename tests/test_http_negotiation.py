@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from api.http.negotiation import etag_matches, http_date_seconds, preferred_codings
+from api.http.negotiation import (
+    allow_with_head,
+    etag_matches,
+    http_date_seconds,
+    precondition_status,
+    preferred_codings,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,3 +52,62 @@ def test_http_dates() -> None:
     assert http_date_seconds(b"Thu, 01 Jan 1970 00:00:10 GMT") == 10
     assert http_date_seconds(b"Sunday, 06-Nov-94 08:49:37 GMT") == 784111777
     assert http_date_seconds(b"not a date") is None
+    assert http_date_seconds(b"Sun Nov  6 08:49:37 1994") == 784111777  # asctime
+    assert http_date_seconds(b" Sun, 06 Nov 1994 08:49:37 GMT ") == 784111777
+    assert http_date_seconds(b"Sat, 31 Dec 2016 23:59:60 GMT") == 1483228799  # leap second
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"Fri, 01 Jan 2100 00:00:00 +99999999999999999999",  # raised OverflowError once
+        b"Fri, 31 Dec 9999 23:59:59 +0000",  # an HTTP-date is GMT
+        b"Fri, 31 Dec 9999 23:59:59 -2359",
+        b"Sun, 31 Feb 2026 00:00:00 GMT",
+        b"Sun, 06 Nov 1994 25:00:00 GMT",
+        b"Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT",
+        "Sun, \u06606 Nov 1994 08:49:37 GMT".encode(),
+        b"Sun, 06 Nov 1994 08:49:37 GMT\n",
+        b"",
+    ],
+)
+def test_what_is_not_an_http_date_is_none(value: bytes) -> None:
+    assert http_date_seconds(value) is None
+
+
+TAG = b"abc"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 200),
+        ({"if_match": b'"abc"'}, 200),
+        ({"if_match": b'"x", "abc"'}, 200),
+        ({"if_match": b"*"}, 200),
+        ({"if_match": b'W/"abc"'}, 412),
+        ({"if_match": b'"x"'}, 412),
+        ({"if_unmodified_since": b"Thu, 01 Jan 1970 00:00:10 GMT"}, 200),
+        ({"if_unmodified_since": b"Thu, 01 Jan 1970 00:00:09 GMT"}, 412),
+        ({"if_unmodified_since": b"yesterday"}, 200),
+        ({"if_match": b'"abc"', "if_unmodified_since": b"Thu, 01 Jan 1970 00:00:00 GMT"}, 200),
+        ({"if_match": b'"x"', "if_none_match": b'"abc"'}, 412),
+        ({"if_match": b'"abc"', "if_none_match": b'"abc"'}, 304),
+        ({"if_none_match": b'W/"abc"'}, 304),
+        ({"if_none_match": b'"x"', "if_modified_since": b"Thu, 01 Jan 1970 00:00:10 GMT"}, 200),
+        ({"if_modified_since": b"Thu, 01 Jan 1970 00:00:10 GMT"}, 304),
+        ({"if_modified_since": b"Thu, 01 Jan 1970 00:00:09 GMT"}, 200),
+    ],
+)
+def test_preconditions_in_rfc_9110_order(headers: dict[str, bytes], status: int) -> None:
+    given: dict[str, bytes | None] = dict.fromkeys(
+        ("if_match", "if_unmodified_since", "if_none_match", "if_modified_since")
+    )
+    given.update(headers)
+    assert precondition_status(TAG, 10, **given) == status
+
+
+def test_allow_lists_head_with_get_once() -> None:
+    assert allow_with_head(b"GET, OPTIONS") == b"GET, OPTIONS, HEAD"
+    assert allow_with_head(b"GET, HEAD, OPTIONS") == b"GET, HEAD, OPTIONS"
+    assert allow_with_head(b"POST") == b"POST"

@@ -88,9 +88,13 @@ SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
 
 #: The content store, provided by the app (see api.app.provide_store).
 StoreDep = NamedDependency[Store]
-#: RFC 3339 date-time, as JSON Schema's `format: date-time` means it (seconds may be 60).
+#: RFC 3339 date-time, as JSON Schema's `format: date-time` means it (seconds may be 60),
+#: matched whole (`fullmatch`: no `$` that lets a final line break through) and in ASCII
+#: digits only (`re.ASCII`: Python's `\d` alone also takes other scripts' digits).
 RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))",
+    re.ASCII,
 )
 UpdatedSince = Annotated[
     str | None,
@@ -447,9 +451,11 @@ def parse_moment(name: str, value: str | None) -> str | None:
     """
     if value is None:
         return None
-    match = RFC3339.match(value)
+    match = RFC3339.fullmatch(value)
     if match is None:
         raise bad_param(name, "expected an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+    if match.group(7) and (int(match.group(8)) > 23 or int(match.group(9)) > 59):
+        raise bad_param(name, "a time offset is at most 23:59 either way (RFC 3339)")
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     try:
         moment = dt.datetime(max(year, 1), month, day, hour, minute, min(second, 59))

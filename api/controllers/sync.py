@@ -28,7 +28,9 @@ MAX_SYNC_LIMIT = 500
 DEFAULT_SYNC_LIMIT = 100
 
 _encoder = msgspec.json.Encoder()
-_decode_cursor = msgspec.json.Decoder(tuple[str, int])
+#: A revision is a SQLite integer (signed 64 bits); a forged larger one is refused.
+_Revision = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_decode_cursor = msgspec.json.Decoder(tuple[str, _Revision])
 
 SyncCursor = Annotated[
     str | None,
@@ -63,8 +65,6 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
         lineage, revision = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise bad_param("cursor", "not a sync cursor this API issued") from None
-    if revision < 0:
-        raise bad_param("cursor", "not a sync cursor this API issued")
     return lineage, revision
 
 

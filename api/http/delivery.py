@@ -16,8 +16,9 @@ Order of work for a GET or HEAD, before the framework sees it:
    revision's prepared responses: the key comes from the view alone, so every spelling of
    one request has one key, and it names everything the answer depends on;
 4. on a miss, ask the framework once (as a plain GET), keep a 200, pass anything else on;
-5. pick the representation (br, gzip or identity), answer 304 if the client's validator
-   matches, else the prepared bytes.
+5. pick the representation (br, gzip or identity); answer 412 if If-Match or
+   If-Unmodified-Since is false, 304 if the client's copy is current, else the prepared
+   bytes (api/http/negotiation.py judges the validators, in RFC 9110's order).
 
 Everything else (other methods, /health and /ready, websockets) passes through,
 with CORS headers added.
@@ -30,8 +31,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from api.errors import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.http.cors import Cors
-from api.http.negotiation import IDENTITY, etag_matches, http_date_seconds, preferred_codings
+from api.http.negotiation import IDENTITY, allow_with_head, precondition_status, preferred_codings
 from api.http.prepared import SECONDS_A_DAY, Entry, Header, Key, Prepared
 from api.http.revision import RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
@@ -56,6 +58,12 @@ _NOT_FORWARDED = frozenset(
      b"if-unmodified-since", b"range", b"if-range"}
 )  # fmt: skip
 _IDENTITY_ONLY = (IDENTITY,)
+#: The answer when If-Match or If-Unmodified-Since is false (RFC 9110, 13.1.1, 13.1.4).
+PRECONDITION_DETAIL = (
+    "A precondition is false: the current representation does not have an entity tag"
+    " named in If-Match, or it changed after the date in If-Unmodified-Since."
+)
+PRECONDITION_FAILED = problem_bytes(412, PRECONDITION_DETAIL)
 
 
 class Delivery:
@@ -90,6 +98,12 @@ class Delivery:
             f" stale-if-error={settings.cache_stale_if_error}"
         ).encode("latin-1")
         self.prepared: Prepared | None = None
+        self.precondition_failed: list[Header] = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(PRECONDITION_FAILED)).encode()),
+            NO_STORE,
+            *self.static_headers,
+        ]
         #: Answers given from prepared bytes, and times the framework was asked to prepare
         #: one (for /metrics).
         self.hits = 0
@@ -155,24 +169,35 @@ class Delivery:
         self, prepared: Prepared, entry: Entry, method: str, request: RequestView
     ) -> tuple[int, list[Header], bytes]:
         """Status, headers (a new list) and body for a prepared entry: the representation
-        the client accepts, or 304 when its validator matches."""
+        the client accepts, 304 when its validator matches, or 412 when its If-Match or
+        If-Unmodified-Since is false."""
         coding = IDENTITY
         if entry.compressible:
             coding = preferred_codings(request.accept_encoding)[0]
         variant = entry.variants.get(coding) or prepared.variant(entry, coding)
         if_none_match = request.if_none_match
-        if if_none_match is not None:
-            fresh = if_none_match == variant.quoted or etag_matches(if_none_match, variant.tag)
-        elif request.if_modified_since is not None:
-            since = http_date_seconds(request.if_modified_since)
-            fresh = since is not None and prepared.last_modified_at <= since
+        unconditional = request.if_match is None and request.if_unmodified_since is None
+        if unconditional and if_none_match is None and request.if_modified_since is None:
+            status = 200
+        elif unconditional and if_none_match == variant.quoted:
+            status = 304  # the usual revalidation, judged before anything is parsed
         else:
-            fresh = False
-        if fresh:
-            status, headers, body = 304, variant.not_modified, b""
-        else:
-            status, headers = 200, variant.headers
+            status = precondition_status(
+                variant.tag,
+                prepared.last_modified_at,
+                if_match=request.if_match,
+                if_unmodified_since=request.if_unmodified_since,
+                if_none_match=if_none_match,
+                if_modified_since=request.if_modified_since,
+            )
+        if status == 304:
+            headers, body = variant.not_modified, b""
+        elif status == 200:
+            headers = variant.headers
             body = variant.body if method == "GET" else b""
+        else:
+            headers = self.precondition_failed
+            body = PRECONDITION_FAILED if method == "GET" else b""
         origin = request.origin
         # A copy: layers outside may add headers, and these lists are shared.
         headers = headers + self.cors.response_headers(origin) if origin else list(headers)
@@ -301,7 +326,7 @@ class Delivery:
         async def send_wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (n, v + b", HEAD" if n.lower() == b"allow" and b"GET" in v else v)
+                    (n, allow_with_head(v) if n.lower() == b"allow" else v)
                     for n, v in message.get("headers") or []
                     if not (readonly and n.lower() == b"cache-control")
                 ]

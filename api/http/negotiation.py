@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from email.utils import parsedate_to_datetime
 
 #: Codings we prepare, best first when a client likes several equally.
 CODINGS = ("br", "gzip")
 IDENTITY = "identity"
 
 _TAG = re.compile(rb'\s*(?:W/)?"([^"]*)"\s*(?:,|$)')
+#: An entity tag with its weakness: If-Match compares strongly, so a weak tag never matches.
+_TAG_STRENGTH = re.compile(rb'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 _CODING = re.compile(
     r"^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?$", re.IGNORECASE
 )
@@ -77,12 +79,88 @@ def etag_matches(if_none_match: bytes, etag: bytes) -> bool:
     return any(tag == etag for tag in _TAG.findall(if_none_match))
 
 
+_DAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTH = rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = rb"([0-9]{2}):([0-9]{2}):([0-9]{2})"
+_MONTHS = {m: i for i, m in enumerate(_MONTH[1:-1].split(b"|"), 1)}
+#: The three forms of an HTTP-date (RFC 9110, 5.6.7), and nothing else: IMF-fixdate,
+#: then the obsolete RFC 850 and asctime forms recipients must still accept. Bytes
+#: patterns, so a digit is an ASCII digit.
+_IMF_FIXDATE = re.compile(_DAY + rb", ([0-9]{2}) " + _MONTH + rb" ([0-9]{4}) " + _TIME + rb" GMT")
+_RFC850_DATE = re.compile(
+    rb"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), ([0-9]{2})-"
+    + _MONTH + rb"-([0-9]{2}) " + _TIME + rb" GMT"
+)  # fmt: skip
+_ASCTIME_DATE = re.compile(_DAY + rb" " + _MONTH + rb" ([0-9 ][0-9]) " + _TIME + rb" ([0-9]{4})")
+
+
 def http_date_seconds(value: bytes) -> int | None:
-    """An HTTP-date as POSIX seconds, or None if it is not one (then it is ignored)."""
+    """An HTTP-date as POSIX seconds, or None if it is not one: then the header it came in
+    is ignored (RFC 9110, 13.1.3 and 13.1.4), whatever its bytes."""
+    value = value.strip(b" \t")
     try:
-        moment = parsedate_to_datetime(value.decode("latin-1"))
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
+        if match := _IMF_FIXDATE.fullmatch(value):
+            day, month, year, hour, minute, second = match.groups()
+        elif match := _ASCTIME_DATE.fullmatch(value):
+            month, day, hour, minute, second, year = match.groups()
+        elif match := _RFC850_DATE.fullmatch(value):
+            day, month, short_year, hour, minute, second = match.groups()
+            # A two-digit year more than 50 years ahead is the last such year past.
+            now = dt.datetime.now(dt.UTC).year
+            full = now - now % 100 + int(short_year)
+            year = str(full - 100 if full > now + 50 else full).encode()
+        else:
+            return None
+        moment = dt.datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute),
+            min(int(second), 59), tzinfo=dt.UTC,  # a leap second counts as the one before
+        )  # fmt: skip
+    except ValueError:  # no such day or time, e.g. 31 Feb or 25:00
         return None
     return int(moment.timestamp())
+
+
+def if_match_holds(if_match: bytes, etag: bytes) -> bool:
+    """Strong comparison of If-Match against the current representation's tag (RFC 9110,
+    13.1.1): `*` holds, since there is one; a weak tag never matches."""
+    if if_match.strip() == b"*":
+        return True
+    return any(not weak and tag == etag for weak, tag in _TAG_STRENGTH.findall(if_match))
+
+
+def precondition_status(
+    etag: bytes,
+    last_modified: int,
+    *,
+    if_match: bytes | None,
+    if_unmodified_since: bytes | None,
+    if_none_match: bytes | None,
+    if_modified_since: bytes | None,
+) -> int:
+    """The answer to a GET or HEAD of a representation with this strong tag (unquoted) and
+    modification time: 412 when If-Match or If-Unmodified-Since is false, 304 when
+    If-None-Match or If-Modified-Since says the client's copy is current, else 200. The
+    conditions are judged in the order RFC 9110, 13.2.2 gives; each replaces the next."""
+    if if_match is not None:
+        if not if_match_holds(if_match, etag):
+            return 412
+    elif if_unmodified_since is not None:
+        since = http_date_seconds(if_unmodified_since)
+        if since is not None and last_modified > since:
+            return 412
+    if if_none_match is not None:
+        return 304 if etag_matches(if_none_match, etag) else 200
+    if if_modified_since is not None:
+        since = http_date_seconds(if_modified_since)
+        if since is not None and last_modified <= since:
+            return 304
+    return 200
+
+
+def allow_with_head(allow: bytes) -> bytes:
+    """An Allow value that lists HEAD wherever it lists GET (HEAD is answered wherever GET
+    is), each method once."""
+    methods = [m.strip() for m in allow.split(b",") if m.strip()]
+    if b"GET" in methods:
+        methods.append(b"HEAD")
+    return b", ".join(dict.fromkeys(methods))

@@ -1,4 +1,4 @@
-"""The delivery layer's part of the OpenAPI document: validators and 304.
+"""The delivery layer's part of the OpenAPI document: validators, 304 and 412.
 
 Added to every GET operation the layer prepares (all but /health and /ready), so endpoints
 that other issues add are documented the same way without saying so themselves.
@@ -6,10 +6,19 @@ that other issues add are documented the same way without saying so themselves.
 
 from __future__ import annotations
 
-from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIResponse, OpenAPIType
+from litestar.openapi.spec import (
+    Example,
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+)
 from litestar.openapi.spec import Schema as OpenAPISchema
 
-from api.http.delivery import NO_STORE_PATHS
+from api.errors import PROBLEM_MEDIA_TYPE, problem_type
+from api.http.delivery import NO_STORE_PATHS, PRECONDITION_DETAIL
 
 _STRING = OpenAPISchema(type=OpenAPIType.STRING)
 
@@ -30,11 +39,36 @@ NOT_MODIFIED = OpenAPIResponse(
 )  # fmt: skip
 
 
-def document_delivery(schema: OpenAPI) -> None:
-    """Add the validators and 304 to every prepared GET.
+PRECONDITION_FAILED_DESCRIPTION = (
+    "Precondition Failed: `If-Match` names no entity tag of the current representation"
+    " (strong comparison: a weak tag never matches), or, without `If-Match`, the content"
+    " changed after the date in `If-Unmodified-Since`."
+)
 
-    If-None-Match and If-Modified-Since are not listed as parameters: they are plain HTTP,
-    every operation takes them, and the 304's description says what they do.
+
+def _precondition_failed() -> OpenAPIResponse:
+    """The 412 a prepared GET may answer, in the problem shape of every error."""
+    example = {
+        "type": problem_type(412),
+        "title": "Precondition Failed",
+        "status": 412,
+        "detail": PRECONDITION_DETAIL,
+    }
+    media = OpenAPIMediaType(
+        schema=Reference(ref="#/components/schemas/Problem"),
+        examples={"problem-example-1": Example(summary="Precondition Failed", value=example)},
+    )
+    return OpenAPIResponse(
+        description=PRECONDITION_FAILED_DESCRIPTION, content={PROBLEM_MEDIA_TYPE: media}
+    )
+
+
+def document_delivery(schema: OpenAPI) -> None:
+    """Add the validators, 304 and 412 to every prepared GET.
+
+    If-None-Match, If-Modified-Since, If-Match and If-Unmodified-Since are not listed as
+    parameters: they are plain HTTP, every operation takes them, and the descriptions of
+    304 and 412 say what they do.
     """
     for path, item in (schema.paths or {}).items():
         operation = item.get
@@ -48,5 +82,5 @@ def document_delivery(schema: OpenAPI) -> None:
                for name, text in RESPONSE_HEADERS.items()},
             **(ok.headers or {}),
         }  # fmt: skip
-        responses = {**operation.responses, "304": NOT_MODIFIED}
+        responses = {**operation.responses, "304": NOT_MODIFIED, "412": _precondition_failed()}
         operation.responses = dict(sorted(responses.items()))

@@ -133,7 +133,7 @@ class AccessLogMiddleware:
         rid = request_id(scope)
         shared = context(scope)
         shared["request_id"] = rid
-        status = 500
+        status = 0
         sent = 0
 
         async def send_with_id(message: Message) -> None:
@@ -145,11 +145,18 @@ class AccessLogMiddleware:
                 sent += len(message.get("body", b""))
             await send(message)
 
+        handed_over = False
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Failed before anything was sent: the guard in front (api/middleware/guard.py)
+            # answers it, and writes its line with what it sent.
+            handed_over = status == 0
+            raise
         finally:
-            route = scope.get("path_template") or UNMATCHED
-            self.record(scope, route, status, started, rid, sent, shared.get("channel"))
+            if not handed_over:
+                route = scope.get("path_template") or UNMATCHED
+                self.record(scope, route, status or 500, started, rid, sent, shared.get("channel"))
 
     def record(
         self,

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import aiosqlite
 import msgspec
@@ -33,7 +33,9 @@ SNIPPET_TOKENS = 24
 MARK_START, MARK_END = "\x02", "\x03"
 
 _encoder = msgspec.json.Encoder()
-_decode_cursor = msgspec.json.Decoder(tuple[str, int])
+#: An offset SQLite can bind (a signed 64-bit integer); a forged larger one is refused.
+_Offset = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_decode_cursor = msgspec.json.Decoder(tuple[str, _Offset])
 
 
 class BadQuery(ValueError):
@@ -298,6 +300,6 @@ def decode_cursor(cursor: str, print_: str) -> int:
         issued_for, offset = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise BadCursor("not a cursor this API issued; start again without it") from None
-    if issued_for != print_ or offset < 0:
+    if issued_for != print_:
         raise BadCursor("issued for another query; start again without it")
     return offset
