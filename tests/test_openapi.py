@@ -133,3 +133,17 @@ def test_docs_page_uses_only_its_own_assets(client: Client) -> None:
         response = client.get(asset)
         assert response.status_code == 200, asset
         assert len(response.content) > 100, asset
+
+
+def test_a_304_documents_only_what_a_cache_needs(document: dict[str, Any]) -> None:
+    limits = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"}
+    checked = 0
+    for name, op in operations(document):
+        if "304" not in op["responses"]:
+            continue
+        expected = {"ETag", "Cache-Control", "Vary", "Date", "X-Request-ID"}
+        if name.split(" ", 1)[1].startswith("/v1/"):
+            expected |= limits
+        assert set(op["responses"]["304"]["headers"]) == expected, name
+        checked += 1
+    assert checked >= 19

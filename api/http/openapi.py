@@ -21,12 +21,18 @@ RESPONSE_HEADERS = {
     " configurable (CLINIC_CACHE_*).",
     "Vary": "`Accept-Encoding`, and `Origin` when CORS origins are configured.",
 }
+NOT_MODIFIED_HEADERS = {
+    **{name: text for name, text in RESPONSE_HEADERS.items() if name != "Last-Modified"},
+    "Date": "When this answer was made.",
+}
 NOT_MODIFIED = OpenAPIResponse(
     description="Not Modified: the copy named by `If-None-Match` (or, without it,"
-    " `If-Modified-Since`) is current. No body; ETag, Cache-Control and Vary are repeated"
-    " (not Last-Modified: RFC 9110, 15.4.5).",
+    " `If-Modified-Since`) is current. No body, and only what a cache needs to update the"
+    " copy it stored (RFC 9110, 15.4.5): ETag, Cache-Control, Vary and Date, with"
+    " X-Request-ID and, where limits apply, the RateLimit-* fields. Not Last-Modified,"
+    " Content-Language or the security headers: the stored 200 carries them.",
     headers={name: OpenAPIHeader(description=text, schema=_STRING)
-             for name, text in RESPONSE_HEADERS.items() if name != "Last-Modified"},
+             for name, text in NOT_MODIFIED_HEADERS.items()},
 )  # fmt: skip
 
 

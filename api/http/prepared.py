@@ -69,31 +69,33 @@ class Variant:
 
     __slots__ = ("body", "headers", "not_modified", "quoted", "tag")
 
-    def __init__(self, body: bytes, tag: bytes, headers: list[Header], common: list[Header]):
+    def __init__(self, body: bytes, tag: bytes, headers: list[Header], cache: list[Header]):
         self.body = body
         self.tag = tag
         self.quoted = b'"' + tag + b'"'
         etag = (b"etag", self.quoted)
         self.headers = [*headers, (b"content-length", str(len(body)).encode()), etag]
-        # RFC 9110, 15.4.5: a 304 repeats ETag, Cache-Control and Vary (and here the
-        # security headers); other representation metadata, Last-Modified included when
-        # there is an ETag, should not be sent.
-        self.not_modified = [etag, *(h for h in common if h[0] != b"last-modified")]
+        # RFC 9110, 15.4.5: a 304 carries what a cache needs to update the response it
+        # stored (ETag, Cache-Control, Vary; the server adds Date) and should not carry
+        # other representation metadata: not Last-Modified (there is an ETag), not
+        # Content-Language, and not the security headers, which the stored 200 has.
+        self.not_modified = [etag, *cache]
 
 
 class Entry:
     """A prepared response and the representations made of it so far."""
 
     __slots__ = (
-        "aliases", "common", "compressible", "headers", "key", "route", "size", "variants"
+        "aliases", "cache", "compressible", "headers", "key", "route", "size", "variants"
     )  # fmt: skip
 
     def __init__(
-        self, key: Key, headers: list[Header], common: list[Header], variants: dict[str, Variant]
+        self, key: Key, headers: list[Header], cache: list[Header], variants: dict[str, Variant]
     ):
         self.key = key
         self.headers = headers
-        self.common = common
+        #: The headers a 304 repeats besides the ETag (Cache-Control and Vary).
+        self.cache = cache
         self.variants = variants
         self.aliases: list[Key] = []
         self.compressible = False
@@ -176,15 +178,10 @@ class Prepared:
                 kept.append((name, value))
         content_type = next((v for n, v in kept if n == b"content-type"), b"")
         encoded = any(n == b"content-encoding" for n, _ in kept)
-        common = [
-            (b"cache-control", self.cache_control),
-            (b"vary", _merge_vary(vary)),
-            (b"last-modified", self.last_modified),
-            *self.static_headers,
-        ]
-        headers = kept + common
-        identity = Variant(body, _tag(body), headers, common)
-        entry = Entry(key, headers, common, {IDENTITY: identity})
+        cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
+        headers = [*kept, *cache, (b"last-modified", self.last_modified), *self.static_headers]
+        identity = Variant(body, _tag(body), headers, cache)
+        entry = Entry(key, headers, cache, {IDENTITY: identity})
         entry.compressible = (
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
         )
@@ -225,7 +222,7 @@ class Prepared:
         else:
             tag = identity.tag + b"-" + coding.encode()
             headers = [*entry.headers, (b"content-encoding", coding.encode())]
-            variant = Variant(body, tag, headers, entry.common)
+            variant = Variant(body, tag, headers, entry.cache)
             if entry.key in self.index:
                 entry.size += len(body)
                 self.size += len(body)
