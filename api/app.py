@@ -16,7 +16,7 @@ from litestar.enums import ParamType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Contact,
@@ -56,6 +56,7 @@ from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
 from api.middleware.fast import FastPath
 from api.middleware.types import ASGIApp
+from api.normalize import document_bytes
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 from schemas.resources import Health, Site
@@ -315,6 +316,22 @@ def _document_http_layers(app: Litestar) -> None:
             _document_forbidden_channel(operation)
 
 
+class NormalizedJson(JsonRenderPlugin):
+    """/docs/openapi.json as committed: normalized (api/normalize.py), byte for byte."""
+
+    @staticmethod
+    def render_json(request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return document_bytes(openapi_schema)
+
+
+class NormalizedSwagger(SwaggerRenderPlugin):
+    """The interactive docs, embedding the same normalized document."""
+
+    @staticmethod
+    def render_json(request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return document_bytes(openapi_schema)
+
+
 class ContentApp(Litestar):
     """Litestar, with the layers' fast path (api/middleware/fast.py) in front of its own
     entry point: a request whose answer is prepared never reaches the framework."""
@@ -422,13 +439,14 @@ def create_app(settings: Settings | None = None) -> ContentApp:
         ),
         path="/docs",
         render_plugins=[
-            SwaggerRenderPlugin(
+            NormalizedJson(),
+            NormalizedSwagger(
                 path="/",
                 js_url="/docs/assets/swagger-ui-bundle.js",
                 css_url="/docs/assets/swagger-ui.css",
                 standalone_preset_js_url="/docs/assets/swagger-ui-standalone-preset.js",
                 favicon="<link rel='icon' type='image/png' href='/docs/assets/favicon-32x32.png'>",
-            )
+            ),
         ],
         create_examples=False,
         use_handler_docstrings=True,
@@ -477,8 +495,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
 def openapi_document(settings: Settings | None = None) -> bytes:
     """The OpenAPI document exactly as /docs/openapi.json serves it, formatted for git."""
     app = create_app(settings or Settings())
-    schema = app.openapi_schema.to_schema()
-    return msgspec.json.format(msgspec.json.encode(schema), indent=2) + b"\n"
+    return document_bytes(app.openapi_schema.to_schema())
 
 
 app = create_app()

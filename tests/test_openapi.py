@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from litestar.testing import TestClient
 from openapi_spec_validator import validate
 
 from api.cli import editor_schemas
+from api.normalize import normalized_document
 from tests.conftest import ROOT
 
 Client = TestClient  # type: ignore[type-arg]
@@ -43,6 +46,51 @@ def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
 def test_committed_document_is_the_served_one(document: dict[str, Any]) -> None:
     committed = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
     assert committed == document, "openapi/openapi.json is out of date; run: python -m api openapi"
+
+
+def test_served_bytes_are_the_committed_bytes(client: Client) -> None:
+    served = client.get("/docs/openapi.json").content
+    assert served == (ROOT / "openapi" / "openapi.json").read_bytes()
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}/{index}")
+
+
+def test_document_is_normalized(document: dict[str, Any]) -> None:
+    """Made from normalized input, so releases that word or order their output differently
+    give the same bytes: descriptions cleaned like docstrings, keys sorted except a
+    schema's properties (their declared order) and example values (data as given)."""
+    for path, value in _walk(document):
+        if isinstance(value, dict) and isinstance(value.get("description"), str):
+            text = value["description"]
+            assert text == inspect.cleandoc(text), path
+        data = re.search(r"/(example|examples|default|enum)(/|$)", path)
+        if isinstance(value, dict) and not path.endswith("/properties") and not data:
+            assert list(value) == sorted(value), path
+
+
+def test_normalizing_is_stable_and_cleans_what_a_release_might_not() -> None:
+    raw = {
+        "paths": {"/b": {}, "/a": {}},
+        "description": "First line\n    indented by an older release\n",
+        "properties": {"zeta": {"type": "string", "description": "  z"}, "alpha": {}},
+        "example": {"z": 1, "a": 2},
+    }
+    once = normalized_document(raw)
+    assert list(once) == ["description", "example", "paths", "properties"]
+    assert once["description"] == "First line\nindented by an older release"
+    assert list(once["paths"]) == ["/a", "/b"]
+    assert list(once["properties"]) == ["zeta", "alpha"]
+    assert list(once["properties"]["zeta"]) == ["description", "type"]
+    assert list(once["example"]) == ["z", "a"]
+    assert normalized_document(once) == once
 
 
 def test_openapi_check_command_detects_drift(tmp_path: Any) -> None:
