@@ -275,10 +275,10 @@ def test_a_new_build_changes_etags_and_bodies_at_once(live: tuple[Server, Path, 
 
     source = content / "articles" / "ketamine-for-crps.md"
     text = source.read_text(encoding="utf-8")
-    source.write_text(
-        text.replace('title: "Ketamine for CRPS:', 'title: "Ketamine and CRPS:', 1),
-        encoding="utf-8",
-    )
+    # The editor dates the change: Last-Modified is the content's own date.
+    edited = text.replace('title: "Ketamine for CRPS:', 'title: "Ketamine and CRPS:', 1)
+    edited = edited.replace("updated_at: 2026-11-02T10:30:00Z", "updated_at: 2026-11-20T08:00:00Z")
+    source.write_text(edited, encoding="utf-8")
     asyncio.run(build(content, db))
 
     after = {p: httpx.get(srv.url + p, headers={"Accept-Encoding": "br"}) for p in paths}
@@ -293,9 +293,12 @@ def test_a_new_build_changes_etags_and_bodies_at_once(live: tuple[Server, Path, 
             headers={"Accept-Encoding": "br", "If-None-Match": before[path].headers["etag"]},
         )
         assert stale.status_code == 200, path
+    assert after[DETAIL].headers["last-modified"] == "Fri, 20 Nov 2026 08:00:00 GMT"
     assert parsedate_to_datetime(after[DETAIL].headers["last-modified"]) > parsedate_to_datetime(
         before[DETAIL].headers["last-modified"]
     )
+    # The list's is its newest item's; the site's, the newest of the whole content.
+    assert after[LIST].headers["last-modified"] == "Fri, 20 Nov 2026 08:00:00 GMT"
     # The old Last-Modified no longer validates.
     since = {"If-Modified-Since": before[DETAIL].headers["last-modified"]}
     assert httpx.get(srv.url + DETAIL, headers=since).status_code == 200

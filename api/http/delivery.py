@@ -219,7 +219,7 @@ class Delivery:
             fresh = if_none_match == variant.quoted or etag_matches(if_none_match, variant.tag)
         elif request.if_modified_since is not None:
             since = http_date_seconds(request.if_modified_since)
-            fresh = since is not None and prepared.last_modified_at <= since
+            fresh = since is not None and entry.last_modified_at <= since
         else:
             fresh = False
         if fresh:

@@ -16,7 +16,10 @@ _STRING = OpenAPISchema(type=OpenAPIType.STRING)
 RESPONSE_HEADERS = {
     "ETag": "Strong validator of these bytes, the same on every replica built from the same"
     " content (each compression has its own). Send it in `If-None-Match` to get 304.",
-    "Last-Modified": "When the content last changed; for `If-Modified-Since`.",
+    "Last-Modified": "A date of the content, the same on every replica: the item's"
+    " `updated_at` (or the day its review status last changed, if later), the newest of a"
+    " list's or a feed's items, else the newest of the whole content. For"
+    " `If-Modified-Since`; `If-None-Match` is exact and wins.",
     "Cache-Control": "`public, max-age=N, stale-while-revalidate=N, stale-if-error=N`;"
     " configurable (CLINIC_CACHE_*).",
     "Vary": "`Accept-Encoding`, and `Origin` when CORS origins are configured.",

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 import brotli
 
 from api.controllers.locales import accepted, match
-from api.http.negotiation import IDENTITY
+from api.http.negotiation import IDENTITY, http_date_seconds
 from api.http.revision import Revision
 
 Header = tuple[bytes, bytes]
@@ -35,10 +35,9 @@ BROTLI_QUALITY = 5
 ENTRY_OVERHEAD = 600
 MAX_ALIASES = 16
 
-#: Headers the framework's response may carry that this layer decides instead.
-_REPLACED = frozenset(
-    {b"content-length", b"etag", b"last-modified", b"cache-control", b"vary", b"date", b"server"}
-)
+#: Headers the framework's response may carry that this layer decides instead. A handler's
+#: Last-Modified (from its content: api/controllers/modified.py) is kept.
+_REPLACED = frozenset({b"content-length", b"etag", b"cache-control", b"vary", b"date", b"server"})
 _MAX_LANGUAGES = 256
 SECONDS_A_DAY = 86400
 _COMPRESSIBLE = (b"text/", b"application/javascript", b"image/svg+xml")
@@ -86,7 +85,8 @@ class Entry:
     """A prepared response and the representations made of it so far."""
 
     __slots__ = (
-        "aliases", "cache", "compressible", "headers", "key", "route", "size", "variants"
+        "aliases", "cache", "compressible", "headers", "key", "last_modified_at", "route", "size",
+        "variants",
     )  # fmt: skip
 
     def __init__(
@@ -101,6 +101,8 @@ class Entry:
         self.compressible = False
         #: The route template the framework matched, for the access log on later answers.
         self.route: str | None = None
+        #: Last-Modified in POSIX seconds, for If-Modified-Since.
+        self.last_modified_at = 0
         self.size = ENTRY_OVERHEAD
 
 
@@ -130,9 +132,9 @@ class Prepared:
         self.pending: dict[Key, asyncio.Future[Entry | None]] = {}
         self.vary = vary
         self.cache_control = cache_control
-        # Changed when the content changed or, since answers depend on the date, when the
-        # day began, whichever is later.
-        modified = max(revision.changed_at or 0, day * SECONDS_A_DAY)
+        # For answers whose handler gives no Last-Modified of its own (the site settings,
+        # the OpenAPI document): the newest date of the content, the same on every replica.
+        modified = revision.changed_at or 0
         self.last_modified_at = modified
         self.last_modified = formatdate(modified, usegmt=True).encode("ascii")
         self._languages: dict[bytes | None, str] = {}
@@ -170,18 +172,24 @@ class Prepared:
     def make(self, key: Key, status_headers: list[Header], body: bytes) -> Entry:
         kept = []
         vary = [self.vary]
+        last_modified, last_modified_at = self.last_modified, self.last_modified_at
         for name, value in status_headers:
             name = name.lower()
             if name == b"vary":
                 vary.append(value)  # what the handler said it depends on (Accept-Language)
+            elif name == b"last-modified":
+                seconds = http_date_seconds(value)
+                if seconds is not None:
+                    last_modified, last_modified_at = value, seconds
             elif name not in self._replaced and not name.startswith(b"access-"):
                 kept.append((name, value))
         content_type = next((v for n, v in kept if n == b"content-type"), b"")
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
-        headers = [*kept, *cache, (b"last-modified", self.last_modified), *self.static_headers]
+        headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
         identity = Variant(body, _tag(body), headers, cache)
         entry = Entry(key, headers, cache, {IDENTITY: identity})
+        entry.last_modified_at = last_modified_at
         entry.compressible = (
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
         )
