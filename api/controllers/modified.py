@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from email.utils import formatdate
 from typing import Any
 
+import msgspec
+
 HEADER = "Last-Modified"
 
 
@@ -53,6 +55,23 @@ def newest(docs: Iterable[Mapping[str, Any]], due_days: int) -> int | None:
     """When the newest of these items last changed; None for none."""
     found = [s for s in (item_modified(doc, due_days) for doc in docs) if s is not None]
     return max(found) if found else None
+
+
+class _Dated(msgspec.Struct):
+    """The fields of a stored item that date it; the rest of its JSON is skipped unread."""
+
+    updated_at: str | None = None
+    review_status: str | None = None
+    next_review_due: str | None = None
+
+
+_decode_dated = msgspec.json.Decoder(_Dated)
+
+
+def newest_of_rows(rows: Iterable[bytes], due_days: int) -> int | None:
+    """`newest` of items as stored (JSON), reading only their dates."""
+    docs = (msgspec.structs.asdict(_decode_dated.decode(row)) for row in rows)
+    return newest(docs, due_days)
 
 
 def header(seconds: int | None) -> dict[str, str]:

@@ -23,7 +23,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
-from api.controllers.modified import item_modified, newest
+from api.controllers.modified import item_modified, newest, newest_of_rows
 from api.errors import Gone, NotFound, bad_param
 from api.review import ReviewWindow
 from api.storage.reader import ListQuery, Store
@@ -304,13 +304,15 @@ async def _list_items(
     )
     next_cursor = encode_cursor(sort_key, page.last_key) if page.last_key else None
     rows = page.rows
-    docs = [_decode_object.decode(row) for row in rows]
-    if includes:
-        for doc in docs:
-            await _embed(store, spec, doc, includes, negotiated, window)
-    # Before `fields` leaves dates out: the page changed when its newest item did.
-    modified = newest(docs, store.review_policy.due_days)
+    due_days = store.review_policy.due_days
+    # The page changed when its newest item did (embedded ones included).
+    modified = newest_of_rows(rows, due_days)
     if picked or includes or kiosk:
+        docs = [_decode_object.decode(row) for row in rows]
+        if includes:
+            for doc in docs:
+                await _embed(store, spec, doc, includes, negotiated, window)
+            modified = newest(docs, due_days)
         if kiosk:
             docs = [kiosk_rendition(doc) for doc in docs]
         if picked:

@@ -19,7 +19,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
 from api.controllers.modified import header as last_modified
-from api.controllers.modified import newest
+from api.controllers.modified import newest_of_rows
 from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH, StoreDep, review_window
 from api.controllers.responses import BAD_REQUEST, GUARDED, SYNC_GONE, UNAVAILABLE
 from api.errors import bad_param
@@ -53,9 +53,6 @@ SyncLimit = Annotated[
 
 class Gone(HTTPException):
     status_code = 410
-
-
-_decode_object = msgspec.json.Decoder(dict[str, Any])
 
 
 def encode_cursor(lineage: str, revision: int) -> str:
@@ -142,8 +139,8 @@ class SyncController(Controller):
             }
         )
         body = b'{"data":[' + b",".join(map(_change, changes)) + b'],"meta":' + meta_json + b"}"
-        items = [_decode_object.decode(c.detail_json) for c in changes if c.detail_json]
-        modified = newest(items, store.review_policy.due_days)
+        items = [c.detail_json for c in changes if c.detail_json]
+        modified = newest_of_rows(items, store.review_policy.due_days)
         response: Response[Any] = Response(
             content=body, media_type="application/json", headers=last_modified(modified)
         )
