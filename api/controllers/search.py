@@ -50,13 +50,15 @@ Query = Annotated[
     QueryParameter(
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
-        # At least one letter or digit: a query of only punctuation has no word to search.
-        pattern=r"[^\W_]",
+        # No pattern for "has a word": which characters make words (letters and digits of
+        # any script) is more than a portable JSON Schema pattern can say, and a query
+        # without any simply finds nothing.
         description=(
             "What the patient typed, as plain words: anything that looks like search syntax"
             " is read as words. Misspellings are corrected, the last word is completed"
             " (type-ahead) and synonyms are searched too (CRPS, RSD, complex regional pain"
-            f" syndrome). At most {MAX_QUERY_LENGTH} characters."
+            f" syndrome). At most {MAX_QUERY_LENGTH} characters. A query without any letter or"
+            " digit (only punctuation or symbols) finds nothing."
         ),
     ),
 ]
@@ -133,8 +135,8 @@ async def run_search(
     vocabulary = await store.vocabulary()
     try:
         terms = fts.analyse(q, vocabulary)
-    except fts.BadQuery as exc:
-        raise bad_param("q", str(exc)) from None
+    except fts.BadQuery:
+        terms = []  # no word to search for (only punctuation or symbols): nothing is found
     key = fts.fingerprint(
         [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or "web"
     )
@@ -142,18 +144,22 @@ async def run_search(
         offset = fts.decode_cursor(cursor, key) if cursor else 0
     except fts.BadCursor as exc:
         raise bad_param("cursor", str(exc)) from None
-    hits = await store.search(
-        fts.SearchQuery(
-            terms=terms,
-            locale=negotiated.locale,
-            fallback_locale=negotiated.default,
-            limit=limit,
-            offset=offset,
-            types=types,
-            topic=topic,
-            links=links,
-        ),
-        review_window(store, channel),
+    hits = (
+        fts.Hits([], 0)
+        if not terms
+        else await store.search(
+            fts.SearchQuery(
+                terms=terms,
+                locale=negotiated.locale,
+                fallback_locale=negotiated.default,
+                limit=limit,
+                offset=offset,
+                types=types,
+                topic=topic,
+                links=links,
+            ),
+            review_window(store, channel),
+        )
     )
     end = offset + len(hits.hits)
     next_cursor = fts.encode_cursor(key, end) if end < hits.total else None
