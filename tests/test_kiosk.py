@@ -108,7 +108,9 @@ def test_kiosk_leaves_out_overdue_items(overdue_client: TestClient[Any]) -> None
 
     assert "can-i-drive-home" in found("editor")
     assert "can-i-drive-home" not in found("kiosk")
-    faq_box = client.get("/v1/faqs", params={"q": "drive home", "channel": "kiosk"}).json()
+    faq_box = client.get(
+        "/v1/search", params={"q": "drive home", "type": "faq", "channel": "kiosk"}
+    ).json()
     assert "can-i-drive-home" not in [f["slug"] for f in faq_box["data"]]
 
     symptoms = client.get("/v1/conditions/crps", params={"include": "symptoms", "channel": "kiosk"})
