@@ -50,6 +50,10 @@ ASGIApp = Callable[..., Awaitable[None]]
 #: /docs page's Content-Security-Policy allows its inline script by a hash of the page as
 #: sent (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
 NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/"})
+#: The kiosk app's files (api/controllers/kiosk_app.py) have a Content-Security-Policy of
+#: their own, which prepared answers (carrying the API's) would not have; its service worker
+#: keeps them, so they are never prepared either.
+KIOSK_PREFIX = "/kiosk"
 NO_STORE: Header = (b"cache-control", b"no-store")
 #: Request headers the framework must not see when a response is prepared: the answer is
 #: the full identity representation, whatever this client already has or accepts.
@@ -146,7 +150,7 @@ class Delivery:
         request is never answered from prepared bytes (no content yet, or a path that must
         reflect this moment)."""
         path: str = scope["path"]
-        if path in NO_STORE_PATHS:
+        if path in NO_STORE_PATHS or path.startswith(KIOSK_PREFIX):
             return None
         revision = self.watch.current()
         if revision is None:
