@@ -89,11 +89,20 @@ class Kiosk {
       });
     }
     const brand = byId("brand");
-    brand.addEventListener("click", () => this.go({ name: "home" }));
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let press;
+    // The tap that ends a long press is not a tap on "home".
+    let pressed = false;
+    brand.addEventListener("click", () => {
+      if (!pressed) this.go({ name: "home" });
+      pressed = false;
+    });
     brand.addEventListener("pointerdown", () => {
-      press = setTimeout(() => this.go({ name: "setup" }), LONG_PRESS_MS);
+      pressed = false;
+      press = setTimeout(() => {
+        pressed = true;
+        this.go({ name: "setup" });
+      }, LONG_PRESS_MS);
     });
     for (const name of ["pointerup", "pointerleave", "pointercancel"]) {
       brand.addEventListener(name, () => clearTimeout(press));
