@@ -428,8 +428,9 @@ class Kiosk {
       h(
         "section",
         { class: "urgent", lang: item.locale },
-        h("h2", {}, care.title),
-        h("p", { class: "urgent-about" }, "title" in item ? String(item.title) : ""),
+        h("h2", {}, "title" in item ? String(item.title) : care.title),
+        // The guidance's own heading, unless it only repeats the screen's.
+        care.title !== this.labels.urgentTitle ? h("p", { class: "urgent-about" }, care.title) : null,
         h("ul", {}, ...care.when.map((w) => h("li", {}, w))),
         h("p", { class: "urgent-action" }, care.action),
       ),
