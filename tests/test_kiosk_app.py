@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    sync_playwright,
+)
 
 from tests.conftest import CONTENT, ROOT, Server
 from tests.test_clients import DOCUMENT, TYPESCRIPT, installed_matches_lock, node, run
@@ -187,10 +194,11 @@ def open_page(
     sync_seconds: int = 60,
     bypass_csp: bool = False,
     clock: bool = False,
+    service_worker: bool = True,
 ) -> Watched:
     context = browser.new_context(
         viewport={"width": viewport["width"], "height": viewport["height"]},
-        service_workers="allow",
+        service_workers="allow" if service_worker else "block",
         bypass_csp=bypass_csp,
     )
     settings = f'{{"syncSeconds": {sync_seconds}}}'
@@ -355,7 +363,21 @@ def test_an_edit_and_a_removal_reach_a_running_kiosk(browser: Browser, live: Liv
     def remove(faqs: list[dict[str, Any]]) -> None:
         faqs[:] = [f for f in faqs if f["slug"] != "is-ketamine-safe"]
 
+    added = "Is there parking at the clinic?"
+
+    def add(faqs: list[dict[str, Any]]) -> None:
+        faqs.append(
+            {
+                "slug": "is-there-parking",
+                "order": 99,
+                "question": added,
+                "answer": "Yes. The clinic has free parking behind the building.",
+                "short_answer": "Yes, free parking behind the building.",
+            }
+        )
+
     edit_faqs(live.content, "about-ketamine", edit)
+    edit_faqs(live.content, "about-ketamine", add)
     edit_faqs(live.content, "side-effects-and-safety", remove)
     edit_faqs(live.content, "side-effects-and-safety", remove, locale="es")
     live.rebuild()
@@ -370,6 +392,8 @@ def test_an_edit_and_a_removal_reach_a_running_kiosk(browser: Browser, live: Liv
     page.locator("#brand").click()
     page.locator("#search").fill("ketamine safe")
     assert "Is ketamine safe?" not in page.locator("#suggestions").inner_text()
+    page.locator("#search").fill("parkin")
+    assert page.locator(".suggestion").first.inner_text() == added
     watched.context.close()
 
 
@@ -412,6 +436,37 @@ def test_an_item_disappears_on_time_offline(browser: Browser, live: Live) -> Non
     )
     assert hidden == [True, False, True]
     watched.context.set_offline(False)
+    watched.context.close()
+
+
+def test_backoff_while_the_api_is_unreachable(browser: Browser, live: Live) -> None:
+    """With sync every second and the API gone, the kiosk asks less and less often (not 60
+    times a minute), keeps showing its copy, and catches up once the API is back."""
+    # No service worker here: the page's own requests are the ones routed.
+    watched = open_page(browser, live, sync_seconds=1, clock=True, service_worker=False)
+    page = watched.page
+    load(watched, live)
+    page.wait_for_selector("#status:has-text('Content as of')")
+    attempts: list[str] = []
+
+    def unreachable(route: Route) -> None:
+        attempts.append(route.request.url)
+        route.abort("connectionrefused")
+
+    page.route("**/v1/**", unreachable)
+    for _ in range(60):  # a minute of the page's time, a second at a time
+        page.clock.run_for(1000)
+        page.wait_for_timeout(20)
+    assert 3 <= len(attempts) <= 8, len(attempts)
+    assert page.locator(".topic").count() == 5
+    assert "offline" in page.inner_text("#status")
+    page.unroute("**/v1/**")
+    for _ in range(200):
+        page.clock.run_for(1000)
+        page.wait_for_timeout(20)
+        if "offline" not in page.inner_text("#status"):
+            break
+    assert "offline" not in page.inner_text("#status")
     watched.context.close()
 
 
