@@ -21,11 +21,16 @@
  * @typedef {{ baseUrl: string, key: string, syncSeconds: number, idleSeconds: number }} Settings
  */
 /**
- * @typedef {{ cursor: string | null, mode: "channel" | "all", syncedAt: number | null,
- *   failures: number, lastError: string | null }} SyncState
+ * Where the copy is: the cursor of its sync stream, which stream (`channel`: the kiosk's,
+ * `/v1/sync?channel=kiosk`; `all`: an API whose sync has no channel yet) and when that
+ * was last found out.
+ * @typedef {{ cursor: string | null, mode: "channel" | "all", probedAt?: number,
+ *   syncedAt: number | null, failures: number, lastError: string | null }} SyncState
  */
 
 const DB_NAME = "clinic-kiosk";
+/** How often a copy on the `all` stream asks whether the kiosk's stream exists yet. */
+const PROBE_MS = 86_400_000;
 const SETTINGS_KEY = "clinic-kiosk.settings";
 export const LOCALES = /** @type {const} */ (["en", "es"]);
 /** @typedef {(typeof LOCALES)[number]} Locale */
@@ -265,6 +270,16 @@ export class Syncer {
   async syncOnce() {
     let state = this.copy.state;
     let changed = false;
+    if (state.mode === "all" && Date.now() - (state.probedAt ?? 0) > PROBE_MS) {
+      // The API may have learnt the kiosk's stream since: if so, start a copy from it.
+      const probed = await this.get("/v1/sync?channel=kiosk&limit=1").then(
+        () => true,
+        (error) => (error instanceof Refused ? false : Promise.reject(error)),
+      );
+      state = probed
+        ? { ...state, mode: "channel", cursor: null }
+        : { ...state, probedAt: Date.now() };
+    }
     for (;;) {
       let page;
       try {
@@ -274,7 +289,7 @@ export class Syncer {
         const named = (error.problem?.invalid_params ?? []).map((p) => p.name);
         if (error.status === 400 && state.mode === "channel" && named.some(isSyncParam)) {
           // An API whose sync has no channel or locale yet: take everything, every locale.
-          state = { ...state, mode: "all", cursor: null };
+          state = { ...state, mode: "all", cursor: null, probedAt: Date.now() };
           continue;
         }
         if (error.status === 410) {
