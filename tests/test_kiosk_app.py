@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -192,6 +193,7 @@ def open_page(
     *,
     viewport: dict[str, int] = PORTRAIT,
     sync_seconds: int = 60,
+    key: str = "",
     bypass_csp: bool = False,
     clock: bool = False,
     service_worker: bool = True,
@@ -201,7 +203,7 @@ def open_page(
         service_workers="allow" if service_worker else "block",
         bypass_csp=bypass_csp,
     )
-    settings = f'{{"syncSeconds": {sync_seconds}}}'
+    settings = json.dumps({"syncSeconds": sync_seconds, "key": key})
     context.add_init_script(
         "if (location.pathname.startsWith('/kiosk/')) localStorage.setItem("
         f"'clinic-kiosk.settings', localStorage.getItem('clinic-kiosk.settings') || '{settings}')"
@@ -544,6 +546,27 @@ def test_set_up_by_url_and_long_press_kept_on_the_device(browser: Browser, live:
     page.goto(live.url + "#setup")
     assert page.locator("#setup-sync").input_value() == "30"
     watched.context.close()
+
+
+def test_the_kiosk_key_is_sent_where_keys_are_on(browser: Browser, live: Live) -> None:
+    """With keys on, the kiosk set up with its key gets the content; one without a key says
+    it is offline and why, on the set-up screen (the app itself loads without a key)."""
+    digest = hashlib.sha256(b"a-kiosk-key").hexdigest()
+    keyed = Server(live.db, live.content, CLINIC_API_KEYS=f"kiosk:{digest}").start()
+    try:
+        url = keyed.url + "/kiosk/"
+        watched = open_page(browser, live, key="a-kiosk-key")
+        watched.page.goto(url)
+        watched.page.wait_for_selector(".topic")
+        watched.context.close()
+        watched = open_page(browser, live)
+        watched.page.goto(url)
+        watched.page.wait_for_selector("#status:has-text('offline')")
+        watched.page.goto(url + "#setup")
+        assert "An API key is required" in watched.page.inner_text("main")
+        watched.context.close()
+    finally:
+        keyed.stop()
 
 
 def test_served_with_a_strict_policy_and_no_key(live: Live) -> None:
