@@ -39,6 +39,7 @@ def free_port() -> int:
 def home(page: Page) -> None:
     page.locator("#brand").click()
     page.wait_for_selector(".topic")
+    page.locator("#search").fill("")
 
 
 def suggestions(page: Page) -> None:
@@ -64,6 +65,7 @@ def urgent(page: Page) -> None:
 def spanish(page: Page) -> None:
     home(page)
     page.get_by_role("button", name="Español").click()
+    page.locator("#search").fill("nauseas")
 
 
 def spanish_question(page: Page) -> None:
