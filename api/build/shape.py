@@ -67,8 +67,19 @@ class Context:
         ]
 
 
-def content_hash(detail: msgspec.Struct) -> str:
-    return hashlib.sha256(_encoder.encode(detail)).hexdigest()
+def content_hash(detail: msgspec.Struct, record: Record | None = None) -> str:
+    """SHA-256 of the item as clients get it and, when it has one, of its schedule: making
+    an item a draft or moving its instants is a change to build, though no field shows it.
+    An item without a schedule hashes as it always did."""
+    digest = hashlib.sha256(_encoder.encode(detail))
+    if record is not None and (
+        record.draft
+        or record.live_until is not None
+        # an article's published_at is in its fields already
+        or (record.live_from is not None and record.published_at is None)
+    ):
+        digest.update(_encoder.encode([record.draft, record.live_from, record.live_until]))
+    return digest.hexdigest()
 
 
 def _person(p: PersonSource) -> r.PersonRef:
@@ -87,6 +98,10 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _seconds(moment: dt.datetime | None) -> float | None:
+    return None if moment is None else _utc(moment).timestamp()
 
 
 #: Below this many items a build renders in this process: starting workers costs more.
@@ -164,14 +179,15 @@ def _shape_records(
     for topic in topics:
         records.extend(_faq(topic, faq, ctx.people) for faq in topic.faqs)
     for record in records:
-        record.content_hash = content_hash(record.detail)
+        record.content_hash = content_hash(record.detail, record)
     return records, vocabulary(records)
 
 
 @dataclass(frozen=True, slots=True)
 class Related:
     """Finds, for an article, the others it shares most with: conditions, then treatments,
-    then tags, newest first among equals. Withdrawn articles are never suggested.
+    then tags, newest first among equals. Withdrawn articles and drafts are never suggested;
+    one that is scheduled or expires is, and is left out when served while it is not live.
 
     Scored through an index of who links to what, not by comparing every pair: 10,000
     articles are 10^8 pairs (issue 5). The index is built once; each article's list is
@@ -186,7 +202,7 @@ class Related:
 
     @classmethod
     def of(cls, articles: list[ArticleSource]) -> Related:
-        live = [a for a in articles if a.withdrawn is None]
+        live = [a for a in articles if a.withdrawn is None and not a.draft]
         published = [_utc(a.published_at) for a in live]
         order = sorted(range(len(live)), key=lambda j: (-published[j].timestamp(), live[j].slug))
         rank = [0] * len(live)
@@ -389,6 +405,9 @@ def _page(page: PageFile, ctx: Context) -> Record:
         next_review_due=src.next_review_due.isoformat(),
         withdrawn=_withdrawn(src.withdrawn),
         search=search,
+        draft=src.draft,
+        live_from=_seconds(src.published_at),
+        live_until=_seconds(src.expires_at),
     )
 
 
@@ -454,4 +473,7 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         next_review_due=item.next_review_due.isoformat(),
         withdrawn=_withdrawn(faq.withdrawn),
         search=SearchText(item.question, topic.title, item.short_answer, item.answer_text),
+        draft=faq.draft or topic.draft,
+        live_from=_seconds(faq.published_at or topic.published_at),
+        live_until=_seconds(faq.expires_at or topic.expires_at),
     )

@@ -27,6 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.review import ReviewPolicy
+from api.timeline import read_instants
+
 
 @dataclass(frozen=True, slots=True)
 class Revision:
@@ -38,6 +41,9 @@ class Revision:
     changed_at: int | None
     default_locale: str = "en"
     locales: tuple[str, ...] = ("en",)
+    #: The instants (POSIX seconds, sorted) after the revision was read at which answers
+    #: change without a build: go-live, expiry, reviews falling due and overdue.
+    transitions: tuple[float, ...] = ()
 
 
 #: How often to check that the database file is still the one we opened (replaced files).
@@ -45,8 +51,9 @@ REOPEN_CHECK_SECONDS = 1.0
 
 
 class RevisionWatch:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, policy: ReviewPolicy | None = None) -> None:
         self.db_path = db_path
+        self.policy = policy or ReviewPolicy()
         self._db: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None
         self._next_file_check = 0.0
@@ -108,6 +115,14 @@ class RevisionWatch:
         return db
 
     def _read(self, db: sqlite3.Connection, version: int) -> None:
+        # One read transaction: the transitions belong to the build whose meta is read.
+        db.execute("BEGIN")
+        try:
+            self._read_in_snapshot(db, version)
+        finally:
+            db.execute("COMMIT")
+
+    def _read_in_snapshot(self, db: sqlite3.Connection, version: int) -> None:
         try:
             meta = dict(
                 db.execute(
@@ -131,6 +146,7 @@ class RevisionWatch:
                 int(changed) if changed else None,
                 default,
                 tuple(site.get("locales") or (default,)),
+                read_instants(db, self.policy, time.time()),
             )
 
     def close(self) -> None:

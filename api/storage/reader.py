@@ -15,6 +15,7 @@ import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
 from api.storage import search as fts
+from api.timeline import State, live_at, state
 
 #: Columns a list may be sorted by, by the name clients use. Keys of this mapping are the
 #: only column names that ever reach SQL text.
@@ -26,8 +27,6 @@ SORT_COLUMNS = {
 }
 
 
-#: Served items: not tombstones, not withdrawn by the content.
-LIVE = "deleted = 0 AND withdrawn IS NULL"
 _STORED_STATUS = f'"review_status":"{STORED_STATUS}"'.encode()
 _decode_withdrawn = msgspec.json.Decoder(dict[str, Any])
 
@@ -37,9 +36,12 @@ class DatabaseUnavailable(Exception):
 
 
 def review_filter(window: ReviewWindow, status: str | None = None) -> tuple[list[str], list[Any]]:
-    """SQL conditions (and their parameters) for the channel's policy and a status filter."""
-    where: list[str] = []
-    params: list[Any] = []
+    """SQL conditions (and their parameters) for the items the window's channel is served at
+    its instant (live, and not overdue unless the channel is served overdue items), and a
+    status filter."""
+    live, live_params = live_at(window)
+    where: list[str] = [live]
+    params: list[Any] = list(live_params)
     if not window.serve_overdue:
         where.append("(next_review_due IS NULL OR next_review_due >= ?)")
         params.append(window.today)
@@ -93,6 +95,11 @@ class Found:
     doc: bytes
     review_status: str
     withdrawn: dict[str, Any] | None
+    #: Where it stands at the window's instant: a draft or a scheduled item is not to be
+    #: told apart from one that does not exist; an expired one is gone.
+    state: State = "live"
+    #: When it expired (POSIX seconds), for an expired one.
+    expired_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,21 +193,40 @@ class Store:
         return str(row[0]) if row else "0"
 
     async def find(self, type_: str, slug: str, locale: str, window: ReviewWindow) -> Found | None:
-        """An item's detail with today's review status, withdrawn or not; None if unknown."""
+        """An item's detail with the window's review status, withdrawn or not, and where it
+        stands at the window's instant; None if unknown."""
         async with self.db.execute(
-            "SELECT detail_json, next_review_due, withdrawn FROM items"
-            " WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
+            "SELECT detail_json, next_review_due, withdrawn, draft, live_from, live_until"
+            " FROM items WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
             (type_, slug, locale),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        doc, due, withdrawn = bytes(row[0]), row[1], row[2]
+        doc, due, withdrawn, draft, live_from, live_until = row
         return Found(
-            doc=stamp(doc, due, window),
+            doc=stamp(bytes(doc), due, window),
             review_status=window.status(due),
             withdrawn=None if withdrawn is None else _decode_withdrawn.decode(withdrawn),
+            state=state(bool(draft), live_from, live_until, window.now),
+            expired_at=live_until,
         )
+
+    async def served_slugs(
+        self, type_: str, slugs: Sequence[str], locales: Sequence[str], window: ReviewWindow
+    ) -> set[str]:
+        """Which of the slugs the window's channel is served, in any of the locales."""
+        if not slugs:
+            return set()
+        review, review_params = review_filter(window)
+        async with self.db.execute(
+            f"SELECT DISTINCT slug FROM items WHERE type = ?"
+            f" AND locale IN ({','.join('?' * len(locales))})"
+            f" AND slug IN ({','.join('?' * len(slugs))})"
+            + "".join(f" AND {cond}" for cond in review),
+            (type_, *locales, *slugs, *review_params),
+        ) as cur:
+            return {str(row[0]) async for row in cur}
 
     async def vocabulary(self) -> fts.Vocabulary:
         """The search vocabulary of the current build, loaded once per build."""
@@ -215,7 +241,7 @@ class Store:
         review, review_params = review_filter(window)
         query = dataclasses.replace(
             query,
-            conditions=[*query.conditions, LIVE, *review],
+            conditions=[*query.conditions, *review],
             condition_params=[*query.condition_params, *review_params],
         )
         found = await fts.search(self.db, query)
@@ -232,13 +258,15 @@ class Store:
     ) -> list[Change]:
         """Items changed after a revision, in revision order; at most limit + 1 rows.
 
-        A withdrawn item is a deletion to an offline copy: it must stop showing it.
+        An item that is not live at the window's instant (withdrawn, a draft, scheduled,
+        expired) is a deletion to an offline copy: it must stop showing it.
         """
+        live, live_params = live_at(window)
         async with self.db.execute(
-            "SELECT type, slug, locale, revision, deleted OR withdrawn IS NOT NULL,"
+            f"SELECT type, slug, locale, revision, NOT ({live}),"
             " detail_json, next_review_due FROM items"
-            f" WHERE revision > ? AND ({LIVE} OR ?) ORDER BY revision LIMIT ?",
-            (after, with_tombstones, limit + 1),
+            f" WHERE revision > ? AND (({live}) OR ?) ORDER BY revision LIMIT ?",
+            (*live_params, after, *live_params, with_tombstones, limit + 1),
         ) as cur:
             return [
                 Change(
@@ -262,7 +290,7 @@ class Store:
         review, review_params = review_filter(window)
         async with self.db.execute(
             f"SELECT slug, summary_json, next_review_due FROM items"
-            f" WHERE type = ? AND locale = ? AND {LIVE} AND slug IN ({marks})"
+            f" WHERE type = ? AND locale = ? AND slug IN ({marks})"
             + "".join(f" AND {cond}" for cond in review),
             (type_, locale, *slugs, *review_params),
         ) as cur:
@@ -277,7 +305,7 @@ class Store:
         async with self.db.execute(
             "SELECT summary_json, next_review_due FROM links l JOIN items USING"
             " (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
-            f" AND l.locale = ? AND {LIVE}"
+            " AND l.locale = ?"
             + "".join(f" AND {cond}" for cond in review)
             + " ORDER BY position, slug",
             (type_, rel, target, locale, *review_params),
@@ -288,8 +316,8 @@ class Store:
         """Every served item, in a stable order, for the sitemap."""
         review, review_params = review_filter(window)
         async with self.db.execute(
-            f"SELECT type, slug, locale, updated_at, topic FROM items WHERE {LIVE}"
-            + "".join(f" AND {cond}" for cond in review)
+            "SELECT type, slug, locale, updated_at, topic FROM items WHERE "
+            + " AND ".join(review)
             + " ORDER BY type, locale, position, slug",
             review_params,
         ) as cur:
@@ -297,19 +325,21 @@ class Store:
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]
-        where = ["type = ?", LIVE]
+        where = ["type = ?"]
         params: list[Any] = [q.type]
         if q.fallback_locale is None or q.fallback_locale == q.locale:
             where.append("locale = ?")
             params.append(q.locale)
         else:
             # Per item: the asked locale, or the fallback where there is no translation.
+            # A translation that is not live at the instant is no translation yet.
+            translated, translated_params = live_at(q.window, "t")
             where.append(
                 "(locale = ? OR (locale = ? AND NOT EXISTS (SELECT 1 FROM items t"
                 " WHERE t.type = items.type AND t.slug = items.slug AND t.locale = ?"
-                " AND t.deleted = 0 AND t.withdrawn IS NULL)))"
+                f" AND {translated})))"
             )
-            params += [q.locale, q.fallback_locale, q.locale]
+            params += [q.locale, q.fallback_locale, q.locale, *translated_params]
         for rel, target in q.links:
             where.append(
                 "EXISTS (SELECT 1 FROM links l WHERE l.type = items.type AND l.slug = items.slug"

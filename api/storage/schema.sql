@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS items (
     -- JSON {reason, superseded_by} when the content withdraws the item (410 Gone), else NULL.
     -- Unlike a tombstone, a withdrawn item is still content and keeps its JSON.
     withdrawn    BLOB,
+    -- 1 for a draft: built and checked, never served.
+    draft        INTEGER NOT NULL DEFAULT 0,
+    -- POSIX seconds: served from live_from (published_at) until live_until (expires_at);
+    -- NULL is no bound. Whether an item is live is decided per request from these.
+    live_from    REAL,
+    live_until   REAL,
     PRIMARY KEY (type, slug, locale)
 ) WITHOUT ROWID;
 
