@@ -293,6 +293,23 @@ def _document_kiosk_rendition(app: Litestar) -> None:
         if isinstance(first, Reference) and f"{first.ref.rsplit('/', 1)[-1]}Kiosk" in schemas:
             kiosk_name = f"{first.ref.rsplit('/', 1)[-1]}Kiosk"
             items.any_of = [first, _ref(kiosk_name), *items.any_of[1:]]
+    _document_sync_renditions(schemas)
+
+
+def _document_sync_renditions(schemas: dict[str, Schema]) -> None:
+    """A synced item is in the channel's rendition: with `channel=kiosk`, the plain-text one."""
+    upsert = schemas.get("SyncUpsert")
+    item = (upsert.properties or {}).get("item") if upsert is not None else None
+    if not isinstance(item, Schema) or not item.one_of:
+        return
+    variants = list(item.one_of)
+    for ref in item.one_of:
+        name = ref.ref.rsplit("/", 1)[-1] if isinstance(ref, Reference) else ""
+        full = schemas.get(name)
+        if full is not None and KIOSK_DROPS & set(full.properties or {}):
+            variants.append(_ref(_kiosk_variant(schemas, name)))
+    item.one_of = variants
+    item.description = "The item in the channel's rendition (`rendition` says which)."
 
 
 def _ref(name: str) -> Reference:

@@ -199,9 +199,9 @@ def test_urgent_care_is_structured(client: Client) -> None:
 
 
 def test_related_articles_best_first_without_withdrawn(corpus_client: Client) -> None:
-    related = corpus_client.get(
-        f"/v1/articles/{REPLACEMENT_ARTICLE}?channel=editor"
-    ).json()["related"]
+    related = corpus_client.get(f"/v1/articles/{REPLACEMENT_ARTICLE}?channel=editor").json()[
+        "related"
+    ]
     assert [r["slug"] for r in related] == [OVERDUE_ARTICLE, DUE_ARTICLE]
     # A channel not served the overdue article is not pointed at it either.
     website = corpus_client.get(f"/v1/articles/{REPLACEMENT_ARTICLE}").json()["related"]

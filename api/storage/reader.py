@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
 from api.storage import search as fts
-from api.timeline import State, live_at, state
+from api.timeline import PUBLISHED, State, live_at, state
 
 #: Columns a list may be sorted by, by the name clients use. Keys of this mapping are the
 #: only column names that ever reach SQL text.
@@ -130,6 +131,8 @@ class Change:
     revision: int
     deleted: bool
     detail_json: bytes | None
+    #: When the channel stops being served it (POSIX seconds): expiry or review overdue.
+    hide_after: float | None = None
 
 
 @dataclass(slots=True)
@@ -254,31 +257,89 @@ class Store:
         return fts.Hits(hits, found.total)
 
     async def changes(
-        self, after: int, limit: int, with_tombstones: bool, window: ReviewWindow
-    ) -> list[Change]:
-        """Items changed after a revision, in revision order; at most limit + 1 rows.
+        self,
+        after: int,
+        limit: int,
+        with_tombstones: bool,
+        window: ReviewWindow,
+        *,
+        since: float | None = None,
+        locale: str | None = None,
+    ) -> tuple[list[Change], list[Change]]:
+        """What an offline copy must do to show what the window's channel is served at the
+        window's instant, having shown it as of revision `after` at the instant `since`.
 
-        An item that is not live at the window's instant (withdrawn, a draft, scheduled,
-        expired) is a deletion to an offline copy: it must stop showing it.
+        Two lists: (1) items of a revision up to `after` that a transition in (`since`,
+        now] changed (they went live, expired, fell due or overdue), all of them; (2) items
+        changed after `after`, in revision order, at most limit + 1 rows. An item the
+        channel is not served now (withdrawn, a draft, scheduled, expired, overdue) is a
+        deletion: the copy must stop showing it.
         """
-        live, live_params = live_at(window)
+        served, served_params = review_filter(window)
+        gone = f"NOT ({' AND '.join(served)})"
+        head = (
+            f"SELECT type, slug, locale, revision, {gone}, detail_json, next_review_due,"
+            " live_until FROM items"
+        )
+        where_locale = " AND locale = ?" if locale is not None else ""
+        locale_params = [locale] if locale is not None else []
+        moved: list[Change] = []
+        if since is not None and since < window.now:
+            then = dt.datetime.fromtimestamp(since, dt.UTC).date()
+            today = dt.date.fromisoformat(window.today)
+            days = dt.timedelta(days=self.review_policy.due_days)
+            # The UTC days whose start lies in (since, now]: reviews that fell due on one
+            # (next_review_due - due_days) or overdue (the day after next_review_due).
+            async with self.db.execute(
+                f"{head} WHERE revision <= ? AND {PUBLISHED}{where_locale} AND ("
+                " (live_from > ? AND live_from <= ?) OR (live_until > ? AND live_until <= ?)"
+                " OR (next_review_due > ? AND next_review_due <= ?)"
+                " OR (next_review_due >= ? AND next_review_due < ?)"
+                ") ORDER BY revision",
+                (
+                    *served_params,
+                    after,
+                    *locale_params,
+                    since,
+                    window.now,
+                    since,
+                    window.now,
+                    (then + days).isoformat(),
+                    (today + days).isoformat(),
+                    then.isoformat(),
+                    today.isoformat(),
+                ),
+            ) as cur:
+                moved = [self._change(window, *row) async for row in cur]
         async with self.db.execute(
-            f"SELECT type, slug, locale, revision, NOT ({live}),"
-            " detail_json, next_review_due FROM items"
-            f" WHERE revision > ? AND (({live}) OR ?) ORDER BY revision LIMIT ?",
-            (*live_params, after, *live_params, with_tombstones, limit + 1),
+            f"{head} WHERE revision > ?{where_locale} AND (NOT ({gone}) OR ?)"
+            " ORDER BY revision LIMIT ?",
+            (*served_params, after, *locale_params, *served_params, with_tombstones, limit + 1),
         ) as cur:
-            return [
-                Change(
-                    t,
-                    s,
-                    loc,
-                    int(rev),
-                    bool(gone),
-                    None if gone or doc is None else stamp(bytes(doc), due, window),
-                )
-                async for t, s, loc, rev, gone, doc, due in cur
-            ]
+            changed = [self._change(window, *row) async for row in cur]
+        return moved, changed
+
+    def _change(
+        self,
+        window: ReviewWindow,
+        type_: str,
+        slug: str,
+        locale: str,
+        revision: int,
+        gone: int,
+        doc: bytes | None,
+        due: str | None,
+        live_until: float | None,
+    ) -> Change:
+        if gone or doc is None:
+            return Change(type_, slug, locale, int(revision), True, None)
+        hide_after = live_until
+        if due is not None and not window.serve_overdue:
+            overdue = self.review_policy.instants(due)[1]
+            hide_after = overdue if hide_after is None else min(hide_after, overdue)
+        return Change(
+            type_, slug, locale, int(revision), False, stamp(bytes(doc), due, window), hide_after
+        )
 
     async def summaries(
         self, type_: str, slugs: Sequence[str], locale: str, window: ReviewWindow
