@@ -78,6 +78,12 @@ date when the request is answered. The `channel` parameter says who will show th
 channels not listed in the server's CLINIC_SERVE_OVERDUE are not served overdue items. A
 withdrawn item answers 410 Gone, naming its replacement in `superseded_by`.
 
+Content lives in time: a draft, or an item before its `published_at`, answers 404 as an
+unknown one does and is in no list; after its `expires_at` it answers 410 Gone. Answers
+change at each go-live, expiry and review transition without a build (new ETags), and no
+`Cache-Control` lifetime reaches past the next transition. `/v1/sync` reports transitions
+as changes, and each synced item's `hide_after` says when its channel stops showing it.
+
 **Kiosk.** `channel=kiosk` on the content, search and FAQ operations is the waiting-room
 preset: besides leaving out overdue items, it renders plain text only — no `body_html`,
 `answer_html`, `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters),

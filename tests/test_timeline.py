@@ -24,7 +24,7 @@ import yaml
 from api.build import check
 from api.build.check import check_schedule
 from api.review import ReviewPolicy
-from api.timeline import instants, state, window_at
+from api.timeline import instants, read_instants, state, window_at
 from tests.conftest import CONTENT, Server, build_db
 from tests.website_corpus import write_article
 
@@ -349,3 +349,34 @@ def test_sync_reports_a_review_falling_overdue_as_a_removal(corpus_settings: Any
     assert ("symptom", OVERDUE_SYMPTOM, True) not in asyncio.run(
         changes("kiosk", midnight + 10, midnight + 20)
     )
+
+
+def test_database_built_before_items_had_bounds_is_upgraded(tmp_path: Path) -> None:
+    import asyncio
+    import shutil
+    import sqlite3
+
+    from api.build import build
+
+    content = Path(shutil.copytree(CONTENT, tmp_path / "content"))
+    db = tmp_path / "clinic.db"
+    asyncio.run(build(content, db))
+    with sqlite3.connect(db) as conn:
+        for index in ("items_by_live_from", "items_by_live_until", "items_by_review_day"):
+            conn.execute(f"DROP INDEX {index}")
+        for column in ("draft", "live_from", "live_until"):
+            conn.execute(f"ALTER TABLE items DROP COLUMN {column}")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        # What the server reads of such a database: reviews only, no failure.
+        assert isinstance(read_instants(conn, ReviewPolicy(), 0.0), tuple)
+    conn.close()
+    result = asyncio.run(build(content, db))
+    assert result.write.updated == result.items  # every row written again, bounds included
+    with sqlite3.connect(db) as conn:
+        articles = conn.execute(
+            "SELECT count(*) FROM items WHERE type = 'article' AND live_from IS NOT NULL"
+        ).fetchone()[0]
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert articles > 0
+    assert "items_by_live_from" in indexes

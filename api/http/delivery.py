@@ -36,10 +36,10 @@ from api.errors import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, allow_with_head, precondition_status, preferred_codings
 from api.http.prepared import Entry, Header, Key, Prepared
-from api.http.revision import RevisionWatch
+from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
-from api.timeline import window_at
+from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -105,6 +105,12 @@ class Delivery:
             f" stale-if-error={settings.cache_stale_if_error}"
         ).encode("latin-1")
         self.prepared: Prepared | None = None
+        #: Called (revision, window that just began) when a transition, not a build, starts
+        #: new answers: the place for an event producer to hear of go-lives, expiries and
+        #: reviews falling due or overdue in this process (`Store.transitioned` says which
+        #: items). Called on the first request after the instant, in that request's turn:
+        #: it must not block.
+        self.on_transition: Callable[[Revision, Window], None] | None = None
         self.precondition_failed: list[Header] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(PRECONDITION_FAILED)).encode()),
@@ -162,9 +168,12 @@ class Delivery:
         now = time.time()
         if prepared is None or prepared.revision is not revision or now >= prepared.until:
             # A build went live, or a transition passed: answer as if a build had landed.
+            window = window_at(revision.transitions, now)
+            if prepared is not None and prepared.revision is revision and self.on_transition:
+                self.on_transition(revision, window)
             prepared = self.prepared = Prepared(
                 revision,
-                window_at(revision.transitions, now),
+                window,
                 self.settings.cache_max_bytes,
                 self.cache_control,
                 self.vary,

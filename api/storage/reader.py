@@ -285,32 +285,7 @@ class Store:
         locale_params = [locale] if locale is not None else []
         moved: list[Change] = []
         if since is not None and since < window.now:
-            then = dt.datetime.fromtimestamp(since, dt.UTC).date()
-            today = dt.date.fromisoformat(window.today)
-            days = dt.timedelta(days=self.review_policy.due_days)
-            # The UTC days whose start lies in (since, now]: reviews that fell due on one
-            # (next_review_due - due_days) or overdue (the day after next_review_due).
-            async with self.db.execute(
-                f"{head} WHERE revision <= ? AND {PUBLISHED}{where_locale} AND ("
-                " (live_from > ? AND live_from <= ?) OR (live_until > ? AND live_until <= ?)"
-                " OR (next_review_due > ? AND next_review_due <= ?)"
-                " OR (next_review_due >= ? AND next_review_due < ?)"
-                ") ORDER BY revision",
-                (
-                    *served_params,
-                    after,
-                    *locale_params,
-                    since,
-                    window.now,
-                    since,
-                    window.now,
-                    (then + days).isoformat(),
-                    (today + days).isoformat(),
-                    then.isoformat(),
-                    today.isoformat(),
-                ),
-            ) as cur:
-                moved = [self._change(window, *row) async for row in cur]
+            moved = await self.transitioned(since, window, up_to=after, locale=locale)
         async with self.db.execute(
             f"{head} WHERE revision > ?{where_locale} AND (NOT ({gone}) OR ?)"
             " ORDER BY revision LIMIT ?",
@@ -318,6 +293,54 @@ class Store:
         ) as cur:
             changed = [self._change(window, *row) async for row in cur]
         return moved, changed
+
+    async def transitioned(
+        self,
+        since: float,
+        window: ReviewWindow,
+        *,
+        up_to: int | None = None,
+        locale: str | None = None,
+    ) -> list[Change]:
+        """Items a transition in (`since`, the window's instant] changed for the window's
+        channel, in revision order: gone live or fallen due (upserts), expired or, for a
+        channel not served overdue items, fallen overdue (deletions). `up_to` keeps items
+        of that revision or older (sync sends newer ones anyway).
+
+        This is also what an event producer needs at each transition: the items it
+        published, unpublished or made due or overdue, with no build to say so.
+        """
+        served, served_params = review_filter(window)
+        then = dt.datetime.fromtimestamp(since, dt.UTC).date()
+        today = dt.date.fromisoformat(window.today)
+        days = dt.timedelta(days=self.review_policy.due_days)
+        where = [PUBLISHED]
+        params: list[Any] = []
+        if up_to is not None:
+            where.append("revision <= ?")
+            params.append(up_to)
+        if locale is not None:
+            where.append("locale = ?")
+            params.append(locale)
+        # The UTC days whose start lies in (since, now]: reviews that fell due on one
+        # (next_review_due - due_days) or overdue (the day after next_review_due).
+        where.append(
+            "((live_from > ? AND live_from <= ?) OR (live_until > ? AND live_until <= ?)"
+            " OR (next_review_due > ? AND next_review_due <= ?)"
+            " OR (next_review_due >= ? AND next_review_due < ?))"
+        )
+        params += [
+            since, window.now, since, window.now,
+            (then + days).isoformat(), (today + days).isoformat(),
+            then.isoformat(), today.isoformat(),
+        ]  # fmt: skip
+        async with self.db.execute(
+            f"SELECT type, slug, locale, revision, NOT ({' AND '.join(served)}), detail_json,"
+            f" next_review_due, live_until FROM items WHERE {' AND '.join(where)}"
+            " ORDER BY revision",
+            (*served_params, *params),
+        ) as cur:
+            return [self._change(window, *row) async for row in cur]
 
     def _change(
         self,

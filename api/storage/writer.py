@@ -129,12 +129,16 @@ async def write(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'"
     ) as cur:
         first = await cur.fetchone() is None
-    await db.executescript(TABLES if first else SCHEMA)
+    await db.executescript(TABLES)
     async with db.execute("PRAGMA table_info(items)") as cur:
         columns = {row[1] async for row in cur}
     for name, kind in ADDED_COLUMNS.items():
         if name not in columns:
             await db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
+    if not first:
+        # After the columns they may name are there.
+        for statement in INDEXES:
+            await db.execute(statement)
     await db.execute("BEGIN IMMEDIATE")
     try:
         result = await _write(db, records, site, synonyms, started, vocab)
