@@ -122,12 +122,14 @@ def test_scheduled_article_goes_live_at_its_instant(timed: Timed) -> None:
         )
         assert before.json().keys() == unknown.json().keys()
         old: dict[str, str] = {}
+        modified: dict[str, str] = {}
         for path in PUBLIC:
             response = http.get(path)
             assert response.status_code == 200, path
             assert SCHEDULED not in response.text, path
             assert "springtide" not in response.text.lower() or path.endswith("springtide")
             old[path] = response.headers["etag"]
+            modified[path] = response.headers["last-modified"]
             # No lifetime reaches past the go-live.
             left = timed.go_live - time.time()
             max_age, swr, sie = _max_age(response)
@@ -182,6 +184,9 @@ def test_scheduled_article_goes_live_at_its_instant(timed: Timed) -> None:
             assert response.status_code == 200, path  # a new ETag, not a 304
             assert response.headers["etag"] != old[path], path
             assert SCHEDULED in response.text, path
+            # Changed since the old Last-Modified: not a 304 for If-Modified-Since either.
+            since = http.get(path, headers={"If-Modified-Since": modified[path]})
+            assert since.status_code == 200, path
         hits = http.get("/v1/search?q=springtide").json()["data"]
         assert [h["slug"] for h in hits] == [SCHEDULED]
         sync = http.get("/v1/sync", params={"limit": 500}).json()
@@ -380,3 +385,54 @@ def test_database_built_before_items_had_bounds_is_upgraded(tmp_path: Path) -> N
     conn.close()
     assert articles > 0
     assert "items_by_live_from" in indexes
+
+
+def test_check_command_prints_notices_without_failing(content_copy: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    _front(content_copy / "treatments" / "ketamine-infusion.md", draft=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "api", "check"],
+        cwd=ROOT,
+        env={**os.environ, "CLINIC_CONTENT_DIR": str(content_copy)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert (
+        "articles/ketamine-for-crps.md: treatments[0]: the treatment 'ketamine-infusion' is not"
+        " live (a draft); the relation is hidden until it is"
+    ) in result.stdout.splitlines()
+    assert "notice(s)" in result.stdout.splitlines()[-1]
+
+
+def test_a_draft_is_named_by_nothing(content_copy: Path, tmp_path: Path) -> None:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    _front(content_copy / "treatments" / "ketamine-infusion.md", draft=True)
+    db = build_db(content_copy, tmp_path / "clinic.db")
+    settings = Settings(content_dir=content_copy, db_path=db, access_log=False)
+    with TestClient(create_app(settings)) as client:
+        unknown = client.get("/v1/treatments/no-such-treatment")
+        draft = client.get("/v1/treatments/ketamine-infusion")
+        assert draft.status_code == unknown.status_code == 404
+        article = client.get("/v1/articles/ketamine-for-crps").json()
+        assert article["treatments"] == []
+        assert "ketamine-infusion" not in article["json_ld_script"]
+        assert client.get("/v1/treatments").json()["data"] == []
+        assert client.get("/v1/articles?treatment=ketamine-infusion").json()["data"] == []
+        condition = client.get("/v1/conditions/crps?include=treatments").json()
+        assert "ketamine-infusion" not in condition["treatments"]
+        assert condition["included"]["treatments"] == []
+        faqs = client.get("/v1/faqs?limit=100").json()["data"]
+        assert all(faq.get("treatment") != "ketamine-infusion" for faq in faqs)

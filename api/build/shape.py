@@ -11,7 +11,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -36,6 +36,7 @@ from schemas.content import (
 )
 
 _encoder = msgspec.json.Encoder()
+S = TypeVar("S", bound=msgspec.Struct)
 #: How many related articles an article lists.
 MAX_RELATED = 5
 #: How much each kind of shared link counts when ranking related articles.
@@ -50,6 +51,14 @@ class Context:
     people: dict[str, r.PersonRef]
     titles: dict[tuple[str, str, str], str]
     related: Related
+    #: Pages that are drafts: they do not exist for clients, so no item names them.
+    drafts: frozenset[tuple[str, str, str]] = frozenset()
+
+    def is_draft(self, kind: str, slug: str, locale: str) -> bool:
+        key = (kind, slug, locale)
+        if key not in self.titles:  # no translation: the relation is to the original
+            key = (kind, slug, self.site.default_locale)
+        return key in self.drafts
 
     def url(self, kind: str, slug: str, locale: str) -> str:
         site = self.site
@@ -138,6 +147,9 @@ def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
         people=people,
         titles={(p.kind, p.source.slug, p.source.locale): p.source.title for p in loaded.pages},
         related=Related.of([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
+        drafts=frozenset(
+            (p.kind, p.source.slug, p.source.locale) for p in loaded.pages if p.source.draft
+        ),
     )
     topics = [topic for _, topic in loaded.faq_topics]
     items = len(loaded.pages) + sum(len(t.faqs) for t in topics)
@@ -177,7 +189,8 @@ def _shape_records(
 ) -> tuple[list[Record], Counter[str]]:
     records = [_page(page, ctx) for page in pages]
     for topic in topics:
-        records.extend(_faq(topic, faq, ctx.people) for faq in topic.faqs)
+        records.extend(_faq(topic, _without_drafts(faq, topic.locale, ctx), ctx.people)
+                       for faq in topic.faqs)  # fmt: skip
     for record in records:
         record.content_hash = content_hash(record.detail, record)
     return records, vocabulary(records)
@@ -260,8 +273,35 @@ def _plain(fields: dict[str, Any]) -> dict[str, Any]:
     return msgspec.to_builtins(fields)  # type: ignore[no-any-return]
 
 
+#: Fields that relate to other pages by slug, and the kind of page each names.
+RELATION_FIELDS = {
+    "conditions": "condition",
+    "treatments": "treatment",
+    "symptoms": "symptom",
+    "condition": "condition",
+    "treatment": "treatment",
+}
+
+
+def _without_drafts(src: S, locale: str, ctx: Context) -> S:
+    """`src` without its relations to drafts: a draft does not exist for clients, so the
+    items they see do not name it (fields, JSON-LD, filters) until it is published."""
+    if not ctx.drafts:
+        return src
+    changes: dict[str, Any] = {}
+    for name, kind in RELATION_FIELDS.items():
+        value = getattr(src, name, None)
+        if isinstance(value, list):
+            kept = [slug for slug in value if not ctx.is_draft(kind, slug, locale)]
+            if len(kept) != len(value):
+                changes[name] = kept
+        elif isinstance(value, str) and ctx.is_draft(kind, value, locale):
+            changes[name] = None
+    return msgspec.structs.replace(src, **changes) if changes else src
+
+
 def _page(page: PageFile, ctx: Context) -> Record:
-    src = page.source
+    src = _without_drafts(page.source, page.source.locale, ctx)
     people = ctx.people
     url = ctx.url(page.kind, src.slug, src.locale)
     loc = src.locale
