@@ -74,6 +74,18 @@ def instants(bounds: Iterable[float], review_days: Iterable[str], policy: Review
     return tuple(sorted(found))
 
 
+_EXPIRIES = f"SELECT DISTINCT live_until FROM items WHERE live_until IS NOT NULL AND {PUBLISHED}"
+
+
+def read_expiries(db: sqlite3.Connection) -> tuple[float, ...]:
+    """Every expiry of the content, past ones included, sorted (empty for a database built
+    before items had bounds)."""
+    try:
+        return tuple(sorted(row[0] for row in db.execute(_EXPIRIES)))
+    except sqlite3.OperationalError:
+        return ()
+
+
 def read_instants(db: sqlite3.Connection, policy: ReviewPolicy, after: float) -> tuple[float, ...]:
     """The transitions after `after` in a built database (empty for one built before items
     had bounds: its content does not change over time but for reviews)."""
@@ -96,6 +108,13 @@ class Window:
     start: float | None
     #: The next transition (infinity when none is known).
     until: float
+
+
+def last_before(instants: tuple[float, ...], until: float) -> int:
+    """The latest of the sorted instants before `until`, in whole seconds rounded up (an
+    HTTP date has no fractions); 0 for none."""
+    i = bisect.bisect_left(instants, until)
+    return math.ceil(instants[i - 1]) if i else 0
 
 
 def window_at(transitions: tuple[float, ...], now: float) -> Window:

@@ -21,12 +21,9 @@ from litestar.params import QueryParameter
 
 from api.controllers.kiosk import is_kiosk, kiosk_rendition
 from api.controllers.locales import site_locales
-from api.controllers.pipeline import (
-    CURSOR_PATTERN,
-    MAX_CURSOR_LENGTH,
-    StoreDep,
-    review_window,
-)
+from api.controllers.modified import header as last_modified
+from api.controllers.modified import newest_of_rows
+from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH, StoreDep, review_window
 from api.controllers.responses import BAD_REQUEST, GUARDED, SYNC_GONE, UNAVAILABLE
 from api.errors import bad_param
 from api.storage.reader import Change, DatabaseUnavailable
@@ -51,8 +48,9 @@ SyncCursor = Annotated[
         min_length=1,
         max_length=MAX_CURSOR_LENGTH,
         pattern=CURSOR_PATTERN,
-        description="`meta.next_cursor` of the last sync. Without it, everything is sent.",
-        schema_extra={"format": "cursor"},
+        description="`meta.next_cursor` of the last sync; without it, everything is sent."
+        " Only cursors this API issued are valid: any other gets 400, and one issued by a"
+        " database since rebuilt from scratch gets 410.",
     ),
 ]
 SyncLocale = Annotated[
@@ -91,7 +89,8 @@ def encode_cursor(lineage: str, revision: int, instant: float) -> str:
     """Base64url JSON [lineage, revision, instant in ms]: the copy has every change up to
     that revision, and every transition up to that instant (rounded down, so a transition
     in the last millisecond is sent again rather than never)."""
-    raw = _encoder.encode((lineage, revision, int(instant * 1000)))
+    # The smallest nudge, so that a product like 1234.5669999 still names 1234.567.
+    raw = _encoder.encode((lineage, revision, int(instant * 1000 + 0.001)))
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -188,6 +187,9 @@ class SyncController(Controller):
             # Without a channel, the editor's view: every item, review_status saying which
             # are overdue.
             window = review_window(store, channel or "editor")
+            # The cursor names the last transition, not this instant: the same on every
+            # replica and all through the window, so answers are too.
+            seen_until = await store.last_transition(window)
             moved, changes = await store.changes(
                 after,
                 limit,
@@ -205,12 +207,16 @@ class SyncController(Controller):
         meta_json = _encoder.encode(
             {
                 "has_more": has_more,
-                "next_cursor": encode_cursor(lineage, end, window.now),
+                "next_cursor": encode_cursor(lineage, end, seen_until),
                 "content_revision": latest,
             }
         )
         kiosk = is_kiosk(channel)
         data = b",".join(_change(change, kiosk) for change in [*moved, *changes])
         body = b'{"data":[' + data + b'],"meta":' + meta_json + b"}"
-        response: Response[Any] = Response(content=body, media_type="application/json")
+        items = [c.detail_json for c in [*moved, *changes] if c.detail_json]
+        modified = newest_of_rows(items, store.review_policy.due_days)
+        response: Response[Any] = Response(
+            content=body, media_type="application/json", headers=last_modified(modified)
+        )
         return response

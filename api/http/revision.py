@@ -20,6 +20,7 @@ directly.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.review import ReviewPolicy
-from api.timeline import read_instants
+from api.timeline import PUBLISHED, read_expiries, read_instants
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +37,27 @@ class Revision:
     """One live state of the content; prepared responses belong to exactly one."""
 
     fingerprint: tuple[str, str]
-    #: POSIX seconds when the content last changed, or None for a database built before
-    #: the build recorded it.
+    #: POSIX seconds of the newest `updated_at` in the content (a date the content gives,
+    #: so every replica built from it agrees), or None when it has no item.
     changed_at: int | None
     default_locale: str = "en"
     locales: tuple[str, ...] = ("en",)
     #: The instants (POSIX seconds, sorted) after the revision was read at which answers
     #: change without a build: go-live, expiry, reviews falling due and overdue.
     transitions: tuple[float, ...] = ()
+    #: Every expiry of the content (POSIX seconds, sorted), past ones included.
+    expiries: tuple[float, ...] = ()
+    #: (go-live, updated_at) in POSIX seconds of the items not live yet when the revision
+    #: was read, by go-live: `changed_at` counts each from its go-live on.
+    scheduled: tuple[tuple[float, int], ...] = ()
+
+    def changed_before(self, until: float) -> int | None:
+        """`changed_at` as of the transition window that ends at `until`: the same on
+        every replica, whenever it read the revision."""
+        later = [updated for live_from, updated in self.scheduled if live_from < until]
+        if not later:
+            return self.changed_at
+        return max(self.changed_at or 0, *later)
 
 
 #: How often to check that the database file is still the one we opened (replaced files).
@@ -127,26 +141,29 @@ class RevisionWatch:
             meta = dict(
                 db.execute(
                     "SELECT key, value FROM meta"
-                    " WHERE key IN ('content_hash', 'content_revision', 'changed_at', 'site')"
+                    " WHERE key IN ('content_hash', 'content_revision', 'site')"
                 ).fetchall()
             )
+            now = time.time()
+            newest, scheduled = _newest(db, now)
         except sqlite3.OperationalError:  # no build has committed yet
-            meta = {}
+            meta, newest, scheduled = {}, None, ()
         self._version = version
         if "content_hash" not in meta:
             self._current = None
             return
         fingerprint = (meta["content_hash"], meta.get("content_revision", ""))
         if self._current is None or self._current.fingerprint != fingerprint:
-            changed = meta.get("changed_at")
             site = json.loads(meta.get("site") or "{}")
             default = str(site.get("default_locale", "en"))
             self._current = Revision(
                 fingerprint,
-                int(changed) if changed else None,
+                _seconds(newest) if newest else None,
                 default,
                 tuple(site.get("locales") or (default,)),
-                read_instants(db, self.policy, time.time()),
+                read_instants(db, self.policy, now),
+                read_expiries(db),
+                scheduled,
             )
 
     def close(self) -> None:
@@ -164,3 +181,35 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
+
+
+def _newest(db: sqlite3.Connection, now: float) -> tuple[str | None, tuple[tuple[float, int], ...]]:
+    """The newest updated_at of the items live at `now` (a draft's, or a scheduled item's,
+    would tell what is coming), and (go-live, updated_at) of those scheduled after it."""
+    try:
+        row = db.execute(
+            f"SELECT max(updated_at) FROM items WHERE {PUBLISHED}"
+            " AND (live_from IS NULL OR live_from <= ?)",
+            (now,),
+        ).fetchone()
+        scheduled = tuple(
+            (float(live_from), _seconds(updated))
+            for live_from, updated in db.execute(
+                f"SELECT live_from, updated_at FROM items WHERE live_from > ? AND {PUBLISHED}"
+                " ORDER BY live_from",
+                (now,),
+            )
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such column" not in str(exc):
+            raise
+        # Built before items had bounds.
+        row = db.execute("SELECT max(updated_at) FROM items WHERE deleted = 0").fetchone()
+        scheduled = ()
+    return (row[0] if row else None), scheduled
+
+
+def _seconds(moment: str) -> int:
+    """`2026-01-31T09:00:00Z` (as the build stores dates) as POSIX seconds."""
+    parsed = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp())

@@ -342,6 +342,31 @@ class Store:
         ) as cur:
             return [self._change(window, *row) async for row in cur]
 
+    async def last_transition(self, window: ReviewWindow) -> float:
+        """The latest transition at or before the window's instant (0 for none): an instant
+        of the content, so every replica names the same one, and the same all through a
+        transition window. Nothing changes between it and the window's instant."""
+        days = dt.timedelta(days=self.review_policy.due_days)
+        today = dt.date.fromisoformat(window.today)
+        async with self.db.execute(
+            f"SELECT (SELECT max(live_from) FROM items WHERE live_from <= ? AND {PUBLISHED}),"
+            f" (SELECT max(live_until) FROM items WHERE live_until <= ? AND {PUBLISHED}),"
+            f" (SELECT max(next_review_due) FROM items WHERE next_review_due < ? AND {PUBLISHED}),"
+            f" (SELECT max(next_review_due) FROM items WHERE next_review_due <= ? AND {PUBLISHED})",
+            (window.now, window.now, today.isoformat(), (today + days).isoformat()),
+        ) as cur:
+            row = await cur.fetchone()
+        found = [0.0]
+        if row is not None:
+            live_from, live_until, overdue_day, due_day = row
+            found += [b for b in (live_from, live_until) if b is not None]
+            # A review falls overdue the day after its date, and due `due_days` before it.
+            if overdue_day is not None:
+                found.append(self.review_policy.instants(overdue_day)[1])
+            if due_day is not None:
+                found.append(self.review_policy.instants(due_day)[0])
+        return max(found)
+
     def _change(
         self,
         window: ReviewWindow,
