@@ -9,6 +9,7 @@ started once for the module and each test waits for its instant.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import math
 import re
 import threading
@@ -243,6 +244,12 @@ def test_expiry_removes_an_item_at_its_instant(timed: Timed) -> None:
         after = http.get("/v1/faqs?topic=about-crps&limit=100")
         assert EXPIRING_FAQ not in _slugs(after.json())
         assert after.headers["etag"] != listed.headers["etag"]
+        # The list lost an item with no date of its own: Last-Modified still moves on, so
+        # a cache that revalidates by date does not keep the copy that has it.
+        since = {"If-Modified-Since": listed.headers["last-modified"]}
+        assert http.get("/v1/faqs?topic=about-crps&limit=100", headers=since).status_code == 200
+        moved = email.utils.parsedate_to_datetime(after.headers["last-modified"])
+        assert moved.timestamp() == math.ceil(timed.expiry)
         assert EXPIRING_FAQ not in http.get("/v1/faq-topics/about-crps").text
         hits = http.get("/v1/search?q=spread").json()["data"]
         assert EXPIRING_FAQ not in [h["slug"] for h in hits]
@@ -262,6 +269,26 @@ def test_state_at_an_instant() -> None:
     assert state(False, 100.0, None, 100.0) == "live"  # published_at <= t
     assert state(False, None, 100.0, 100.0) == "expired"  # t < expires_at
     assert state(False, 50.0, 150.0, 100.0) == "live"
+
+
+def test_cache_lifetimes_count_down_to_the_next_transition() -> None:
+    from api.http.prepared import Prepared
+    from api.http.revision import Revision
+    from api.timeline import Window
+
+    prepared = Prepared(
+        Revision(("h", "1"), 0), Window(None, 1000.0), 1 << 20, b"public", b"", None,
+        (60, 300, 86400),
+    )  # fmt: skip
+    assert prepared.cap_from == 1000.0 - 60 - 86400
+    assert prepared.cache_control_at(500.0) == (
+        b"public, max-age=60, stale-while-revalidate=300, stale-if-error=440"
+    )
+    assert prepared.cache_control_at(990.5) == (
+        b"public, max-age=9, stale-while-revalidate=0, stale-if-error=0"
+    )
+    assert prepared.cache_control_at(999.9).startswith(b"public, max-age=0,")
+    assert prepared.cache_control_at(1000.0).startswith(b"public, max-age=0,")
 
 
 def test_transitions_and_windows() -> None:
