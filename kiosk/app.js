@@ -7,6 +7,7 @@ import { Index } from "./search.js";
 
 /** @typedef {import("./data.js").Faq} Faq */
 /** @typedef {import("./data.js").Item} Item */
+/** @typedef {import("./data.js").Kept} Kept */
 /** @typedef {import("./data.js").Locale} Locale */
 /** @typedef {import("./data.js").Schemas["UrgentCare"]} UrgentCare */
 /**
@@ -179,7 +180,7 @@ class Kiosk {
    */
   shown(type) {
     const now = Date.now();
-    /** @type {Map<string, Item>} */
+    /** @type {Map<string, Kept>} */
     const bySlug = new Map();
     const fallback = this.defaultLocale();
     for (const item of this.copy.items) {

@@ -11,6 +11,12 @@
 /** @typedef {Schemas["TreatmentDetail"] | Schemas["TreatmentDetailKiosk"]} Treatment */
 /** @typedef {Schemas["SyncUpsert"]["item"] | Faq | Condition | Treatment} Item */
 /** @typedef {Schemas["SyncUpsert"] | Schemas["SyncDelete"]} Change */
+/**
+ * An item as the copy keeps it: with the upsert's `hide_after` (when the channel stops
+ * showing it) and whether it came from the kiosk's own stream, where the API has already
+ * put the review falling overdue into `hide_after`.
+ * @typedef {Item & { hide_after?: string | null, for_channel?: boolean }} Kept
+ */
 /** @typedef {Schemas["SyncPage"]} SyncPage */
 /** @typedef {Schemas["Site"]} Site */
 /** @typedef {Schemas["FaqTopicSummary"]} TopicSummary */
@@ -101,7 +107,7 @@ export class Copy {
   /** @param {IDBDatabase} db */
   constructor(db) {
     this.db = db;
-    /** @type {Item[]} */
+    /** @type {Kept[]} */
     this.items = [];
     /** @type {Partial<Record<Locale, Site>>} */
     this.sites = {};
@@ -119,7 +125,7 @@ export class Copy {
 
   async reload() {
     const tx = this.db.transaction(["items", "meta"], "readonly");
-    const items = /** @type {Item[]} */ (await done(tx.objectStore("items").getAll()));
+    const items = /** @type {Kept[]} */ (await done(tx.objectStore("items").getAll()));
     const meta = tx.objectStore("meta");
     const state = /** @type {SyncState | undefined} */ (await done(meta.get("sync")));
     const sites = /** @type {Copy["sites"] | undefined} */ (await done(meta.get("sites")));
@@ -141,9 +147,13 @@ export class Copy {
     const tx = this.db.transaction(["items", "meta"], "readwrite");
     const items = tx.objectStore("items");
     if (replace) items.clear();
+    const forChannel = state.mode === "channel";
     for (const change of changes) {
-      if (change.op === "upsert") items.put(change.item, itemKey(change));
-      else items.delete(itemKey(change));
+      if (change.op === "upsert") {
+        /** @type {Kept} */
+        const kept = { ...change.item, hide_after: change.hide_after, for_channel: forChannel };
+        items.put(kept, itemKey(change));
+      } else items.delete(itemKey(change));
     }
     tx.objectStore("meta").put(state, "sync");
     await committed(tx);
@@ -171,16 +181,19 @@ export class Copy {
 }
 
 /**
- * Whether an item may be shown at `now` (milliseconds). An item with `hide_after` is hidden
- * from that moment; otherwise one whose clinical review is overdue is: from the day after
- * its `next_review_due` (UTC), or when sync already said `overdue`. Both are judged on the
- * device, so an item disappears on time with the network gone.
- * @param {Item} item
+ * Whether an item may be shown at `now` (milliseconds), judged on the device so that an
+ * item disappears on time with the network gone. One with `hide_after` is hidden from that
+ * moment. From the kiosk's stream that is all: the API put the review falling overdue into
+ * `hide_after` (and sends an item overdue already as a deletion). From an API whose sync
+ * has no channel, the review is judged here: hidden from the day after `next_review_due`
+ * (UTC), or when sync already said `overdue`.
+ * @param {Kept} item
  * @param {number} now
  */
 export function visible(item, now) {
-  const hideAfter = /** @type {{ hide_after?: string | null }} */ (item).hide_after;
-  if (typeof hideAfter === "string") return now < Date.parse(hideAfter);
+  const hideAfter = item.hide_after;
+  if (typeof hideAfter === "string" && now >= Date.parse(hideAfter)) return false;
+  if (item.for_channel) return true;
   if (item.review_status === "overdue") return false;
   const today = new Date(now).toISOString().slice(0, 10);
   return !(item.next_review_due && item.next_review_due < today);

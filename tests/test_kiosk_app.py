@@ -320,6 +320,10 @@ def test_browse_a_topic_open_a_question_search_with_a_typo_in_spanish(
 
     assert watched.csp_reports == []
     assert watched.foreign(live.server.url) == []
+    # The kiosk's own stream: its channel's items, in its plain-text rendition.
+    syncs = [url for url in watched.requests if "/v1/sync" in url]
+    assert syncs
+    assert all("channel=kiosk" in url for url in syncs), syncs
     watched.context.close()
 
 
@@ -405,6 +409,11 @@ def test_an_item_disappears_on_time_offline(browser: Browser, live: Live) -> Non
     load(watched, live)
     page.wait_for_selector("#status:has-text('Content as of')")
     question = api(live, f"/v1/faqs/{DUE_SOON}")["question"]
+    # The kiosk's stream says when the question stops being shown: the day its review
+    # falls overdue. The copy hides it then on its own.
+    stream = api(live, "/v1/sync?channel=kiosk&locale=en&limit=500")["data"]
+    upsert = next(c for c in stream if c["op"] == "upsert" and c["slug"] == DUE_SOON)
+    assert upsert["hide_after"] is not None
 
     def shown() -> tuple[str, bool]:
         """The first topic's count, and whether search still finds the question (the idle
@@ -429,14 +438,19 @@ def test_an_item_disappears_on_time_offline(browser: Browser, live: Live) -> Non
             const now = Date.now();
             const item = { review_status: "current", next_review_due: "2999-01-01" };
             const at = new Date(now + 1000).toISOString();
+            const overdue = { review_status: "current", next_review_due: "2000-01-01" };
             return [
               visible({ ...item, hide_after: at }, now),
               visible({ ...item, hide_after: at }, now + 1000),
               visible({ ...item, hide_after: null }, now + 1000),
+              // From the kiosk's stream the API has judged the review date already.
+              visible({ ...overdue, hide_after: null, for_channel: true }, now),
+              // From a stream without a channel the copy judges it.
+              visible({ ...overdue, hide_after: null }, now),
             ];
         }"""
     )
-    assert hidden == [True, False, True]
+    assert hidden == [True, False, True, True, False]
     watched.context.set_offline(False)
     watched.context.close()
 
