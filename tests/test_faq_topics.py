@@ -70,3 +70,24 @@ def test_the_kiosk_counts_no_overdue_question(content_copy: Path, tmp_path: Path
         editor = client.get("/v1/faq-topics", params={"channel": "editor"}).json()["data"]
     assert kiosk[0]["slug"] == editor[0]["slug"] == "about-crps"
     assert kiosk[0]["count"] == editor[0]["count"] - 1
+
+
+def test_drafts_scheduled_and_expired_questions_are_not_counted(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    topic = content_copy / "faqs" / "about-crps.yaml"
+    text = topic.read_text(encoding="utf-8")
+    for slug, extra in (
+        ("what-is-crps", "draft: true"),
+        ("what-causes-crps", "published_at: 2999-01-01T00:00:00Z"),
+        ("is-crps-the-same-as-rsd", "expires_at: 2020-01-01T00:00:00Z"),
+    ):
+        text = text.replace(f"  - slug: {slug}\n", f"  - slug: {slug}\n    {extra}\n", 1)
+    topic.write_text(text, encoding="utf-8")
+    db = build_db(content_copy, tmp_path / "clinic.db")
+    settings = Settings(content_dir=content_copy, db_path=db, access_log=False)
+    with TestClient(create_app(settings)) as client:
+        listed = client.get("/v1/faq-topics").json()["data"]
+        served = client.get("/v1/faqs", params={"topic": "about-crps", "limit": 100}).json()
+    assert listed[0]["slug"] == "about-crps"
+    assert listed[0]["count"] == served["meta"]["total"] == 3
