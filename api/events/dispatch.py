@@ -30,9 +30,9 @@ from api.events import log, outbox, webhooks
 logger = logging.getLogger("api.events")
 
 MAX_IN_FLIGHT = 16
-#: How long past the timeout a claim is held: a worker that dies mid-attempt delays that
-#: delivery's next attempt by this much at most.
-LEASE_MARGIN = 15.0
+#: How long past the timeout a claim is held, for the outcome to be written: a worker that
+#: dies mid-attempt delays that delivery's next attempt by the timeout and this at most.
+LEASE_MARGIN = 5.0
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -68,6 +68,9 @@ class Dispatcher:
         self.in_flight: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
         self.db: aiosqlite.Connection | None = None
+        #: One transaction at a time on the connection: the loop and the attempts ending
+        #: share it, and two BEGINs interleaved on one connection would commit each other.
+        self.lock = asyncio.Lock()
         self.client: httpx.AsyncClient | None = None
 
     def start(self) -> None:
@@ -82,7 +85,8 @@ class Dispatcher:
                 await task
         if self.db is not None:
             with contextlib.suppress(sqlite3.Error):
-                await outbox.release(self.db, self.owner)
+                async with self.lock:
+                    await outbox.release(self.db, self.owner)
             await self.db.close()
         if self.client is not None:
             await self.client.aclose()
@@ -98,20 +102,20 @@ class Dispatcher:
         while True:
             wait = self.poll
             try:
-                now = time.time()
-                await outbox.fan_out(db, self.wanted, now)
-                free = MAX_IN_FLIGHT - len(self.in_flight)
-                for claim in await outbox.claim(db, self.names, self.owner, now, self.lease, free):
+                async with self.lock:
+                    now = time.time()
+                    await outbox.fan_out(db, self.wanted, now)
+                    free = MAX_IN_FLIGHT - len(self.in_flight)
+                    claims = await outbox.claim(db, self.names, self.owner, now, self.lease, free)
+                    due = await outbox.next_due(db, self.names)
+                for claim in claims:
                     task = asyncio.create_task(self.attempt(claim))
                     self.in_flight.add(task)
                     task.add_done_callback(self._done)
-                due = await outbox.next_due(db, self.names)
                 if due is not None:
                     wait = min(wait, max(0.0, due - time.time()))
             except sqlite3.Error as exc:  # e.g. a long build holding the write lock
                 logger.warning(json.dumps({"event": "webhook_outbox", "error": str(exc)}))
-                with contextlib.suppress(sqlite3.Error):
-                    await db.rollback()
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), max(wait, 0.01))
@@ -130,14 +134,19 @@ class Dispatcher:
         try:
             # The answer's body is not read: a 2xx says it all, and nothing from the
             # receiver is kept but its status.
-            async with self.client.stream(
-                "POST", endpoint.url, content=claim.payload, headers=sent
-            ) as response:
+            # The whole attempt within the timeout (httpx's bounds each read on its own,
+            # so a receiver answering a byte at a time could hold the lease past it).
+            async with (
+                asyncio.timeout(self.timeout),
+                self.client.stream(
+                    "POST", endpoint.url, content=claim.payload, headers=sent
+                ) as response,
+            ):
                 status = response.status_code
                 retry_after = _retry_after(response.headers.get("retry-after"))
             error = None if 200 <= status < 300 else f"HTTP {status}"
             outcome = outbox.Outcome(status, error, time.perf_counter() - started, retry_after)
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
             outcome = outbox.Outcome(
                 None, f"no answer within {self.timeout:g} s", time.perf_counter() - started
             )
@@ -147,13 +156,12 @@ class Dispatcher:
         result = "unrecorded"
         for pause in (0.1, 0.5, 1.0, 2.0, 5.0):
             try:
-                result = await outbox.finish(
-                    self.db, claim, self.owner, outcome, self.schedule, time.time()
-                )
+                async with self.lock:
+                    result = await outbox.finish(
+                        self.db, claim, self.owner, outcome, self.schedule, time.time()
+                    )
                 break
             except sqlite3.Error:
-                with contextlib.suppress(sqlite3.Error):
-                    await self.db.rollback()
                 await asyncio.sleep(pause)
         if result != "delivered":
             # The endpoint's name only: a URL may carry a token of the receiver's.
