@@ -67,8 +67,14 @@ class Context:
         ]
 
 
-def content_hash(detail: msgspec.Struct) -> str:
-    return hashlib.sha256(_encoder.encode(detail)).hexdigest()
+def content_hash(detail: msgspec.Struct, withdrawn: bytes | None = None) -> str:
+    """What decides whether a build writes the item again. The withdrawal is part of it
+    (it is stored beside the detail, not in it), or an item withdrawn after it was first
+    built would keep serving; an item that is not withdrawn hashes as it always did."""
+    digest = hashlib.sha256(_encoder.encode(detail))
+    if withdrawn is not None:
+        digest.update(b"\nwithdrawn:" + withdrawn)
+    return digest.hexdigest()
 
 
 def _person(p: PersonSource) -> r.PersonRef:
@@ -164,7 +170,7 @@ def _shape_records(
     for topic in topics:
         records.extend(_faq(topic, faq, ctx.people) for faq in topic.faqs)
     for record in records:
-        record.content_hash = content_hash(record.detail)
+        record.content_hash = content_hash(record.detail, record.withdrawn)
     return records, vocabulary(records)
 
 

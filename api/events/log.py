@@ -236,12 +236,12 @@ async def announce(
             rows.append((*state.key, state.content_hash, state.live, review, changes))
     if complete:
         for key in sorted(told.keys() - seen):
-            content_hash, live, review, changes = told[key]
+            item_hash, live, review, changes = told[key]
             if live:
-                gone = ItemState(*key, revision=0, content_hash=content_hash, live=False)
+                gone = ItemState(*key, revision=0, content_hash=item_hash, live=False)
                 changes += 1
                 item_event(ITEM_UNPUBLISHED, gone, changes)
-                rows.append((*key, content_hash, False, review, changes))
+                rows.append((*key, item_hash, False, review, changes))
 
     async with db.execute(
         f"SELECT key, value FROM {s}.state_meta WHERE key IN ('content_hash', 'changes')"
