@@ -112,7 +112,8 @@ class Dispatcher:
                     task = asyncio.create_task(self.attempt(claim))
                     self.in_flight.add(task)
                     task.add_done_callback(self._done)
-                if due is not None:
+                if due is not None and len(self.in_flight) < MAX_IN_FLIGHT:
+                    # (With every slot taken, an attempt ending wakes the loop instead.)
                     wait = min(wait, max(0.0, due - time.time()))
             except sqlite3.Error as exc:  # e.g. a long build holding the write lock
                 logger.warning(json.dumps({"event": "webhook_outbox", "error": str(exc)}))
