@@ -115,12 +115,19 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             built = time.time()
             build(env)
+            done_building = time.time()
             thread.join()
+            load_ended = time.time()
+            events = sqlite3.connect(state).execute("SELECT count(*) FROM events").fetchone()[0]
+            wait(lambda: len(receiver.delivered_ids()) >= events, 120)
             burst = receiver.snapshot()[before:]
+            under_load = sum(r.at <= load_ended for r in burst)
             print(f"GET /v1/articles p99: {base.p99_ms:.2f} ms at {base.rps:,.0f} req/s without"
                   f" deliveries; {during[0].p99_ms:.2f} ms at {during[0].rps:,.0f} req/s"
-                  f" while {len(burst)} events were delivered (the last"
-                  f" {max(r.at for r in burst) - built:.2f} s after the build ended)")  # fmt: skip
+                  f" while a build beside it changed every article ({done_building - built:.2f} s)"
+                  f" and {under_load} of its {len(burst)} events were delivered; the last"
+                  f" {max(r.at for r in burst) - done_building:.2f} s after the build ended,"
+                  f" {max(r.at for r in burst) - load_ended:.2f} s after the load")  # fmt: skip
 
             receiver.status = 500
             touch_articles(content, "2")

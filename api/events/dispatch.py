@@ -28,6 +28,10 @@ import httpx
 from api.events import log, outbox, webhooks
 
 logger = logging.getLogger("api.events")
+# httpx logs each request with its URL at INFO, and the app's logging configuration shows
+# INFO: a URL may carry a receiver's token, so only the sender's own lines are logged.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 MAX_IN_FLIGHT = 16
 #: How long past the timeout a claim is held, for the outcome to be written: a worker that
@@ -151,7 +155,10 @@ class Dispatcher:
             outcome = outbox.Outcome(
                 None, f"no answer within {self.timeout:g} s", time.perf_counter() - started
             )
-        except httpx.HTTPError as exc:
+        except Exception as exc:
+            # httpx's errors, and whatever its transport lets through (with uvloop, a
+            # refused connection has been seen to end in an AttributeError in anyio): a
+            # failed attempt either way, recorded and retried like any other.
             text = f"{type(exc).__name__}: {exc}"[:300]
             outcome = outbox.Outcome(None, text, time.perf_counter() - started)
         result = "unrecorded"
