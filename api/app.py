@@ -17,11 +17,13 @@ from litestar.enums import ParamType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Contact,
     Discriminator,
     Example,
+    Link,
     OpenAPI,
     OpenAPIHeader,
     OpenAPIResponse,
@@ -36,6 +38,7 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
+from api.build.load import load_site
 from api.controllers.articles import ArticleController
 from api.controllers.conditions import ConditionController
 from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_asset, docs_router
@@ -61,6 +64,7 @@ from api.middleware import wrap
 from api.middleware.fast import FastPath
 from api.middleware.guard import Guard
 from api.middleware.types import ASGIApp
+from api.normalize import document_bytes
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 from schemas.resources import Health, Rendition, Site
@@ -343,6 +347,98 @@ def _kiosk_variant(schemas: dict[str, Schema], name: str) -> str:
     return kiosk_name
 
 
+def _document_cursor_links(app: Litestar) -> None:
+    """A cursor is valid only if this API issued it, which no schema can say: each paged
+    operation links its 200 answer's `meta.next_cursor` to its own `cursor`, with the rest
+    of the query as it was, so clients and stateful testers follow real cursors."""
+    for item in (app.openapi_schema.paths or {}).values():
+        operation = item.get
+        if operation is None or operation.responses is None:
+            continue
+        names = [p.name for p in operation.parameters or [] if isinstance(p, Parameter)]
+        ok = operation.responses.get("200")
+        if "cursor" not in names or not isinstance(ok, OpenAPIResponse):
+            continue
+        parameters: dict[str, Any] = {
+            name: f"$request.query.{name}" for name in names if name != "cursor"
+        }
+        parameters["cursor"] = "$response.body#/meta/next_cursor"
+        ok.links = {
+            "next": Link(
+                operation_id=operation.operation_id,
+                parameters=parameters,
+                description="The next page (or, for sync, the next changes): the same query,"
+                " with `meta.next_cursor` as `cursor`.",
+            )
+        }
+
+
+#: List operation → the operation that gets one of its items, and the field that names it.
+ITEM_LINKS = {
+    "listArticles": ("getArticle", "slug"),
+    "listConditions": ("getCondition", "slug"),
+    "listSymptoms": ("getSymptom", "slug"),
+    "listTreatments": ("getTreatment", "slug"),
+    "listFaqs": ("getFaq", "slug"),
+}
+
+
+def _document_item_links(app: Litestar) -> None:
+    """Each list's 200 links its first item's slug to the operation that gets that item."""
+    for item in (app.openapi_schema.paths or {}).values():
+        operation = item.get
+        target = ITEM_LINKS.get(str(operation.operation_id)) if operation else None
+        ok = (operation.responses or {}).get("200") if operation else None
+        if target is None or not isinstance(ok, OpenAPIResponse):
+            continue
+        operation_id, field_name = target
+        links = dict(ok.links or {})
+        links["item"] = _item_link(operation_id, field_name, "An item of the list, by its slug.")
+        if operation_id == "getFaq":
+            links["topic"] = _item_link("getFaqTopic", "topic", "The topic of the list's FAQ.")
+        ok.links = links
+
+
+def _item_link(operation_id: str, field_name: str, description: str) -> Link:
+    return Link(
+        operation_id=operation_id,
+        parameters={
+            "slug": f"$response.body#/data/0/{field_name}",
+            "locale": "$request.query.locale",
+            "channel": "$request.query.channel",
+        },
+        description=description,
+    )
+
+
+def _document_locales(app: Litestar, settings: Settings) -> None:
+    """`locale` takes the site's locales only (api/controllers/locales.py): list them, from
+    the site settings in the content folder the document is built with."""
+    site = load_site(settings.content_dir)
+    if site is None:
+        return
+    locales = sorted(site.locales, key=lambda loc: (loc != site.default_locale, loc))
+    named = ", ".join(f"`{loc}`" for loc in locales)
+    # One named schema, so a generated client has one `Locale` type rather than one per
+    # operation.
+    components = app.openapi_schema.components
+    components.schemas = dict(components.schemas or {})
+    components.schemas["Locale"] = Schema(
+        type=OpenAPIType.STRING,
+        enum=list(locales),
+        title="Locale",
+        description=f"One of the site's locales: {named}; the default first.",
+    )
+    for item in (app.openapi_schema.paths or {}).values():
+        for parameter in (item.get.parameters or []) if item.get else []:
+            if isinstance(parameter, Parameter) and parameter.name == "locale":
+                parameter.schema = Reference(ref="#/components/schemas/Locale")
+                parameter.description = (
+                    f"Language of the content, one of the site's locales: {named}. Without"
+                    f" it, `Accept-Language` chooses, else the default (`{site.default_locale}`)."
+                )
+
+
 def _document_http_layers(app: Litestar) -> None:
     """Add what the HTTP layers outside Litestar (api.middleware) do to the document:
     keys as optional security, and the headers they set on each response."""
@@ -377,6 +473,14 @@ def _document_http_layers(app: Litestar) -> None:
             getattr(p, "name", None) == "channel" for p in operation.parameters or []
         ):
             _document_forbidden_channel(operation)
+
+
+class NormalizedJson(JsonRenderPlugin):
+    """/docs/openapi.json as committed: normalized (api/normalize.py), byte for byte."""
+
+    @staticmethod
+    def render_json(request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return document_bytes(openapi_schema)
 
 
 class ContentApp(Litestar):
@@ -518,13 +622,14 @@ def create_app(settings: Settings | None = None) -> ContentApp:
         path="/docs",
         openapi_router=docs_router(),
         render_plugins=[
+            NormalizedJson(),
             DocsPage(
                 path="/",
                 js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
                 css_url=f"{ASSETS_PATH}/swagger-ui.css",
                 standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
                 favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/{FAVICON}'>",
-            )
+            ),
         ],
         create_examples=False,
         use_handler_docstrings=True,
@@ -561,6 +666,9 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     _document_sparse_lists(app)
     _document_kiosk_rendition(app)
     _document_events(app)
+    _document_locales(app, settings)
+    _document_cursor_links(app)
+    _document_item_links(app)
     app.state.query_names = documented_query_names(app.openapi_schema)
     app.state.parameter_rules = parameter_rules(app.openapi_schema)
     # The HTTP layers wrap Litestar's own handler, inside `Litestar.__call__`: they see every
@@ -575,8 +683,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
 def openapi_document(settings: Settings | None = None) -> bytes:
     """The OpenAPI document exactly as /docs/openapi.json serves it, formatted for git."""
     app = create_app(settings or Settings())
-    schema = app.openapi_schema.to_schema()
-    return msgspec.json.format(msgspec.json.encode(schema), indent=2) + b"\n"
+    return document_bytes(app.openapi_schema.to_schema())
 
 
 app = create_app()

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from api.build import ContentErrors, build, check
+from api.normalize import normalized
 from api.settings import Settings, SettingsError
 from schemas.content import (
     PAGE_SOURCES,
@@ -210,24 +209,6 @@ def editor_schemas() -> dict[Path, bytes]:
         + b"\n"
         for name, struct in sorted(files.items())
     }
-
-
-def normalized(schema: Any) -> Any:
-    """The schema with every description cleaned as `inspect.cleandoc` cleans a docstring.
-
-    msgspec releases differ in how they dedent the docstrings a description comes from (0.23
-    began to clean them), so the committed files are made from text that no release changes.
-    """
-    if isinstance(schema, dict):
-        return {
-            key: inspect.cleandoc(value)
-            if key == "description" and isinstance(value, str)
-            else normalized(value)
-            for key, value in schema.items()
-        }
-    if isinstance(schema, list):
-        return [normalized(value) for value in schema]
-    return schema
 
 
 def _write_or_check(files: dict[Path, bytes], check_only: bool, fix: str) -> int:

@@ -60,8 +60,29 @@ def test_every_get_is_validated_and_revalidates_to_304(server: Server, path: str
     assert again.headers["etag"] == first.headers["etag"]
     assert again.headers["vary"] == first.headers["vary"]
     assert again.headers["cache-control"] == first.headers["cache-control"]
-    assert "last-modified" not in again.headers  # RFC 9110, 15.4.5: not with an ETag
-    assert again.headers["x-content-type-options"] == "nosniff"
+    # RFC 9110, 15.4.5: what a cache needs to update its stored 200, and nothing else: not
+    # Last-Modified (there is an ETag), Content-Language or the security headers.
+    assert set(again.headers) == NOT_MODIFIED_HEADERS
+
+
+#: The fields of a 304 from a server without rate limits (they add the RateLimit-* fields).
+NOT_MODIFIED_HEADERS = {"etag", "cache-control", "vary", "date", "x-request-id"}
+
+
+def test_a_304_from_a_replica_that_never_prepared_the_answer(
+    server: Server, built_db: Path
+) -> None:
+    """A client's validator from one replica, first seen by another: that 304 is made by
+    the layers, not by the fast path, and carries the same fields."""
+    first = httpx.get(server.url + DETAIL)
+    replica = Server(built_db).start()
+    try:
+        again = httpx.get(replica.url + DETAIL, headers={"If-None-Match": first.headers["etag"]})
+    finally:
+        replica.stop()
+    assert again.status_code == 304
+    assert set(again.headers) == NOT_MODIFIED_HEADERS
+    assert again.headers["etag"] == first.headers["etag"]
 
 
 def test_etag_is_the_same_for_the_same_bytes(server: Server, plain: httpx.Response) -> None:
@@ -254,10 +275,10 @@ def test_a_new_build_changes_etags_and_bodies_at_once(live: tuple[Server, Path, 
 
     source = content / "articles" / "ketamine-for-crps.md"
     text = source.read_text(encoding="utf-8")
-    source.write_text(
-        text.replace('title: "Ketamine for CRPS:', 'title: "Ketamine and CRPS:', 1),
-        encoding="utf-8",
-    )
+    # The editor dates the change: Last-Modified is the content's own date.
+    edited = text.replace('title: "Ketamine for CRPS:', 'title: "Ketamine and CRPS:', 1)
+    edited = edited.replace("updated_at: 2026-11-02T10:30:00Z", "updated_at: 2026-11-20T08:00:00Z")
+    source.write_text(edited, encoding="utf-8")
     asyncio.run(build(content, db))
 
     after = {p: httpx.get(srv.url + p, headers={"Accept-Encoding": "br"}) for p in paths}
@@ -272,9 +293,12 @@ def test_a_new_build_changes_etags_and_bodies_at_once(live: tuple[Server, Path, 
             headers={"Accept-Encoding": "br", "If-None-Match": before[path].headers["etag"]},
         )
         assert stale.status_code == 200, path
+    assert after[DETAIL].headers["last-modified"] == "Fri, 20 Nov 2026 08:00:00 GMT"
     assert parsedate_to_datetime(after[DETAIL].headers["last-modified"]) > parsedate_to_datetime(
         before[DETAIL].headers["last-modified"]
     )
+    # The list's is its newest item's; the site's, the newest of the whole content.
+    assert after[LIST].headers["last-modified"] == "Fri, 20 Nov 2026 08:00:00 GMT"
     # The old Last-Modified no longer validates.
     since = {"If-Modified-Since": before[DETAIL].headers["last-modified"]}
     assert httpx.get(srv.url + DETAIL, headers=since).status_code == 200

@@ -35,9 +35,8 @@ def test_a_build_that_changes_content_is_a_new_revision(content_copy: Path, tmp_
         assert second is not None
         assert second is not first
         assert second.fingerprint != first.fingerprint
-        assert second.changed_at is not None
-        assert first.changed_at is not None
-        assert second.changed_at > first.changed_at
+        # The newest date the content gives, not the build's: this edit left the dates.
+        assert second.changed_at == first.changed_at
     finally:
         watch.close()
 

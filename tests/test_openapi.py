@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 from openapi_spec_validator import validate
 
+from api.app import openapi_document
 from api.cli import editor_schemas
+from api.normalize import normalized_document
+from api.settings import Settings
 from tests.conftest import ROOT
 
 Client = TestClient  # type: ignore[type-arg]
@@ -43,6 +49,51 @@ def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
 def test_committed_document_is_the_served_one(document: dict[str, Any]) -> None:
     committed = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
     assert committed == document, "openapi/openapi.json is out of date; run: python -m api openapi"
+
+
+def test_served_bytes_are_the_committed_bytes(client: Client) -> None:
+    served = client.get("/docs/openapi.json").content
+    assert served == (ROOT / "openapi" / "openapi.json").read_bytes()
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}/{index}")
+
+
+def test_document_is_normalized(document: dict[str, Any]) -> None:
+    """Made from normalized input, so releases that word or order their output differently
+    give the same bytes: descriptions cleaned like docstrings, keys sorted except a
+    schema's properties (their declared order) and example values (data as given)."""
+    for path, value in _walk(document):
+        if isinstance(value, dict) and isinstance(value.get("description"), str):
+            text = value["description"]
+            assert text == inspect.cleandoc(text), path
+        data = re.search(r"/(example|examples|default|enum)(/|$)", path)
+        if isinstance(value, dict) and not path.endswith("/properties") and not data:
+            assert list(value) == sorted(value), path
+
+
+def test_normalizing_is_stable_and_cleans_what_a_release_might_not() -> None:
+    raw = {
+        "paths": {"/b": {}, "/a": {}},
+        "description": "First line\n    indented by an older release\n",
+        "properties": {"zeta": {"type": "string", "description": "  z"}, "alpha": {}},
+        "example": {"z": 1, "a": 2},
+    }
+    once = normalized_document(raw)
+    assert list(once) == ["description", "example", "paths", "properties"]
+    assert once["description"] == "First line\nindented by an older release"
+    assert list(once["paths"]) == ["/a", "/b"]
+    assert list(once["properties"]) == ["zeta", "alpha"]
+    assert list(once["properties"]["zeta"]) == ["description", "type"]
+    assert list(once["example"]) == ["z", "a"]
+    assert normalized_document(once) == once
 
 
 def test_openapi_check_command_detects_drift(tmp_path: Any) -> None:
@@ -160,3 +211,87 @@ def test_docs_page_uses_only_its_own_assets(client: Client) -> None:
         response = client.get(asset)
         assert response.status_code == 200, asset
         assert len(response.content) > 100, asset
+
+
+def test_a_304_documents_only_what_a_cache_needs(document: dict[str, Any]) -> None:
+    limits = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"}
+    checked = 0
+    for name, op in operations(document):
+        if "304" not in op["responses"]:
+            continue
+        expected = {"ETag", "Cache-Control", "Vary", "Date", "X-Request-ID"}
+        if name.split(" ", 1)[1].startswith("/v1/"):
+            expected |= limits
+        assert set(op["responses"]["304"]["headers"]) == expected, name
+        checked += 1
+    assert checked >= 19
+
+
+def test_locale_lists_the_site_s_locales(document: dict[str, Any]) -> None:
+    named = 0
+    for name, op in operations(document):
+        for param in op.get("parameters", []):
+            if param["name"] == "locale":
+                assert param["schema"] == {"$ref": "#/components/schemas/Locale"}, name
+                named += 1
+    assert named >= 15
+    locale = document["components"]["schemas"]["Locale"]
+    assert (locale["type"], locale["enum"]) == ("string", ["en", "es"])
+
+
+def test_the_locale_enum_follows_the_site_settings(content_copy: Path) -> None:
+    """The drift check covers it: another site.yaml, another document."""
+    site = content_copy / "site.yaml"
+    text = site.read_text(encoding="utf-8")
+    assert "\n  - es\n" in text
+    site.write_text(text.replace("\n  - es\n", "\n  - es\n  - fr\n", 1), encoding="utf-8")
+    document = json.loads(openapi_document(Settings(content_dir=content_copy)))
+    assert document["components"]["schemas"]["Locale"]["enum"] == ["en", "es", "fr"]
+
+
+def test_every_status_an_operation_answers_is_documented(document: dict[str, Any]) -> None:
+    """The layers answer any /v1 operation 400 (an unknown parameter), 401 (keys), 429
+    (limits) and 503 (no build yet); prepared GETs 304 (all but the event log, never
+    prepared); items 404 and 410."""
+    for name, op in operations(document):
+        statuses = set(op["responses"])
+        if name.startswith("GET /v1/"):
+            assert {"200", "400", "401", "429", "503"} <= statuses, name
+            assert ("304" in statuses) == (name != "GET /v1/events"), name
+        if "{slug}" in name:
+            assert {"404", "410"} <= statuses, name
+        if any(p["name"] == "channel" for p in op.get("parameters", [])):
+            assert "403" in statuses, name
+    sync = document["paths"]["/v1/sync"]["get"]["responses"]
+    assert "410" in sync
+
+
+def test_one_way_to_search_faqs(document: dict[str, Any]) -> None:
+    faqs = {p["name"] for p in document["paths"]["/v1/faqs"]["get"]["parameters"]}
+    assert "q" not in faqs
+    search = {p["name"] for p in document["paths"]["/v1/search"]["get"]["parameters"]}
+    assert {"q", "type", "topic"} <= search
+
+
+def test_paged_operations_link_their_next_cursor(document: dict[str, Any]) -> None:
+    paged = 0
+    for name, op in operations(document):
+        params = [p["name"] for p in op.get("parameters", [])]
+        if "cursor" not in params:
+            continue
+        cursor = next(p for p in op["parameters"] if p["name"] == "cursor")
+        assert "Only cursors this API issued are valid" in cursor["description"], name
+        assert "format" not in cursor["schema"], name
+        link = op["responses"]["200"]["links"]["next"]
+        assert link["operationId"] == op["operationId"], name
+        assert link["parameters"]["cursor"] == "$response.body#/meta/next_cursor", name
+        assert {k for k in link["parameters"] if k != "cursor"} == set(params) - {"cursor"}
+        paged += 1
+    assert paged == 8
+
+
+def test_sitemap_refuses_unknown_parameters_as_documented(client: Client) -> None:
+    for path in ("/v1/sitemap", "/v1/sitemap.xml"):
+        response = client.get(path, params={"page": "2"})
+        assert response.status_code == 400, path
+        assert response.headers["content-type"] == "application/problem+json"

@@ -1,4 +1,4 @@
-"""GET /v1/search and GET /v1/faqs?q= (issue 3): synonyms, typos, type-ahead, safe input,
+"""GET /v1/search (the one way to search, FAQs included): synonyms, typos, type-ahead, safe input,
 highlighted snippets, paging and filters, against the database built from content/."""
 
 from __future__ import annotations
@@ -96,8 +96,24 @@ def test_any_input_is_safe(client: TestClient[Any], q: str) -> None:
     if response.status_code == 400:
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["invalid_params"][0]["name"] == "q"
-    faqs = client.get("/v1/faqs", params={"q": q})
+    faqs = client.get("/v1/search", params={"q": q, "type": "faq", "topic": "about-crps"})
     assert faqs.status_code in (200, 400), faqs.text
+
+
+@pytest.mark.parametrize("q", ["   ", "?!", "\x00", "!!!", "\u202e\u200b", "-- ..."])
+def test_a_query_without_words_finds_nothing(client: TestClient[Any], q: str) -> None:
+    """The document gives `q` no pattern (which characters make a word is more than a
+    portable pattern says), so a query without any is valid and finds nothing."""
+    response = client.get("/v1/search", params={"q": q})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == []
+    assert response.json()["meta"]["terms"] == []
+
+
+def test_a_word_in_any_script_is_searched(client: TestClient[Any]) -> None:
+    response = client.get("/v1/search", params={"q": "â"})
+    assert response.status_code == 200
+    assert response.json()["meta"]["terms"]
 
 
 def test_fts_syntax_is_read_as_words(client: TestClient[Any]) -> None:
@@ -111,9 +127,8 @@ def test_two_thousand_characters_get_a_400(client: TestClient[Any], q: str) -> N
     assert response.json()["invalid_params"][0]["name"] == "q"
 
 
-@pytest.mark.parametrize("q", ["", "   ", "?!", "\x00"])
-def test_a_query_without_words_is_a_400(client: TestClient[Any], q: str) -> None:
-    response = client.get("/v1/search", params={"q": q})
+def test_an_empty_query_is_a_400(client: TestClient[Any]) -> None:
+    response = client.get("/v1/search", params={"q": ""})
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
 
@@ -167,23 +182,36 @@ def test_type_and_topic_filters(client: TestClient[Any]) -> None:
     assert bad.json()["invalid_params"][0]["name"] == "type"
 
 
-def test_faqs_q_ranks_faqs_in_the_list_shape(client: TestClient[Any]) -> None:
-    body = client.get("/v1/faqs", params={"q": "drive home", "limit": 3}).json()
+def test_topic_with_any_type_is_a_filter_not_an_error(client: TestClient[Any]) -> None:
+    """Only FAQs have a topic: with other types it matches nothing, and that is no error."""
+    params = {"q": "ketamine", "topic": "side-effects-and-safety"}
+    none = client.get("/v1/search", params={**params, "type": "article"})
+    assert none.status_code == 200
+    assert none.json()["data"] == []
+    mixed = client.get("/v1/search", params={**params, "type": "article,faq"}).json()
+    assert mixed["data"]
+    assert {h["type"] for h in mixed["data"]} == {"faq"}
+
+
+def test_the_kiosk_faq_box_is_a_search_of_faqs(client: TestClient[Any]) -> None:
+    params = {"q": "drive home", "type": "faq", "limit": 3, "channel": "kiosk"}
+    body = client.get("/v1/search", params=params).json()
     assert body["data"][0]["slug"] == "can-i-drive-home"
-    assert "answer_html" in body["data"][0]
-    assert set(body["meta"]) == {"total", "limit", "next_cursor"}
-    refused = client.get("/v1/faqs", params={"q": "drive", "sort": "order"})
+    assert body["data"][0]["summary"]  # the short answer
+    # One way to search FAQs: the list has no `q`, and says so by name.
+    refused = client.get("/v1/faqs", params={"q": "drive"})
     assert refused.status_code == 400
-    assert refused.json()["invalid_params"][0]["name"] == "sort"
+    assert refused.json()["invalid_params"][0]["name"] == "q"
 
 
 def test_spanish_search_folds_accents(client: TestClient[Any]) -> None:
-    response = client.get("/v1/faqs", params={"q": "inyeccion", "locale": "es"})
+    params = {"q": "inyeccion", "locale": "es", "type": "faq"}
+    response = client.get("/v1/search", params=params)
     assert response.status_code == 200
     first = response.json()["data"][0]
     assert first["slug"] == "why-infusion-instead-of-pills"
     assert first["locale"] == "es"
-    assert "inyección" in first["answer_text"]
+    assert "<mark>inyección</mark>" in first["snippet"]
     assert response.headers["content-language"] == "es"
     accented = client.get("/v1/search", params={"q": "INYECCIÓN", "locale": "es"}).json()
     assert accented["data"][0]["slug"] == "why-infusion-instead-of-pills"

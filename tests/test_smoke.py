@@ -17,7 +17,9 @@ def test_served_search_finds_what_patients_mean(server: Server) -> None:
     assert response.status_code == 200
     first = response.json()["data"][0]
     assert (first["type"], first["slug"]) == ("faq", "what-side-effects-can-ketamine-cause")
-    faqs = httpx.get(server.url + "/v1/faqs", params={"q": "inyeccion", "locale": "es"})
+    faqs = httpx.get(
+        server.url + "/v1/search", params={"q": "inyeccion", "type": "faq", "locale": "es"}
+    )
     assert faqs.status_code == 200
     assert faqs.headers["content-language"] == "es"
     assert faqs.json()["data"][0]["slug"] == "why-infusion-instead-of-pills"

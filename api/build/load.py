@@ -218,6 +218,13 @@ def _read(path: Path, rel: str, errors: list[ContentError]) -> str | None:
         return None
 
 
+def load_site(content_dir: Path) -> SiteSource | None:
+    """The site settings alone (site.yaml), or None when they cannot be read."""
+    errors: list[ContentError] = []
+    site = _load_yaml_file(content_dir, "site.yaml", SiteSource, errors)
+    return None if errors else site
+
+
 def _load_yaml_file(root: Path, name: str, struct: type[T], errors: list[ContentError]) -> T | None:
     path = root / name
     if not path.is_file():

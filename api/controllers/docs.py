@@ -16,13 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from api.errors import NotFound
+from api.normalize import document_bytes
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "swagger-ui"
 ASSETS_PATH = "/docs/assets"
@@ -44,10 +45,15 @@ _CATCH_ALL = "/{path:str}"
 
 
 class DocsPage(SwaggerRenderPlugin):
-    """Swagger UI, without the OAuth2 redirect page (nothing here signs in with OAuth)."""
+    """Swagger UI, without the OAuth2 redirect page (nothing here signs in with OAuth),
+    embedding the document as committed: normalized (api/normalize.py), byte for byte."""
 
     def receive_router(self, router: Router) -> None:
         return None
+
+    @staticmethod
+    def render_json(request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return document_bytes(openapi_schema)
 
 
 class DocsRouter(Router):

@@ -50,9 +50,9 @@ EventsCursor = Annotated[
         min_length=1,
         max_length=MAX_CURSOR_LENGTH,
         pattern=CURSOR_PATTERN,
-        description="`meta.next_cursor` of the last page. Without it, the log is read from"
-        " its first event.",
-        schema_extra={"format": "cursor"},
+        description="`meta.next_cursor` of the last page; without it, the log is read from"
+        " its first event. Only cursors this API issued are valid: any other gets 400, and"
+        " one issued by a state store since made anew gets 410.",
     ),
 ]
 EventsLimit = Annotated[

@@ -13,6 +13,8 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from api import jsonld
+from api.controllers.modified import header as last_modified
+from api.controllers.modified import newest
 from api.controllers.pipeline import (
     ChannelParam,
     LocaleParam,
@@ -74,6 +76,8 @@ class FaqTopicController(Controller):
             "json_ld_script": jsonld.script(doc),
         }
         body: Response[Any] = Response(
-            content=_encoder.encode(topic), media_type="application/json"
+            content=_encoder.encode(topic),
+            media_type="application/json",
+            headers=last_modified(newest(faqs, store.review_policy.due_days)),
         )
         return body

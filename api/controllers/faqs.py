@@ -23,23 +23,9 @@ from api.controllers.pipeline import (
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from api.controllers.search import MAX_QUERY_LENGTH, ranked_faqs
-from api.errors import bad_param
 from schemas.resources import Faq, FaqList
 
 FaqSort = Literal["order", "-order", "updated_at", "-updated_at"]
-FaqQuery = Annotated[
-    str | None,
-    QueryParameter(
-        min_length=1,
-        max_length=MAX_QUERY_LENGTH,
-        # At least one letter or digit: a query of only punctuation has no word to search.
-        pattern=r"[^\W_]",
-        description="Words to search the FAQs for (the kiosk's FAQ box): results come best"
-        " first, typos forgiven, as in GET /v1/search. Not with `sort`, `fields` or"
-        " `updated_since`.",
-    ),
-]
 SPEC = TypeSpec(
     type="faq",
     path="/v1/faqs",
@@ -69,31 +55,11 @@ class FaqController(Controller):
         updated_since: UpdatedSince = None,
         review_status: ReviewStatusFilter = None,
         channel: ChannelParam = None,
-        q: FaqQuery = None,
     ) -> Response[FaqList]:
-        """FAQs by topic, in the order editors gave, or best match first with `q`."""
+        """FAQs by topic, in the order editors gave. To search them, best match first, use
+        `GET /v1/search?type=faq` (with `topic` for one topic's)."""
         pairs = (("topic", topic), ("condition", condition), ("treatment", treatment))
         links = [(rel, v) for rel, v in pairs if v]
-        if q is not None:
-            for name, value in (
-                ("sort", sort),
-                ("fields", fields),
-                ("updated_since", updated_since),
-                ("review_status", review_status),
-            ):
-                if value is not None:
-                    raise bad_param(name, "cannot be combined with q (results come best first)")
-            return await ranked_faqs(
-                request,
-                store,
-                q,
-                locale=locale,
-                topic=topic,
-                links=[(rel, v) for rel, v in links if rel != "topic"],
-                limit=limit,
-                cursor=cursor,
-                channel=channel,
-            )
         params = ListParams(
             limit,
             cursor,

@@ -22,6 +22,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
+from api.controllers.modified import header as last_modified
+from api.controllers.modified import newest
 from api.controllers.pipeline import (
     LocaleParam,
     PublishedSince,
@@ -91,6 +93,8 @@ class Feed:
     language: str
     updated: dt.datetime
     entries: list[FeedEntry]
+    #: When the newest entry, as served, last changed (POSIX seconds), for Last-Modified.
+    modified: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +140,8 @@ async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str)
             )
         )
     entries = []
-    for row in page.rows:
-        doc = _decode.decode(row)
+    docs = [_decode.decode(row) for row in page.rows]
+    for doc in docs:
         hero = doc.get("hero_image")
         image = None
         if hero:
@@ -168,6 +172,7 @@ async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str)
         language=locale,
         updated=max((e.updated for e in entries), default=EMPTY_FEED_UPDATED),
         entries=entries,
+        modified=newest(docs, store.review_policy.due_days),
     )
 
 
@@ -313,7 +318,9 @@ class FeedController(Controller):
     ) -> Response[bytes]:
         """Articles as Atom with full HTML, summary, author, tags and hero image (Media RSS)."""
         articles = await load_feed(store, state, feed, feed_self_url(request))
-        return Response(content=atom(articles), media_type=ATOM)
+        return Response(
+            content=atom(articles), media_type=ATOM, headers=last_modified(articles.modified)
+        )
 
     @get(
         "/articles.rss",
@@ -332,7 +339,9 @@ class FeedController(Controller):
     ) -> Response[bytes]:
         """Articles as RSS 2.0 with full HTML (content:encoded), summary and hero enclosure."""
         articles = await load_feed(store, state, feed, feed_self_url(request))
-        return Response(content=rss(articles), media_type=RSS)
+        return Response(
+            content=rss(articles), media_type=RSS, headers=last_modified(articles.modified)
+        )
 
     @get(
         "/articles.json",
@@ -351,5 +360,9 @@ class FeedController(Controller):
     ) -> Response[JsonFeed]:
         """Articles as JSON Feed 1.1 with full HTML, summary, authors, tags and image."""
         articles = await load_feed(store, state, feed, feed_self_url(request))
-        response: Response[Any] = Response(content=json_feed(articles), media_type=JSON_FEED)
+        response: Response[Any] = Response(
+            content=json_feed(articles),
+            media_type=JSON_FEED,
+            headers=last_modified(articles.modified),
+        )
         return response

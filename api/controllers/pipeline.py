@@ -22,6 +22,8 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
+from api.controllers.modified import header as last_modified
+from api.controllers.modified import item_modified, newest, newest_of_rows
 from api.errors import Gone, NotFound, bad_param
 from api.reading import view_of
 from api.review import ReviewWindow
@@ -42,8 +44,9 @@ REVISION_HEADER = "X-Content-Revision"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 CURSOR_DESCRIPTION = (
     'Opaque cursor from `meta.next_cursor` of the previous page (the `Link: rel="next"` URL'
-    " carries it). Only cursors this API issued are valid; pass one with the same sort and"
-    " filters as the page it came from."
+    " carries it). Only cursors this API issued are valid, with the same sort and filters as"
+    " the page they came from: any other value gets 400. The `next` link of the 200 answer"
+    " says how to follow one."
 )
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 
@@ -63,8 +66,6 @@ Cursor = Annotated[
         max_length=MAX_CURSOR_LENGTH,
         pattern=CURSOR_PATTERN,
         description=CURSOR_DESCRIPTION,
-        # Documents that only issued values are valid, and lets a fuzzer be taught the format.
-        schema_extra={"format": "cursor"},
     ),
 ]
 LocaleParam = Annotated[
@@ -118,7 +119,8 @@ ReviewStatusFilter = Annotated[
     QueryParameter(
         description=(
             "Only items with this review status (computed from today's date). `overdue` is an"
-            " editor's to-do list: ask it with a channel that is served overdue items."
+            " editor's to-do list: a channel that is not served overdue items (see `channel`)"
+            " gets an empty list."
         )
     ),
 ]
@@ -262,15 +264,6 @@ def review_window(store: Store, channel: str | None) -> ReviewWindow:
     return store.review_policy.window(channel or DEFAULT_CHANNEL)
 
 
-def check_review_status(window: ReviewWindow, status: str | None, channel: str | None) -> None:
-    if status == "overdue" and not window.serve_overdue:
-        raise bad_param(
-            "review_status",
-            f"the {channel or DEFAULT_CHANNEL} channel is not served items whose review is"
-            " overdue; ask with a channel listed in CLINIC_SERVE_OVERDUE (by default editor)",
-        )
-
-
 async def list_items(
     store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
 ) -> Response[Any]:
@@ -308,7 +301,6 @@ async def _list_items(
     locale = negotiated.locale
     kiosk = is_kiosk(params.channel)
     window = review_window(store, params.channel)
-    check_review_status(window, params.review_status, params.channel)
     page = await store.list_page(
         ListQuery(
             type=spec.type,
@@ -327,11 +319,15 @@ async def _list_items(
     )
     next_cursor = encode_cursor(sort_key, page.last_key) if page.last_key else None
     rows = page.rows
+    due_days = store.review_policy.due_days
+    # The page changed when its newest item did (embedded ones included).
+    modified = newest_of_rows(rows, due_days)
     if picked or includes or kiosk:
         docs = [_decode_object.decode(row) for row in rows]
         if includes:
             for doc in docs:
                 await _embed(store, spec, doc, includes, negotiated, window)
+            modified = newest(docs, due_days)
         if kiosk:
             docs = [kiosk_rendition(doc) for doc in docs]
         if picked:
@@ -340,7 +336,11 @@ async def _list_items(
         rows = [_encoder.encode(doc) for doc in docs]
     meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
     body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
-    headers = {**negotiated.headers(page.locales), REVISION_HEADER: await store.content_revision()}
+    headers = {
+        **negotiated.headers(page.locales),
+        **last_modified(modified),
+        REVISION_HEADER: await store.content_revision(),
+    }
     if next_cursor:
         headers["Link"] = next_link(request, next_cursor)
     return Response(content=body, media_type="application/json", headers=headers)
@@ -380,6 +380,7 @@ async def _get_item(
         body = _encoder.encode(doc)
     headers = {
         **negotiated.headers([doc["locale"]]),
+        **last_modified(item_modified(doc, store.review_policy.due_days)),
         REVISION_HEADER: await store.content_revision(),
     }
     return Response(content=body, media_type="application/json", headers=headers)

@@ -9,16 +9,16 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
-from api.controllers.kiosk import is_kiosk, kiosk_rendition
+from api.controllers.kiosk import is_kiosk
 from api.controllers.locales import Negotiated, negotiate
+from api.controllers.modified import header as last_modified
+from api.controllers.modified import newest
 from api.controllers.pipeline import (
     ChannelParam,
     Cursor,
     LocaleParam,
-    SlugFilter,
     StoreDep,
     csv_pattern,
-    next_link,
     parse_csv,
     review_window,
 )
@@ -27,7 +27,7 @@ from api.errors import bad_param
 from api.storage import search as fts
 from api.storage.reader import Store
 from api.weblinks import page_url
-from schemas.content import SitePaths
+from schemas.content import SLUG_PATTERN, SitePaths
 from schemas.resources import SearchHit, SearchLink, SearchMeta, SearchResults, SearchTerm
 
 MAX_QUERY_LENGTH = 300
@@ -50,13 +50,15 @@ Query = Annotated[
     QueryParameter(
         min_length=1,
         max_length=MAX_QUERY_LENGTH,
-        # At least one letter or digit: a query of only punctuation has no word to search.
-        pattern=r"[^\W_]",
+        # No pattern for "has a word": which characters make words (letters and digits of
+        # any script) is more than a portable JSON Schema pattern can say, and a query
+        # without any simply finds nothing.
         description=(
             "What the patient typed, as plain words: anything that looks like search syntax"
             " is read as words. Misspellings are corrected, the last word is completed"
             " (type-ahead) and synonyms are searched too (CRPS, RSD, complex regional pain"
-            f" syndrome). At most {MAX_QUERY_LENGTH} characters."
+            f" syndrome). At most {MAX_QUERY_LENGTH} characters. A query without any letter or"
+            " digit (only punctuation or symbols) finds nothing."
         ),
     ),
 ]
@@ -72,6 +74,16 @@ TypeFilter = Annotated[
         max_length=100,
         pattern=csv_pattern(SEGMENTS),
         description="Comma-separated types to search: " + ", ".join(SEGMENTS) + ".",
+    ),
+]
+
+TopicFilter = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=SLUG_PATTERN,
+        max_length=80,
+        description="Only FAQs of this topic (the kiosk's FAQ box: `type=faq&topic=...`)."
+        " Only FAQs have a topic, so with it other types match nothing.",
     ),
 ]
 
@@ -123,8 +135,8 @@ async def run_search(
     vocabulary = await store.vocabulary()
     try:
         terms = fts.analyse(q, vocabulary)
-    except fts.BadQuery as exc:
-        raise bad_param("q", str(exc)) from None
+    except fts.BadQuery:
+        terms = []  # no word to search for (only punctuation or symbols): nothing is found
     key = fts.fingerprint(
         [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or "web"
     )
@@ -132,18 +144,22 @@ async def run_search(
         offset = fts.decode_cursor(cursor, key) if cursor else 0
     except fts.BadCursor as exc:
         raise bad_param("cursor", str(exc)) from None
-    hits = await store.search(
-        fts.SearchQuery(
-            terms=terms,
-            locale=negotiated.locale,
-            fallback_locale=negotiated.default,
-            limit=limit,
-            offset=offset,
-            types=types,
-            topic=topic,
-            links=links,
-        ),
-        review_window(store, channel),
+    hits = (
+        fts.Hits([], 0)
+        if not terms
+        else await store.search(
+            fts.SearchQuery(
+                terms=terms,
+                locale=negotiated.locale,
+                fallback_locale=negotiated.default,
+                limit=limit,
+                offset=offset,
+                types=types,
+                topic=topic,
+                links=links,
+            ),
+            review_window(store, channel),
+        )
     )
     end = offset + len(hits.hits)
     next_cursor = fts.encode_cursor(key, end) if end < hits.total else None
@@ -170,7 +186,7 @@ class SearchController(Controller):
         store: StoreDep,
         q: Query,
         type: TypeFilter = None,
-        topic: SlugFilter = None,
+        topic: TopicFilter = None,
         locale: LocaleParam = None,
         limit: SearchLimit = DEFAULT_SEARCH_LIMIT,
         cursor: Cursor = None,
@@ -180,10 +196,6 @@ class SearchController(Controller):
         async with store.snapshot():
             negotiated = negotiate(store, request, locale)
             types = parse_csv("type", type, SEGMENTS)
-            if topic is not None:
-                if types and types != ["faq"]:
-                    raise bad_param("topic", "only FAQs have a topic; use it with type=faq")
-                types = ["faq"]
             terms, found, next_cursor = await run_search(
                 store,
                 negotiated,
@@ -198,8 +210,8 @@ class SearchController(Controller):
             base, paths = site_links(request, store)
         kiosk = is_kiosk(channel)
         data = []
-        for hit in found.hits:
-            doc = _decode_object.decode(hit.summary_json)
+        docs = [_decode_object.decode(hit.summary_json) for hit in found.hits]
+        for hit, doc in zip(found.hits, docs, strict=True):
             data.append(
                 SearchHit(
                     type=hit.type,  # type: ignore[arg-type]
@@ -224,41 +236,7 @@ class SearchController(Controller):
             ),
         )
         served = sorted({hit.locale for hit in found.hits})
-        return Response(content=body, headers=negotiated.headers(served))
-
-
-async def ranked_faqs(
-    request: Request[Any, Any, Any],
-    store: Store,
-    q: str,
-    *,
-    locale: str | None,
-    topic: str | None,
-    links: list[tuple[str, str]],
-    limit: int,
-    cursor: str | None,
-    channel: str | None,
-) -> Response[Any]:
-    """GET /v1/faqs?q=: the FAQ list, best match first, in the list's own shape."""
-    async with store.snapshot():
-        negotiated = negotiate(store, request, locale)
-        _, found, next_cursor = await run_search(
-            store,
-            negotiated,
-            q,
-            types=["faq"],
-            topic=topic,
-            links=links,
-            limit=limit,
-            cursor=cursor,
-            channel=channel,
+        modified = newest(docs, store.review_policy.due_days)
+        return Response(
+            content=body, headers={**negotiated.headers(served), **last_modified(modified)}
         )
-    rows = [hit.summary_json for hit in found.hits]
-    if is_kiosk(channel):
-        rows = [_encoder.encode(kiosk_rendition(_decode_object.decode(row))) for row in rows]
-    meta = _encoder.encode({"total": found.total, "limit": limit, "next_cursor": next_cursor})
-    body = b'{"data":[' + b",".join(rows) + b'],"meta":' + meta + b"}"
-    headers = negotiated.headers(sorted({hit.locale for hit in found.hits}))
-    if next_cursor:
-        headers["Link"] = next_link(request, next_cursor)
-    return Response(content=body, media_type="application/json", headers=headers)

@@ -13,8 +13,9 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
+from api.controllers.modified import moment_header
 from api.controllers.pipeline import StoreDep
-from api.controllers.responses import UNAVAILABLE
+from api.controllers.responses import list_responses
 from api.controllers.website import website
 from api.storage.reader import Store
 from schemas.resources import Sitemap, SitemapEntry, SitemapMeta
@@ -75,12 +76,13 @@ class SitemapController(Controller):
         "/sitemap",
         operation_id="getSitemap",
         summary="Get the sitemap",
-        responses={503: UNAVAILABLE},
+        responses=list_responses(),
     )
-    async def get_sitemap(self, state: State, store: StoreDep) -> Sitemap:
+    async def get_sitemap(self, state: State, store: StoreDep) -> Response[Sitemap]:
         """Every public page of the website (absolute URL) with its last modification time."""
         entries = await sitemap_entries(store, state)
-        return Sitemap(data=entries, meta=SitemapMeta(total=len(entries)))
+        body = Sitemap(data=entries, meta=SitemapMeta(total=len(entries)))
+        return Response(body, headers=moment_header(e.lastmod for e in entries))
 
     @get(
         "/sitemap.xml",
@@ -88,9 +90,13 @@ class SitemapController(Controller):
         summary="Get the sitemap as XML",
         media_type=SITEMAP_XML,
         response_description="A sitemaps.org 0.9 urlset.",
-        responses={503: UNAVAILABLE},
+        responses=list_responses(),
     )
     async def get_sitemap_xml(self, state: State, store: StoreDep) -> Response[bytes]:
         """The same pages as `/v1/sitemap`, as a sitemaps.org XML urlset for search engines."""
         entries = await sitemap_entries(store, state)
-        return Response(content=sitemap_xml(entries), media_type=SITEMAP_XML)
+        return Response(
+            content=sitemap_xml(entries),
+            media_type=SITEMAP_XML,
+            headers=moment_header(e.lastmod for e in entries),
+        )

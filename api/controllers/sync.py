@@ -18,8 +18,10 @@ from litestar import Controller, Response, get
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
+from api.controllers.modified import header as last_modified
+from api.controllers.modified import newest_of_rows
 from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH, StoreDep, review_window
-from api.controllers.responses import BAD_REQUEST, SYNC_GONE, UNAVAILABLE
+from api.controllers.responses import BAD_REQUEST, GUARDED, SYNC_GONE, UNAVAILABLE
 from api.errors import bad_param
 from api.storage.reader import Change, DatabaseUnavailable
 from schemas.resources import SyncPage
@@ -38,8 +40,9 @@ SyncCursor = Annotated[
         min_length=1,
         max_length=MAX_CURSOR_LENGTH,
         pattern=CURSOR_PATTERN,
-        description="`meta.next_cursor` of the last sync. Without it, everything is sent.",
-        schema_extra={"format": "cursor"},
+        description="`meta.next_cursor` of the last sync; without it, everything is sent."
+        " Only cursors this API issued are valid: any other gets 400, and one issued by a"
+        " database since rebuilt from scratch gets 410.",
     ),
 ]
 SyncLimit = Annotated[
@@ -91,7 +94,7 @@ class SyncController(Controller):
         "/",
         operation_id="syncContent",
         summary="Changes since the last sync",
-        responses={400: BAD_REQUEST, 410: SYNC_GONE, 503: UNAVAILABLE},
+        responses={400: BAD_REQUEST, **GUARDED, 410: SYNC_GONE, 503: UNAVAILABLE},
     )
     async def sync_content(
         self,
@@ -136,5 +139,9 @@ class SyncController(Controller):
             }
         )
         body = b'{"data":[' + b",".join(map(_change, changes)) + b'],"meta":' + meta_json + b"}"
-        response: Response[Any] = Response(content=body, media_type="application/json")
+        items = [c.detail_json for c in changes if c.detail_json]
+        modified = newest_of_rows(items, store.review_policy.due_days)
+        response: Response[Any] = Response(
+            content=body, media_type="application/json", headers=last_modified(modified)
+        )
         return response

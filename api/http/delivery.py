@@ -185,7 +185,7 @@ class Delivery:
         else:
             status = precondition_status(
                 variant.tag,
-                prepared.last_modified_at,
+                entry.last_modified_at,
                 if_match=request.if_match,
                 if_unmodified_since=request.if_unmodified_since,
                 if_none_match=if_none_match,

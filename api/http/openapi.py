@@ -25,17 +25,26 @@ _STRING = OpenAPISchema(type=OpenAPIType.STRING)
 RESPONSE_HEADERS = {
     "ETag": "Strong validator of these bytes, the same on every replica built from the same"
     " content (each compression has its own). Send it in `If-None-Match` to get 304.",
-    "Last-Modified": "When the content last changed; for `If-Modified-Since`.",
+    "Last-Modified": "A date of the content, the same on every replica: the item's"
+    " `updated_at` (or the day its review status last changed, if later), the newest of a"
+    " list's or a feed's items, else the newest of the whole content. For"
+    " `If-Modified-Since`; `If-None-Match` is exact and wins.",
     "Cache-Control": "`public, max-age=N, stale-while-revalidate=N, stale-if-error=N`;"
     " configurable (CLINIC_CACHE_*).",
     "Vary": "`Accept-Encoding`, and `Origin` when CORS origins are configured.",
 }
+NOT_MODIFIED_HEADERS = {
+    **{name: text for name, text in RESPONSE_HEADERS.items() if name != "Last-Modified"},
+    "Date": "When this answer was made.",
+}
 NOT_MODIFIED = OpenAPIResponse(
     description="Not Modified: the copy named by `If-None-Match` (or, without it,"
-    " `If-Modified-Since`) is current. No body; ETag, Cache-Control and Vary are repeated"
-    " (not Last-Modified: RFC 9110, 15.4.5).",
+    " `If-Modified-Since`) is current. No body, and only what a cache needs to update the"
+    " copy it stored (RFC 9110, 15.4.5): ETag, Cache-Control, Vary and Date, with"
+    " X-Request-ID and, where limits apply, the RateLimit-* fields. Not Last-Modified,"
+    " Content-Language or the security headers: the stored 200 carries them.",
     headers={name: OpenAPIHeader(description=text, schema=_STRING)
-             for name, text in RESPONSE_HEADERS.items() if name != "Last-Modified"},
+             for name, text in NOT_MODIFIED_HEADERS.items()},
 )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import brotli
 
 from api.controllers.locales import header_locale
-from api.http.negotiation import IDENTITY
+from api.http.negotiation import IDENTITY, http_date_seconds
 from api.http.revision import Revision
 
 Header = tuple[bytes, bytes]
@@ -36,10 +36,9 @@ BROTLI_QUALITY = 5
 #: What an entry costs beyond its bodies (objects, header lists, keys), roughly.
 ENTRY_OVERHEAD = 600
 
-#: Headers the framework's response may carry that this layer decides instead.
-_REPLACED = frozenset(
-    {b"content-length", b"etag", b"last-modified", b"cache-control", b"vary", b"date", b"server"}
-)
+#: Headers the framework's response may carry that this layer decides instead. A handler's
+#: Last-Modified (from its content: api/controllers/modified.py) is kept.
+_REPLACED = frozenset({b"content-length", b"etag", b"cache-control", b"vary", b"date", b"server"})
 _MAX_LANGUAGES = 256
 SECONDS_A_DAY = 86400
 _COMPRESSIBLE = (b"text/", b"application/javascript", b"image/svg+xml")
@@ -61,35 +60,39 @@ class Variant:
 
     __slots__ = ("body", "headers", "not_modified", "quoted", "tag")
 
-    def __init__(self, body: bytes, tag: bytes, headers: list[Header], common: list[Header]):
+    def __init__(self, body: bytes, tag: bytes, headers: list[Header], cache: list[Header]):
         self.body = body
         self.tag = tag
         self.quoted = b'"' + tag + b'"'
         etag = (b"etag", self.quoted)
         self.headers = [*headers, (b"content-length", str(len(body)).encode()), etag]
-        # RFC 9110, 15.4.5: a 304 repeats ETag, Cache-Control and Vary (and here the
-        # security headers); other representation metadata, Last-Modified included when
-        # there is an ETag, should not be sent.
-        self.not_modified = [etag, *(h for h in common if h[0] != b"last-modified")]
+        # RFC 9110, 15.4.5: a 304 carries what a cache needs to update the response it
+        # stored (ETag, Cache-Control, Vary; the server adds Date) and should not carry
+        # other representation metadata: not Last-Modified (there is an ETag), not
+        # Content-Language, and not the security headers, which the stored 200 has.
+        self.not_modified = [etag, *cache]
 
 
 class Entry:
     """A prepared response and the representations made of it so far."""
 
     __slots__ = (
-        "common", "compressible", "headers", "key", "route", "size", "variants"
+        "cache", "compressible", "headers", "key", "last_modified_at", "route", "size", "variants"
     )  # fmt: skip
 
     def __init__(
-        self, key: Key, headers: list[Header], common: list[Header], variants: dict[str, Variant]
+        self, key: Key, headers: list[Header], cache: list[Header], variants: dict[str, Variant]
     ):
         self.key = key
         self.headers = headers
-        self.common = common
+        #: The headers a 304 repeats besides the ETag (Cache-Control and Vary).
+        self.cache = cache
         self.variants = variants
         self.compressible = False
         #: The route template the framework matched, for the access log on later answers.
         self.route: str | None = None
+        #: Last-Modified in POSIX seconds, for If-Modified-Since.
+        self.last_modified_at = 0
         self.size = ENTRY_OVERHEAD
 
 
@@ -119,9 +122,9 @@ class Prepared:
         self.pending: dict[Key, asyncio.Future[Entry | None]] = {}
         self.vary = vary
         self.cache_control = cache_control
-        # Changed when the content changed or, since answers depend on the date, when the
-        # day began, whichever is later.
-        modified = max(revision.changed_at or 0, day * SECONDS_A_DAY)
+        # For answers whose handler gives no Last-Modified of its own (the site settings,
+        # the OpenAPI document): the newest date of the content, the same on every replica.
+        modified = revision.changed_at or 0
         self.last_modified_at = modified
         self.last_modified = formatdate(modified, usegmt=True).encode("ascii")
         self._languages: dict[bytes | None, str] = {}
@@ -148,23 +151,24 @@ class Prepared:
     def make(self, key: Key, status_headers: list[Header], body: bytes) -> Entry:
         kept = []
         vary = [self.vary]
+        last_modified, last_modified_at = self.last_modified, self.last_modified_at
         for name, value in status_headers:
             name = name.lower()
             if name == b"vary":
                 vary.append(value)  # what the handler said it depends on (Accept-Language)
+            elif name == b"last-modified":
+                seconds = http_date_seconds(value)
+                if seconds is not None:
+                    last_modified, last_modified_at = value, seconds
             elif name not in self._replaced and not name.startswith(b"access-"):
                 kept.append((name, value))
         content_type = next((v for n, v in kept if n == b"content-type"), b"")
         encoded = any(n == b"content-encoding" for n, _ in kept)
-        common = [
-            (b"cache-control", self.cache_control),
-            (b"vary", _merge_vary(vary)),
-            (b"last-modified", self.last_modified),
-            *self.static_headers,
-        ]
-        headers = kept + common
-        identity = Variant(body, _tag(body), headers, common)
-        entry = Entry(key, headers, common, {IDENTITY: identity})
+        cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
+        headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
+        identity = Variant(body, _tag(body), headers, cache)
+        entry = Entry(key, headers, cache, {IDENTITY: identity})
+        entry.last_modified_at = last_modified_at
         entry.compressible = (
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
         )
@@ -195,7 +199,7 @@ class Prepared:
         else:
             tag = identity.tag + b"-" + coding.encode()
             headers = [*entry.headers, (b"content-encoding", coding.encode())]
-            variant = Variant(body, tag, headers, entry.common)
+            variant = Variant(body, tag, headers, entry.cache)
             if entry.key in self.index:
                 entry.size += len(body)
                 self.size += len(body)

@@ -20,6 +20,7 @@ directly.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -33,8 +34,8 @@ class Revision:
     """One live state of the content; prepared responses belong to exactly one."""
 
     fingerprint: tuple[str, str]
-    #: POSIX seconds when the content last changed, or None for a database built before
-    #: the build recorded it.
+    #: POSIX seconds of the newest `updated_at` in the content (a date the content gives,
+    #: so every replica built from it agrees), or None when it has no item.
     changed_at: int | None
     default_locale: str = "en"
     locales: tuple[str, ...] = ("en",)
@@ -112,23 +113,23 @@ class RevisionWatch:
             meta = dict(
                 db.execute(
                     "SELECT key, value FROM meta"
-                    " WHERE key IN ('content_hash', 'content_revision', 'changed_at', 'site')"
+                    " WHERE key IN ('content_hash', 'content_revision', 'site')"
                 ).fetchall()
             )
+            newest = db.execute("SELECT max(updated_at) FROM items WHERE deleted = 0").fetchone()
         except sqlite3.OperationalError:  # no build has committed yet
-            meta = {}
+            meta, newest = {}, None
         self._version = version
         if "content_hash" not in meta:
             self._current = None
             return
         fingerprint = (meta["content_hash"], meta.get("content_revision", ""))
         if self._current is None or self._current.fingerprint != fingerprint:
-            changed = meta.get("changed_at")
             site = json.loads(meta.get("site") or "{}")
             default = str(site.get("default_locale", "en"))
             self._current = Revision(
                 fingerprint,
-                int(changed) if changed else None,
+                _seconds(newest[0]) if newest and newest[0] else None,
                 default,
                 tuple(site.get("locales") or (default,)),
             )
@@ -148,3 +149,9 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
+
+
+def _seconds(moment: str) -> int:
+    """`2026-01-31T09:00:00Z` (as the build stores dates) as POSIX seconds."""
+    parsed = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp())

@@ -1,4 +1,4 @@
-"""Security headers on every response (issue 6).
+"""Security headers on every response but a 304 (which updates a stored 200 that has them).
 
 JSON answers get a policy that lets a browser run nothing (`default-src 'none'`). The
 interactive docs at /docs load only their self-hosted assets; their one inline script
@@ -61,7 +61,8 @@ class SecurityHeadersMiddleware:
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # Not on a 304: it updates a stored 200 that has them (RFC 9110, 15.4.5).
+            if message["type"] == "http.response.start" and message["status"] != 304:
                 message["headers"] = _merge(list(message.get("headers", [])), API_HEADERS)
             await send(message)
 

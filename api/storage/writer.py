@@ -254,20 +254,8 @@ async def _write(
         )
     content_hash = digest.hexdigest()
     await _write_vocabulary(db, vocabulary(records) if vocab is None else vocab, synonyms)
-    async with db.execute(
-        "SELECT key, value FROM meta WHERE key IN ('content_hash', 'changed_at')"
-    ) as cur:
-        previous_meta = {k: v async for k, v in cur}
-    # When the content last changed, for Last-Modified: kept across builds that change
-    # nothing, and always later than the previous value so If-Modified-Since never
-    # mistakes a new build for the old one (issue 5).
-    changed_at = previous_meta.get("changed_at")
-    changed = created + updated + deleted > 0
-    if changed_at is None or previous_meta.get("content_hash") != content_hash or changed:
-        changed_at = str(max(int(time.time()), int(changed_at or 0) + 1))
     meta = {
         "schema_version": SCHEMA_VERSION,
-        "changed_at": changed_at,
         "synonyms": _encoder.encode([list(group) for group in synonyms]).decode("utf-8"),
         "content_revision": str(revision),
         "content_hash": content_hash,
@@ -284,6 +272,9 @@ async def _write(
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         meta.items(),
     )
+    # The wall-clock time of the last change, which earlier builds kept here for
+    # Last-Modified: replicas' meta must agree, and Last-Modified now comes from the content.
+    await db.execute("DELETE FROM meta WHERE key = 'changed_at'")
     if started is not None:
         # When and how long the build ran, for /metrics. Kept out of `meta`, which replicas
         # built from the same content must agree on byte for byte.

@@ -60,6 +60,7 @@ from clinic_client.models import (
     JsonFeed,
     ListFaqsChannelType1,
     ListMeta,
+    Locale,
     Problem,
     ReviewDue,
     ReviewOverdue,
@@ -361,7 +362,7 @@ def _kiosk(client: AuthenticatedClient) -> Summary:
     # The same kiosk in Spanish.
     spanish = expect(
         search_content.sync_detailed(
-            client=client, q="inyeccion", locale="es", channel=SearchContentChannelType1.KIOSK
+            client=client, q="inyeccion", locale=Locale.ES, channel=SearchContentChannelType1.KIOSK
         ),
         SearchResults,
     )
@@ -369,12 +370,12 @@ def _kiosk(client: AuthenticatedClient) -> Summary:
     check(any(hit.locale == "es" for hit in spanish.data), "no Spanish hit for inyeccion")
     pregunta = expect(
         get_faq.sync_detailed(
-            "what-is-ketamine", client=client, locale="es", channel=GetFaqChannelType1.KIOSK
+            "what-is-ketamine", client=client, locale=Locale.ES, channel=GetFaqChannelType1.KIOSK
         ),
         FaqKiosk,
     )
     check(pregunta.locale == "es", f"the Spanish FAQ came in {pregunta.locale}")
-    full = expect(get_faq.sync_detailed("what-is-ketamine", client=client, locale="es"), Faq)
+    full = expect(get_faq.sync_detailed("what-is-ketamine", client=client, locale=Locale.ES), Faq)
     check(full.answer_html.startswith("<"), "the full FAQ has no HTML answer")
     plain = expect(
         get_article.sync_detailed(
