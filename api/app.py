@@ -86,6 +86,12 @@ date when the request is answered. The `channel` parameter says who will show th
 channels not listed in the server's CLINIC_SERVE_OVERDUE are not served overdue items. A
 withdrawn item answers 410 Gone, naming its replacement in `superseded_by`.
 
+Content lives in time: a draft, or an item before its `published_at`, answers 404 as an
+unknown one does and is in no list; after its `expires_at` it answers 410 Gone. Answers
+change at each go-live, expiry and review transition without a build (new ETags), and no
+`Cache-Control` lifetime reaches past the next transition. `/v1/sync` reports transitions
+as changes, and each synced item's `hide_after` says when its channel stops showing it.
+
 **Kiosk.** `channel=kiosk` on the content, search and FAQ operations is the waiting-room
 preset: besides leaving out overdue items, it renders plain text only — no `body_html`,
 `answer_html`, `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters),
@@ -301,6 +307,23 @@ def _document_kiosk_rendition(app: Litestar) -> None:
         if isinstance(first, Reference) and f"{first.ref.rsplit('/', 1)[-1]}Kiosk" in schemas:
             kiosk_name = f"{first.ref.rsplit('/', 1)[-1]}Kiosk"
             items.any_of = [first, _ref(kiosk_name), *items.any_of[1:]]
+    _document_sync_renditions(schemas)
+
+
+def _document_sync_renditions(schemas: dict[str, Schema]) -> None:
+    """A synced item is in the channel's rendition: with `channel=kiosk`, the plain-text one."""
+    upsert = schemas.get("SyncUpsert")
+    item = (upsert.properties or {}).get("item") if upsert is not None else None
+    if not isinstance(item, Schema) or not item.one_of:
+        return
+    variants = list(item.one_of)
+    for ref in item.one_of:
+        name = ref.ref.rsplit("/", 1)[-1] if isinstance(ref, Reference) else ""
+        full = schemas.get(name)
+        if full is not None and KIOSK_DROPS & set(full.properties or {}):
+            variants.append(_ref(_kiosk_variant(schemas, name)))
+    item.one_of = variants
+    item.description = "The item in the channel's rendition (`rendition` says which)."
 
 
 def _document_events(app: Litestar) -> None:
@@ -429,7 +452,7 @@ def _document_locales(app: Litestar, settings: Settings) -> None:
         title="Locale",
         description=f"One of the site's locales: {named}; the default first.",
     )
-    for item in (app.openapi_schema.paths or {}).values():
+    for path, item in (app.openapi_schema.paths or {}).items():
         for parameter in (item.get.parameters or []) if item.get else []:
             if isinstance(parameter, Parameter) and parameter.name == "locale":
                 parameter.schema = Reference(ref="#/components/schemas/Locale")
@@ -437,6 +460,11 @@ def _document_locales(app: Litestar, settings: Settings) -> None:
                     f"Language of the content, one of the site's locales: {named}. Without"
                     f" it, `Accept-Language` chooses, else the default (`{site.default_locale}`)."
                 )
+                if path == "/v1/sync":  # a copy in one language, or in all of them
+                    parameter.description = (
+                        f"Only items in this locale, one of the site's locales: {named}."
+                        " Every locale when omitted."
+                    )
 
 
 def _document_http_layers(app: Litestar) -> None:

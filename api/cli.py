@@ -82,8 +82,13 @@ def _check(settings: Settings) -> int:
     if loaded.errors:
         print(f"{len(loaded.errors)} problem(s) in {settings.content_dir}/", file=sys.stderr)
         return 1
+    # Notices on standard output: they do not fail the check, and tools that read problems
+    # from standard error do not take them for problems.
+    for notice in loaded.notices:
+        print(notice)
     items = len(loaded.pages) + sum(len(t.faqs) for _, t in loaded.faq_topics)
-    print(f"{settings.content_dir}/: {items} items, no problems")
+    noted = f", {len(loaded.notices)} notice(s)" if loaded.notices else ""
+    print(f"{settings.content_dir}/: {items} items, no problems{noted}")
     return 0
 
 

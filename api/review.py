@@ -1,14 +1,14 @@
 """Clinical review as data: an item's review status, and which channels get overdue items.
 
 `review_status` depends on today's date, not only on the content, so it is computed when a
-request is answered, never at build time. Anything that caches responses by content revision
-(issue 5) must also key or expire them by the UTC date, or an item that falls due overnight
-keeps being served as `current`.
+request is answered, never at build time. The days on which it changes for some item are
+transitions (api/timeline.py): prepared responses last until the next one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -29,11 +29,14 @@ def utc_today() -> dt.date:
 
 @dataclass(frozen=True, slots=True)
 class ReviewWindow:
-    """Today's dates as the database compares them (ISO strings), and what they imply."""
+    """The instant an answer is made for, as the database compares it: today's dates (ISO
+    strings) for review, POSIX seconds for what is live (api/timeline.py), and whether the
+    channel is served overdue items."""
 
     today: str
     due_until: str
     serve_overdue: bool
+    now: float = 0.0
 
     def status(self, next_review_due: str | None) -> ReviewStatus:
         if next_review_due is None or next_review_due > self.due_until:
@@ -52,10 +55,31 @@ class ReviewPolicy:
     due_days: int = DEFAULT_DUE_DAYS
     serve_overdue: frozenset[str] = field(default_factory=lambda: DEFAULT_SERVE_OVERDUE)
 
-    def window(self, channel: str, today: dt.date | None = None) -> ReviewWindow:
-        day = today or utc_today()
+    def window(
+        self, channel: str, today: dt.date | None = None, *, now: float | None = None
+    ) -> ReviewWindow:
+        """The window at `now` (POSIX seconds; the clock when omitted), or at the start of
+        `today` (UTC) when only a day is given."""
+        if now is None:
+            if today is None:
+                now = time.time()
+            else:
+                now = dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp()
+        day = today or dt.datetime.fromtimestamp(now, dt.UTC).date()
         return ReviewWindow(
             today=day.isoformat(),
             due_until=(day + dt.timedelta(days=self.due_days)).isoformat(),
             serve_overdue=channel in self.serve_overdue,
+            now=now,
+        )
+
+    def instants(self, next_review_due: str) -> tuple[float, float]:
+        """(when an item's review falls due, when it becomes overdue), as POSIX seconds:
+        the starts of the UTC days on which `status` changes for it."""
+        day = dt.date.fromisoformat(next_review_due)
+        due = day - dt.timedelta(days=self.due_days)
+        overdue = day + dt.timedelta(days=1)
+        return (
+            dt.datetime(due.year, due.month, due.day, tzinfo=dt.UTC).timestamp(),
+            dt.datetime(overdue.year, overdue.month, overdue.day, tzinfo=dt.UTC).timestamp(),
         )

@@ -48,6 +48,28 @@ ShortAnswer = Annotated[
     ),
 ]
 Line = Annotated[str, Meta(min_length=1, max_length=1000)]
+#: A moment with its offset: content goes live and expires at instants, and a time without
+#: one would mean a different instant on every machine that reads it.
+Instant = Annotated[
+    dt.datetime,
+    Meta(
+        tz=True,
+        description="An RFC 3339 date-time with a timezone, e.g. 2026-03-02T09:00:00+01:00.",
+        examples=["2026-03-02T09:00:00Z"],
+    ),
+]
+Draft = Annotated[
+    bool,
+    Meta(description="A draft is built and checked but not served to any channel."),
+]
+PublishedAt = Annotated[
+    Instant | None,
+    Meta(description="When the item goes live; before it, it is served nowhere (scheduled)."),
+]
+ExpiresAt = Annotated[
+    Instant | None,
+    Meta(description="When the item stops being served (answers 410 Gone after it)."),
+]
 
 
 class Source(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -127,12 +149,18 @@ class Page(Reviewed, kw_only=True, frozen=True):
     summary: Summary
     seo: Seo | None = None
     withdrawn: Withdrawn | None = None
+    draft: Draft = False
+    published_at: PublishedAt = None
+    expires_at: ExpiresAt = None
 
 
 class ArticleSource(Page, kw_only=True, frozen=True):
     author: Slug
-    published_at: dt.datetime
-    updated_at: dt.datetime | None = None
+    published_at: Annotated[
+        Instant,
+        Meta(description="When the article goes live; before it, it is served nowhere."),
+    ]
+    updated_at: Instant | None = None
     tags: list[Tag] = []
     conditions: list[Slug] = []
     treatments: list[Slug] = []
@@ -190,12 +218,16 @@ class FaqSource(Source, kw_only=True, frozen=True):
     last_reviewed: dt.date | None = None
     next_review_due: dt.date | None = None
     withdrawn: Withdrawn | None = None
+    draft: Draft = False
+    published_at: PublishedAt = None
+    expires_at: ExpiresAt = None
 
 
 class FaqTopicSource(Reviewed, kw_only=True, frozen=True):
     """One YAML file in content/faqs/: a topic and its questions.
 
-    The topic's review metadata applies to each question that does not give its own.
+    The topic's review metadata, `published_at` and `expires_at` apply to each question that
+    does not give its own; `draft: true` on the topic makes every question a draft.
     """
 
     topic: Slug
@@ -203,6 +235,9 @@ class FaqTopicSource(Reviewed, kw_only=True, frozen=True):
     order: Annotated[int, Meta(ge=0, le=10000)] = 0
     locale: Locale = "en"
     faqs: Annotated[list[FaqSource], Meta(min_length=1, max_length=500)]
+    draft: Draft = False
+    published_at: PublishedAt = None
+    expires_at: ExpiresAt = None
 
 
 class PersonSource(Source, kw_only=True, frozen=True):

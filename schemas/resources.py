@@ -490,6 +490,15 @@ class SyncUpsert(Resource, tag_field="op", tag="upsert", kw_only=True, frozen=Tr
     slug: Slug
     locale: Locale
     revision: int
+    hide_after: Annotated[
+        str | None,
+        Meta(
+            description="When the channel stops showing the item (RFC 3339): its expiry, or"
+            " its review falling overdue for a channel not served overdue items. A copy"
+            " still offline then hides it on its own; null when nothing is known.",
+            extra_json_schema={"format": "date-time"},
+        ),
+    ]
     item: ItemDetail
 
 

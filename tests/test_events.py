@@ -293,3 +293,43 @@ def test_the_test_corpus_builds_alone(tmp_path: Path) -> None:
     """build() without a state path keeps its state store beside the database."""
     db = build_db(Path(__file__).parents[1] / "content", tmp_path / "x" / "clinic.db")
     assert (db.parent / "state.db").is_file()
+
+
+def test_a_build_announces_only_what_is_live_at_its_instant(
+    live: tuple[Path, Path, Settings],
+) -> None:
+    """A draft, an item scheduled for later and an expired one are not published by a
+    build; an item made a draft, or given an expiry already past, is unpublished."""
+    content, db, settings = live
+    added = content / "symptoms" / "fatigue.md"
+
+    def with_front(extra: str) -> str:
+        return NEW_SYMPTOM.replace("locale: en\n", f"locale: en\n{extra}\n", 1)
+
+    with TestClient(create_app(settings)) as client:
+        _, cursor = read_all(client)
+        for extra in (
+            "draft: true",
+            "published_at: 2099-01-01T09:00:00Z",
+            "published_at: 2020-01-01T09:00:00Z\nexpires_at: 2021-01-01T09:00:00Z",
+        ):
+            added.write_text(with_front(extra), encoding="utf-8")
+            rebuild(content, db)
+            events, cursor = read_all(client, cursor)
+            assert [
+                e["data"].get("slug") for e in events if e["type"] != "content.changed"
+            ] == [], extra
+        added.write_text(NEW_SYMPTOM, encoding="utf-8")
+        rebuild(content, db)
+        events, cursor = read_all(client, cursor)
+        assert [(e["type"], e["data"].get("slug")) for e in events] == [
+            ("item.published", "fatigue"),
+            ("content.changed", None),
+        ]
+        added.write_text(with_front("draft: true"), encoding="utf-8")
+        rebuild(content, db)
+        events, cursor = read_all(client, cursor)
+        assert [(e["type"], e["data"].get("slug")) for e in events] == [
+            ("item.unpublished", "fatigue"),
+            ("content.changed", None),
+        ]

@@ -213,8 +213,13 @@ def test_a_forged_list_cursor_out_of_range_is_a_400_naming_cursor(
 def test_a_forged_sync_cursor_out_of_range_is_a_400_naming_cursor(
     server: Server, revision: int
 ) -> None:
-    lineage, _ = unb64(send(server, "/v1/sync?limit=1").json()["meta"]["next_cursor"])
+    lineage, _, instant = unb64(send(server, "/v1/sync?limit=1").json()["meta"]["next_cursor"])
+    assert_names(send(server, f"/v1/sync?cursor={b64([lineage, revision, instant])}"), "cursor")
+    # A cursor from before cursors carried an instant is read alike.
     assert_names(send(server, f"/v1/sync?cursor={b64([lineage, revision])}"), "cursor")
+    # The instant is bounded too.
+    forged = b64([lineage, 0, revision])
+    assert_names(send(server, f"/v1/sync?cursor={forged}"), "cursor")
 
 
 @pytest.mark.parametrize(

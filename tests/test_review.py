@@ -199,8 +199,13 @@ def test_urgent_care_is_structured(client: Client) -> None:
 
 
 def test_related_articles_best_first_without_withdrawn(corpus_client: Client) -> None:
-    related = corpus_client.get(f"/v1/articles/{REPLACEMENT_ARTICLE}").json()["related"]
+    related = corpus_client.get(f"/v1/articles/{REPLACEMENT_ARTICLE}?channel=editor").json()[
+        "related"
+    ]
     assert [r["slug"] for r in related] == [OVERDUE_ARTICLE, DUE_ARTICLE]
+    # A channel not served the overdue article is not pointed at it either.
+    website = corpus_client.get(f"/v1/articles/{REPLACEMENT_ARTICLE}").json()["related"]
+    assert [r["slug"] for r in website] == [DUE_ARTICLE]
     assert related[0]["shared_conditions"] == ["crps"]
     assert related[0]["shared_treatments"] == ["ketamine-infusion"]
     assert related[1]["shared_treatments"] == []

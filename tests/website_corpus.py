@@ -78,7 +78,7 @@ def make_corpus(root: Path) -> Path:
             "## What a flare is\n\nPain can flare & ease. Editors once pasted "
             f"`{SCRIPT_BREAKER}` here; it must stay text.\n"
         ),
-        published_at="2030-01-01T08:00:00Z",
+        published_at="2026-11-20T08:00:00Z",
         next_review_due=_days(5),
         tags=["crps", "flare-ups"],
         hero_image={

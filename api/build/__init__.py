@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from api.build.check import check_relations
+from api.build.check import check_relations, check_schedule
 from api.build.load import ContentError, ContentErrors, Loaded, load
 from api.build.shape import shape
 from api.build.synonyms import check_synonyms
@@ -56,6 +56,8 @@ def check(content_dir: Path) -> Loaded:
             loaded.errors.extend(check_translations(loaded))
         loaded.errors.extend(check_synonyms(loaded))
         loaded.errors.sort()
+        if not loaded.errors:
+            loaded.notices = check_schedule(loaded)
     return loaded
 
 

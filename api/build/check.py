@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 from collections.abc import Iterable
 
 from api.build.load import ContentError, Loaded
@@ -80,6 +82,7 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
             )
         need_person(path, "reviewed_by", src.reviewed_by, _REVIEWER_ROLES, "a medical reviewer")
         review(path, "", src.last_reviewed, src.next_review_due)
+        errors.extend(_check_bounds(path, "", src.published_at, src.expires_at))
         if isinstance(src, ArticleSource):
             need_person(path, "author", src.author, _AUTHOR_ROLES, "an author")
             related(path, "conditions", "condition", src.conditions)
@@ -103,8 +106,18 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
             )
         need_person(path, "reviewed_by", topic.reviewed_by, _REVIEWER_ROLES, "a medical reviewer")
         review(path, "", topic.last_reviewed, topic.next_review_due)
+        errors.extend(_check_bounds(path, "", topic.published_at, topic.expires_at))
         for i, faq in enumerate(topic.faqs):
             at = f"faqs[{i}]."
+            if faq.published_at is not None or faq.expires_at is not None:
+                errors.extend(
+                    _check_bounds(
+                        path,
+                        at,
+                        faq.published_at or topic.published_at,
+                        faq.expires_at or topic.expires_at,
+                    )
+                )
             if faq.reviewed_by is not None:
                 need_person(
                     path, at + "reviewed_by", faq.reviewed_by, _REVIEWER_ROLES, "a medical reviewer"
@@ -126,6 +139,87 @@ def check_relations(loaded: Loaded) -> list[ContentError]:
                     )
                 )
     return errors
+
+
+def _check_bounds(
+    path: str, prefix: str, published_at: dt.datetime | None, expires_at: dt.datetime | None
+) -> list[ContentError]:
+    if published_at is not None and expires_at is not None and expires_at <= published_at:
+        return [ContentError(path, f"{prefix}expires_at", "must be after published_at")]
+    return []
+
+
+def _standing(
+    draft: bool, published_at: dt.datetime | None, expires_at: dt.datetime | None, now: float
+) -> str | None:
+    """Why an item is not live at `now`, in words; None when it is."""
+    if draft:
+        return "a draft"
+    if published_at is not None and published_at.timestamp() > now:
+        return f"scheduled for {published_at.isoformat()}"
+    if expires_at is not None and expires_at.timestamp() <= now:
+        return f"expired on {expires_at.isoformat()}"
+    return None
+
+
+def check_schedule(loaded: Loaded, now: float | None = None) -> list[ContentError]:
+    """Notices, not errors: a live item that relates to one that is not live at `now`
+    (a draft, scheduled or expired). The relation is left out of what is served until its
+    target is live, which may be what the editor wants (an article going out with the
+    treatment page it links to); said so the editor knows."""
+    moment = time.time() if now is None else now
+    standing: dict[tuple[str, str, str], str | None] = {}
+    for page in loaded.pages:
+        src = page.source
+        standing[(page.kind, src.slug, src.locale)] = _standing(
+            src.draft, src.published_at, src.expires_at, moment
+        )
+    for _, topic in loaded.faq_topics:
+        for faq in topic.faqs:
+            standing[("faq", faq.slug, topic.locale)] = _standing(
+                faq.draft or topic.draft,
+                faq.published_at or topic.published_at,
+                faq.expires_at or topic.expires_at,
+                moment,
+            )
+    default = loaded.site.default_locale if loaded.site else "en"
+    notices: list[ContentError] = []
+
+    def relates(path: str, field: str, locale: str, kind: str, targets: list[str]) -> None:
+        for i, slug in enumerate(targets):
+            key = (kind, slug, locale)
+            why = standing[key] if key in standing else standing.get((kind, slug, default))
+            if why is not None:
+                notices.append(
+                    ContentError(
+                        path,
+                        field if field.startswith("faqs[") else f"{field}[{i}]",
+                        f"the {kind} '{slug}' is not live ({why}); the relation is hidden"
+                        " until it is",
+                    )
+                )
+
+    for page in loaded.pages:
+        src, path = page.source, page.path
+        if standing[(page.kind, src.slug, src.locale)] is not None:
+            continue
+        if isinstance(src, ArticleSource):
+            relates(path, "conditions", src.locale, "condition", src.conditions)
+            relates(path, "treatments", src.locale, "treatment", src.treatments)
+        elif isinstance(src, ConditionSource):
+            relates(path, "symptoms", src.locale, "symptom", src.symptoms)
+            relates(path, "treatments", src.locale, "treatment", src.treatments)
+        elif isinstance(src, SymptomSource | TreatmentSource):
+            relates(path, "conditions", src.locale, "condition", src.conditions)
+    for path, topic in loaded.faq_topics:
+        for i, faq in enumerate(topic.faqs):
+            if standing[("faq", faq.slug, topic.locale)] is not None:
+                continue
+            if faq.condition is not None:
+                relates(path, f"faqs[{i}].condition", topic.locale, "condition", [faq.condition])
+            if faq.treatment is not None:
+                relates(path, f"faqs[{i}].treatment", topic.locale, "treatment", [faq.treatment])
+    return sorted(notices)
 
 
 def _check_withdrawn(loaded: Loaded) -> list[ContentError]:

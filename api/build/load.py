@@ -101,6 +101,8 @@ class Loaded:
     pages: list[PageFile] = field(default_factory=list)
     faq_topics: list[tuple[str, FaqTopicSource]] = field(default_factory=list)
     errors: list[ContentError] = field(default_factory=list)
+    #: Reported, not fatal (e.g. a live item relating to one that is not live yet).
+    notices: list[ContentError] = field(default_factory=list)
     synonyms: SynonymsSource | None = None
     invalid_slugs: set[tuple[str, str]] = field(default_factory=set)
 

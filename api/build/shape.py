@@ -11,7 +11,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -36,6 +36,7 @@ from schemas.content import (
 )
 
 _encoder = msgspec.json.Encoder()
+S = TypeVar("S", bound=msgspec.Struct)
 #: How many related articles an article lists.
 MAX_RELATED = 5
 #: How much each kind of shared link counts when ranking related articles.
@@ -50,6 +51,14 @@ class Context:
     people: dict[str, r.PersonRef]
     titles: dict[tuple[str, str, str], str]
     related: Related
+    #: Pages that are drafts: they do not exist for clients, so no item names them.
+    drafts: frozenset[tuple[str, str, str]] = frozenset()
+
+    def is_draft(self, kind: str, slug: str, locale: str) -> bool:
+        key = (kind, slug, locale)
+        if key not in self.titles:  # no translation: the relation is to the original
+            key = (kind, slug, self.site.default_locale)
+        return key in self.drafts
 
     def url(self, kind: str, slug: str, locale: str) -> str:
         site = self.site
@@ -67,13 +76,22 @@ class Context:
         ]
 
 
-def content_hash(detail: msgspec.Struct, withdrawn: bytes | None = None) -> str:
-    """What decides whether a build writes the item again. The withdrawal is part of it
-    (it is stored beside the detail, not in it), or an item withdrawn after it was first
-    built would keep serving; an item that is not withdrawn hashes as it always did."""
+def content_hash(detail: msgspec.Struct, record: Record | None = None) -> str:
+    """SHA-256 of the item as clients get it and, when it has them, of its schedule and its
+    withdrawal: making an item a draft, moving its instants or withdrawing it is a change to
+    build, though no field of the detail shows it (the withdrawal is stored beside the
+    detail; without it here, an item withdrawn after its first build kept serving). An item
+    with neither hashes as it always did."""
     digest = hashlib.sha256(_encoder.encode(detail))
-    if withdrawn is not None:
-        digest.update(b"\nwithdrawn:" + withdrawn)
+    if record is not None and (
+        record.draft
+        or record.live_until is not None
+        # an article's published_at is in its fields already
+        or (record.live_from is not None and record.published_at is None)
+    ):
+        digest.update(_encoder.encode([record.draft, record.live_from, record.live_until]))
+    if record is not None and record.withdrawn is not None:
+        digest.update(b"\nwithdrawn:" + record.withdrawn)
     return digest.hexdigest()
 
 
@@ -93,6 +111,10 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 
 def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _seconds(moment: dt.datetime | None) -> float | None:
+    return None if moment is None else _utc(moment).timestamp()
 
 
 #: Below this many items a build renders in this process: starting workers costs more.
@@ -129,6 +151,9 @@ def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
         people=people,
         titles={(p.kind, p.source.slug, p.source.locale): p.source.title for p in loaded.pages},
         related=Related.of([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
+        drafts=frozenset(
+            (p.kind, p.source.slug, p.source.locale) for p in loaded.pages if p.source.draft
+        ),
     )
     topics = [topic for _, topic in loaded.faq_topics]
     items = len(loaded.pages) + sum(len(t.faqs) for t in topics)
@@ -168,16 +193,18 @@ def _shape_records(
 ) -> tuple[list[Record], Counter[str]]:
     records = [_page(page, ctx) for page in pages]
     for topic in topics:
-        records.extend(_faq(topic, faq, ctx.people) for faq in topic.faqs)
+        records.extend(_faq(topic, _without_drafts(faq, topic.locale, ctx), ctx.people)
+                       for faq in topic.faqs)  # fmt: skip
     for record in records:
-        record.content_hash = content_hash(record.detail, record.withdrawn)
+        record.content_hash = content_hash(record.detail, record)
     return records, vocabulary(records)
 
 
 @dataclass(frozen=True, slots=True)
 class Related:
     """Finds, for an article, the others it shares most with: conditions, then treatments,
-    then tags, newest first among equals. Withdrawn articles are never suggested.
+    then tags, newest first among equals. Withdrawn articles and drafts are never suggested;
+    one that is scheduled or expires is, and is left out when served while it is not live.
 
     Scored through an index of who links to what, not by comparing every pair: 10,000
     articles are 10^8 pairs (issue 5). The index is built once; each article's list is
@@ -192,7 +219,7 @@ class Related:
 
     @classmethod
     def of(cls, articles: list[ArticleSource]) -> Related:
-        live = [a for a in articles if a.withdrawn is None]
+        live = [a for a in articles if a.withdrawn is None and not a.draft]
         published = [_utc(a.published_at) for a in live]
         order = sorted(range(len(live)), key=lambda j: (-published[j].timestamp(), live[j].slug))
         rank = [0] * len(live)
@@ -250,8 +277,35 @@ def _plain(fields: dict[str, Any]) -> dict[str, Any]:
     return msgspec.to_builtins(fields)  # type: ignore[no-any-return]
 
 
+#: Fields that relate to other pages by slug, and the kind of page each names.
+RELATION_FIELDS = {
+    "conditions": "condition",
+    "treatments": "treatment",
+    "symptoms": "symptom",
+    "condition": "condition",
+    "treatment": "treatment",
+}
+
+
+def _without_drafts(src: S, locale: str, ctx: Context) -> S:
+    """`src` without its relations to drafts: a draft does not exist for clients, so the
+    items they see do not name it (fields, JSON-LD, filters) until it is published."""
+    if not ctx.drafts:
+        return src
+    changes: dict[str, Any] = {}
+    for name, kind in RELATION_FIELDS.items():
+        value = getattr(src, name, None)
+        if isinstance(value, list):
+            kept = [slug for slug in value if not ctx.is_draft(kind, slug, locale)]
+            if len(kept) != len(value):
+                changes[name] = kept
+        elif isinstance(value, str) and ctx.is_draft(kind, value, locale):
+            changes[name] = None
+    return msgspec.structs.replace(src, **changes) if changes else src
+
+
 def _page(page: PageFile, ctx: Context) -> Record:
-    src = page.source
+    src = _without_drafts(page.source, page.source.locale, ctx)
     people = ctx.people
     url = ctx.url(page.kind, src.slug, src.locale)
     loc = src.locale
@@ -395,6 +449,9 @@ def _page(page: PageFile, ctx: Context) -> Record:
         next_review_due=src.next_review_due.isoformat(),
         withdrawn=_withdrawn(src.withdrawn),
         search=search,
+        draft=src.draft,
+        live_from=_seconds(src.published_at),
+        live_until=_seconds(src.expires_at),
     )
 
 
@@ -460,4 +517,7 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         next_review_due=item.next_review_due.isoformat(),
         withdrawn=_withdrawn(faq.withdrawn),
         search=SearchText(item.question, topic.title, item.short_answer, item.answer_text),
+        draft=faq.draft or topic.draft,
+        live_from=_seconds(faq.published_at or topic.published_at),
+        live_until=_seconds(faq.expires_at or topic.expires_at),
     )

@@ -27,7 +27,7 @@ from api.controllers.modified import item_modified, newest, newest_of_rows
 from api.errors import Gone, NotFound, bad_param
 from api.reading import view_of
 from api.review import ReviewWindow
-from api.storage.reader import ListQuery, Store
+from api.storage.reader import Found, ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
 from schemas.resources import Channel, ReviewStatus
 
@@ -358,13 +358,15 @@ async def _get_item(
     default = negotiated.default
     locale = negotiated.locale
     window = review_window(store, channel)
-    found = await store.find(spec.type, slug, locale, window)
+    found = _existing(await store.find(spec.type, slug, locale, window))
     if found is None and negotiated.fallback is not None:
-        found = await store.find(spec.type, slug, negotiated.fallback, window)
+        found = _existing(await store.find(spec.type, slug, negotiated.fallback, window))
     if found is None:
         raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
     if found.withdrawn is not None:
         raise _gone(spec, slug, locale, default, found.withdrawn)
+    if found.state == "expired":
+        raise _expired(spec, slug, found.expired_at)
     if found.review_status == "overdue" and not window.serve_overdue:
         raise NotFound(
             detail=f"The {spec.type} '{slug}' is overdue for clinical review, so it is not"
@@ -372,11 +374,12 @@ async def _get_item(
         )
     body = found.doc
     doc = _decode_object.decode(body)
+    hidden = await _hide_unserved_related(store, doc, window)
     if includes:
         await _embed(store, spec, doc, includes, negotiated, window)
     if is_kiosk(channel):
         doc = kiosk_rendition(doc)
-    if includes or is_kiosk(channel):
+    if includes or is_kiosk(channel) or hidden:
         body = _encoder.encode(doc)
     headers = {
         **negotiated.headers([doc["locale"]]),
@@ -384,6 +387,36 @@ async def _get_item(
         REVISION_HEADER: await store.content_revision(),
     }
     return Response(content=body, media_type="application/json", headers=headers)
+
+
+def _existing(found: Found | None) -> Found | None:
+    """The item as a client may know of it: a draft, or one scheduled for later, does not
+    exist yet (its answer says nothing of it)."""
+    if found is None or found.state in ("draft", "scheduled"):
+        return None
+    return found
+
+
+def _expired(spec: TypeSpec, slug: str, expired_at: float | None) -> Gone:
+    when = ""
+    if expired_at is not None:
+        moment = dt.datetime.fromtimestamp(expired_at, dt.UTC)
+        when = f" on {moment:%Y-%m-%dT%H:%M:%SZ}"
+    return Gone(f"The {spec.type} '{slug}' expired{when} and is no longer published.", None)
+
+
+async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: ReviewWindow) -> bool:
+    """Leave out of an article's `related` the articles the channel is not served at the
+    window's instant (scheduled, expired, overdue); True if any was left out."""
+    related = doc.get("related")
+    if not related:
+        return False
+    slugs = [entry["slug"] for entry in related]
+    served = await store.served_slugs("article", slugs, [doc["locale"]], window)
+    if len(served) == len(set(slugs)):
+        return False
+    doc["related"] = [entry for entry in related if entry["slug"] in served]
+    return True
 
 
 def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:

@@ -290,12 +290,18 @@ async def announce(
     return recorded
 
 
-async def content_states(db: aiosqlite.Connection, schema: str = "main") -> list[ItemState]:
-    """Every item of a content database (tombstones too) as a build leaves it: live unless
-    removed or withdrawn."""
+async def content_states(
+    db: aiosqlite.Connection, at: float, schema: str = "main"
+) -> list[ItemState]:
+    """Every item of a content database (tombstones too) as it stands at `at`: live unless
+    removed, withdrawn, a draft, not yet published or expired (api/timeline.py). Reviews
+    are not judged: they fall due with time, at transitions."""
     async with db.execute(
-        "SELECT type, slug, locale, revision, content_hash, deleted = 0 AND withdrawn IS NULL,"
-        f" topic FROM {schema}.items"
+        "SELECT type, slug, locale, revision, content_hash, deleted = 0 AND withdrawn IS NULL"
+        " AND draft = 0 AND (live_from IS NULL OR live_from <= ?)"
+        " AND (live_until IS NULL OR live_until > ?),"
+        f" topic FROM {schema}.items",
+        (at, at),
     ) as cur:
         return [
             ItemState(t, s, lo, int(rev), h, bool(live), topic)
@@ -318,7 +324,7 @@ async def adopt(db: aiosqlite.Connection, schema: str, content_schema: str = "ma
     ) as cur:
         has_items = await cur.fetchone() is not None
     if has_items:
-        states = await content_states(db, content_schema)
+        states = await content_states(db, time.time(), content_schema)
         await db.executemany(
             f"INSERT OR IGNORE INTO {schema}.announced (type, slug, locale, content_hash, live)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -11,7 +11,8 @@ Order of work for a GET or HEAD, before the framework sees it:
 1. take the request's one view (api/reading.py): its query decoded as the framework
    decodes it, its list headers combined (Accept-Encoding, Accept-Language, validators);
 2. ask which content revision is live (`PRAGMA data_version`, a few microseconds;
-   api/http/revision.py) and which day it is (answers carry `review_status`);
+   api/http/revision.py) and whether its next transition has passed (one comparison of
+   the clock with an instant: api/timeline.py); either starts a new set of answers;
 3. look the request up by (path, sorted query pairs, negotiated language) in that
    revision's prepared responses: the key comes from the view alone, so every spelling of
    one request has one key, and it names everything the answer depends on;
@@ -34,10 +35,11 @@ from typing import Any
 from api.errors import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, allow_with_head, precondition_status, preferred_codings
-from api.http.prepared import SECONDS_A_DAY, Entry, Header, Key, Prepared
-from api.http.revision import RevisionWatch
+from api.http.prepared import Entry, Header, Key, Prepared
+from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
+from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -85,7 +87,12 @@ class Delivery:
         self.settings = settings
         self.static_headers = list(static_headers)
         self.reader = reader
-        self.watch = RevisionWatch(settings.db_path)
+        self.watch = RevisionWatch(settings.db_path, settings.review_policy)
+        self.lifetimes = (
+            settings.cache_max_age,
+            settings.cache_stale_while_revalidate,
+            settings.cache_stale_if_error,
+        )
         self.cors = Cors(settings.cors_origins)
         names = ["Accept-Encoding", *(["Origin"] if self.cors.vary_origin else [])]
         if settings.api_keys:
@@ -99,6 +106,12 @@ class Delivery:
             f" stale-if-error={settings.cache_stale_if_error}"
         ).encode("latin-1")
         self.prepared: Prepared | None = None
+        #: Called (revision, window that just began) when a transition, not a build, starts
+        #: new answers: the place for an event producer to hear of go-lives, expiries and
+        #: reviews falling due or overdue in this process (`Store.transitioned` says which
+        #: items). Called on the first request after the instant, in that request's turn:
+        #: it must not block.
+        self.on_transition: Callable[[Revision, Window], None] | None = None
         self.precondition_failed: list[Header] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(PRECONDITION_FAILED)).encode()),
@@ -153,15 +166,20 @@ class Delivery:
         if revision is None:
             return None
         prepared = self.prepared
-        day = int(time.time()) // SECONDS_A_DAY
-        if prepared is None or prepared.revision is not revision or prepared.day != day:
+        now = time.time()
+        if prepared is None or prepared.revision is not revision or now >= prepared.until:
+            # A build went live, or a transition passed: answer as if a build had landed.
+            window = window_at(revision.transitions, now)
+            if prepared is not None and prepared.revision is revision and self.on_transition:
+                self.on_transition(revision, window)
             prepared = self.prepared = Prepared(
                 revision,
-                day,
+                window,
                 self.settings.cache_max_bytes,
                 self.cache_control,
                 self.vary,
                 self.static_headers,
+                self.lifetimes,
             )
         key: Key = (path, request.query_key, prepared.language(request.accept_language))
         return prepared, key, prepared.get(key)
@@ -199,6 +217,11 @@ class Delivery:
         else:
             headers = self.precondition_failed
             body = PRECONDITION_FAILED if method == "GET" else b""
+        if status != 412:
+            now = time.time()
+            if now >= prepared.cap_from:
+                capped = prepared.cache_control_at(now)
+                headers = [(n, capped if n == b"cache-control" else v) for n, v in headers]
         origin = request.origin
         # A copy: layers outside may add headers, and these lists are shared.
         headers = headers + self.cors.response_headers(origin) if origin else list(headers)
@@ -236,8 +259,9 @@ class Delivery:
             if keep:
                 entry = prepared.make(key, headers, body)
                 entry.route = route
-                # Kept only if no build went live while the framework was reading.
-                if self.watch.current() is prepared.revision:
+                # Kept only if no build went live, and no transition passed, while the
+                # framework was reading.
+                if self.watch.current() is prepared.revision and time.time() < prepared.until:
                     prepared.store(entry)
                 return entry
             await self._send_passed(scope, send, status, headers, body, origin)

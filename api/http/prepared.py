@@ -1,8 +1,9 @@
 """Responses prepared once per content revision: encoded, compressed, with their validators.
 
-`Prepared` belongs to one `Revision`. When a new revision goes live the delivery layer
-starts a new `Prepared` and drops the old one whole, so a client never gets a body from
-one build and a validator (or a neighbouring page) from another.
+`Prepared` belongs to one `Revision` and one transition window of it (api/timeline.py).
+When a new revision goes live, or the next transition passes, the delivery layer starts a
+new `Prepared` and drops the old one whole, so a client never gets a body from one build
+or window and a validator (or a neighbouring page) from another.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import base64
 import gzip
 import hashlib
+import math
 from collections import OrderedDict
 from email.utils import formatdate
 from typing import Any
@@ -20,10 +22,11 @@ import brotli
 from api.controllers.locales import header_locale
 from api.http.negotiation import IDENTITY, http_date_seconds
 from api.http.revision import Revision
+from api.timeline import Window, last_before
 
 Header = tuple[bytes, bytes]
 #: (path, the query's sorted pairs, the negotiated locale): everything an answer depends on
-#: besides the revision and the day, which each `Prepared` has one of. Made from the
+#: besides the revision and the transition window, which each `Prepared` has one of. Made from the
 #: request's one view (api/reading.py), so every spelling of a request has one key.
 Key = tuple[Any, ...]
 
@@ -40,7 +43,6 @@ ENTRY_OVERHEAD = 600
 #: Last-Modified (from its content: api/controllers/modified.py) is kept.
 _REPLACED = frozenset({b"content-length", b"etag", b"cache-control", b"vary", b"date", b"server"})
 _MAX_LANGUAGES = 256
-SECONDS_A_DAY = 86400
 _COMPRESSIBLE = (b"text/", b"application/javascript", b"image/svg+xml")
 
 
@@ -102,19 +104,30 @@ class Prepared:
     def __init__(
         self,
         revision: Revision,
-        day: int,
+        window: Window,
         max_bytes: int,
         cache_control: bytes,
         vary: bytes,
         static_headers: list[Header] | None = None,
+        lifetimes: tuple[int, int, int] | None = None,
     ) -> None:
+        """`lifetimes` are the (max-age, stale-while-revalidate, stale-if-error) that
+        `cache_control` names, capped near the window's end (`cache_control_at`)."""
         self.revision = revision
         #: Headers every answer carries, 200 and 304 alike, whatever the framework said.
         self.static_headers = static_headers or []
         self._replaced = _REPLACED | {name for name, _ in self.static_headers}
-        #: The UTC day (days since the epoch) these answers were made on: `review_status`
-        #: is computed from today's date, so answers last a day at most (api/review.py).
-        self.day = day
+        #: The transition window these answers belong to (api/timeline.py): from its
+        #: start every answer is as if a build had just landed, and none outlives `until`.
+        self.window = window
+        self.until = window.until
+        self.lifetimes = lifetimes
+        #: From this instant, a cache lifetime would reach past `until`: capped.
+        self.cap_from = math.inf
+        if lifetimes is not None and window.until != math.inf:
+            max_age, swr, sie = lifetimes
+            self.cap_from = window.until - (max_age + max(swr, sie))
+        self._capped: tuple[int, bytes] = (-1, b"")
         self.max_bytes = max_bytes
         self.size = 0
         self.index: dict[Key, Entry] = {}
@@ -124,7 +137,12 @@ class Prepared:
         self.cache_control = cache_control
         # For answers whose handler gives no Last-Modified of its own (the site settings,
         # the OpenAPI document): the newest date of the content, the same on every replica.
-        modified = revision.changed_at or 0
+        # No answer is older than the last expiry: an item leaving a list leaves no date
+        # of its own in it, and If-Modified-Since must not keep the copy that still has it.
+        # An instant of the content too, so every replica agrees.
+        self.expired_at = last_before(revision.expiries, window.until)
+        modified = max(revision.changed_before(window.until) or 0, self.expired_at)
+        self.expired_header = formatdate(self.expired_at, usegmt=True).encode("ascii")
         self.last_modified_at = modified
         self.last_modified = formatdate(modified, usegmt=True).encode("ascii")
         self._languages: dict[bytes | None, str] = {}
@@ -142,6 +160,23 @@ class Prepared:
             self._languages[accept_language] = found
         return found
 
+    def cache_control_at(self, now: float) -> bytes:
+        """Cache-Control for an answer given at `now`, once its usual lifetimes would reach
+        past the next transition (from `cap_from`). Every lifetime ends by the transition:
+        a cache may then neither serve a scheduled item late nor an expired one after."""
+        left = int(self.until - now) if now < self.until else 0
+        if self._capped[0] == left:
+            return self._capped[1]
+        assert self.lifetimes is not None
+        max_age, swr, sie = self.lifetimes
+        fresh = min(max_age, left)
+        value = (
+            f"public, max-age={fresh}, stale-while-revalidate={min(swr, left - fresh)},"
+            f" stale-if-error={min(sie, left - fresh)}"
+        ).encode("latin-1")
+        self._capped = (left, value)
+        return value
+
     def get(self, key: Key) -> Entry | None:
         entry = self.index.get(key)
         if entry is not None:
@@ -158,6 +193,8 @@ class Prepared:
                 vary.append(value)  # what the handler said it depends on (Accept-Language)
             elif name == b"last-modified":
                 seconds = http_date_seconds(value)
+                if seconds is not None and seconds < self.expired_at:
+                    value, seconds = self.expired_header, self.expired_at
                 if seconds is not None:
                     last_modified, last_modified_at = value, seconds
             elif name not in self._replaced and not name.startswith(b"access-"):

@@ -28,6 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.review import ReviewPolicy
+from api.timeline import PUBLISHED, read_expiries, read_instants
+
 
 @dataclass(frozen=True, slots=True)
 class Revision:
@@ -39,6 +42,22 @@ class Revision:
     changed_at: int | None
     default_locale: str = "en"
     locales: tuple[str, ...] = ("en",)
+    #: The instants (POSIX seconds, sorted) after the revision was read at which answers
+    #: change without a build: go-live, expiry, reviews falling due and overdue.
+    transitions: tuple[float, ...] = ()
+    #: Every expiry of the content (POSIX seconds, sorted), past ones included.
+    expiries: tuple[float, ...] = ()
+    #: (go-live, updated_at) in POSIX seconds of the items not live yet when the revision
+    #: was read, by go-live: `changed_at` counts each from its go-live on.
+    scheduled: tuple[tuple[float, int], ...] = ()
+
+    def changed_before(self, until: float) -> int | None:
+        """`changed_at` as of the transition window that ends at `until`: the same on
+        every replica, whenever it read the revision."""
+        later = [updated for live_from, updated in self.scheduled if live_from < until]
+        if not later:
+            return self.changed_at
+        return max(self.changed_at or 0, *later)
 
 
 #: How often to check that the database file is still the one we opened (replaced files).
@@ -46,8 +65,9 @@ REOPEN_CHECK_SECONDS = 1.0
 
 
 class RevisionWatch:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, policy: ReviewPolicy | None = None) -> None:
         self.db_path = db_path
+        self.policy = policy or ReviewPolicy()
         self._db: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None
         self._next_file_check = 0.0
@@ -109,6 +129,14 @@ class RevisionWatch:
         return db
 
     def _read(self, db: sqlite3.Connection, version: int) -> None:
+        # One read transaction: the transitions belong to the build whose meta is read.
+        db.execute("BEGIN")
+        try:
+            self._read_in_snapshot(db, version)
+        finally:
+            db.execute("COMMIT")
+
+    def _read_in_snapshot(self, db: sqlite3.Connection, version: int) -> None:
         try:
             meta = dict(
                 db.execute(
@@ -116,9 +144,10 @@ class RevisionWatch:
                     " WHERE key IN ('content_hash', 'content_revision', 'site')"
                 ).fetchall()
             )
-            newest = db.execute("SELECT max(updated_at) FROM items WHERE deleted = 0").fetchone()
+            now = time.time()
+            newest, scheduled = _newest(db, now)
         except sqlite3.OperationalError:  # no build has committed yet
-            meta, newest = {}, None
+            meta, newest, scheduled = {}, None, ()
         self._version = version
         if "content_hash" not in meta:
             self._current = None
@@ -129,9 +158,12 @@ class RevisionWatch:
             default = str(site.get("default_locale", "en"))
             self._current = Revision(
                 fingerprint,
-                _seconds(newest[0]) if newest and newest[0] else None,
+                _seconds(newest) if newest else None,
                 default,
                 tuple(site.get("locales") or (default,)),
+                read_instants(db, self.policy, now),
+                read_expiries(db),
+                scheduled,
             )
 
     def close(self) -> None:
@@ -149,6 +181,32 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
+
+
+def _newest(db: sqlite3.Connection, now: float) -> tuple[str | None, tuple[tuple[float, int], ...]]:
+    """The newest updated_at of the items live at `now` (a draft's, or a scheduled item's,
+    would tell what is coming), and (go-live, updated_at) of those scheduled after it."""
+    try:
+        row = db.execute(
+            f"SELECT max(updated_at) FROM items WHERE {PUBLISHED}"
+            " AND (live_from IS NULL OR live_from <= ?)",
+            (now,),
+        ).fetchone()
+        scheduled = tuple(
+            (float(live_from), _seconds(updated))
+            for live_from, updated in db.execute(
+                f"SELECT live_from, updated_at FROM items WHERE live_from > ? AND {PUBLISHED}"
+                " ORDER BY live_from",
+                (now,),
+            )
+        )
+    except sqlite3.OperationalError as exc:
+        if "no such column" not in str(exc):
+            raise
+        # Built before items had bounds.
+        row = db.execute("SELECT max(updated_at) FROM items WHERE deleted = 0").fetchone()
+        scheduled = ()
+    return (row[0] if row else None), scheduled
 
 
 def _seconds(moment: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
 from api.storage import search as fts
+from api.timeline import PUBLISHED, State, live_at, state
 
 #: Columns a list may be sorted by, by the name clients use. Keys of this mapping are the
 #: only column names that ever reach SQL text.
@@ -26,8 +28,6 @@ SORT_COLUMNS = {
 }
 
 
-#: Served items: not tombstones, not withdrawn by the content.
-LIVE = "deleted = 0 AND withdrawn IS NULL"
 _STORED_STATUS = f'"review_status":"{STORED_STATUS}"'.encode()
 _decode_withdrawn = msgspec.json.Decoder(dict[str, Any])
 
@@ -37,9 +37,12 @@ class DatabaseUnavailable(Exception):
 
 
 def review_filter(window: ReviewWindow, status: str | None = None) -> tuple[list[str], list[Any]]:
-    """SQL conditions (and their parameters) for the channel's policy and a status filter."""
-    where: list[str] = []
-    params: list[Any] = []
+    """SQL conditions (and their parameters) for the items the window's channel is served at
+    its instant (live, and not overdue unless the channel is served overdue items), and a
+    status filter."""
+    live, live_params = live_at(window)
+    where: list[str] = [live]
+    params: list[Any] = list(live_params)
     if not window.serve_overdue:
         where.append("(next_review_due IS NULL OR next_review_due >= ?)")
         params.append(window.today)
@@ -93,6 +96,11 @@ class Found:
     doc: bytes
     review_status: str
     withdrawn: dict[str, Any] | None
+    #: Where it stands at the window's instant: a draft or a scheduled item is not to be
+    #: told apart from one that does not exist; an expired one is gone.
+    state: State = "live"
+    #: When it expired (POSIX seconds), for an expired one.
+    expired_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,8 @@ class Change:
     revision: int
     deleted: bool
     detail_json: bytes | None
+    #: When the channel stops being served it (POSIX seconds): expiry or review overdue.
+    hide_after: float | None = None
 
 
 @dataclass(slots=True)
@@ -186,21 +196,40 @@ class Store:
         return str(row[0]) if row else "0"
 
     async def find(self, type_: str, slug: str, locale: str, window: ReviewWindow) -> Found | None:
-        """An item's detail with today's review status, withdrawn or not; None if unknown."""
+        """An item's detail with the window's review status, withdrawn or not, and where it
+        stands at the window's instant; None if unknown."""
         async with self.db.execute(
-            "SELECT detail_json, next_review_due, withdrawn FROM items"
-            " WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
+            "SELECT detail_json, next_review_due, withdrawn, draft, live_from, live_until"
+            " FROM items WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
             (type_, slug, locale),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        doc, due, withdrawn = bytes(row[0]), row[1], row[2]
+        doc, due, withdrawn, draft, live_from, live_until = row
         return Found(
-            doc=stamp(doc, due, window),
+            doc=stamp(bytes(doc), due, window),
             review_status=window.status(due),
             withdrawn=None if withdrawn is None else _decode_withdrawn.decode(withdrawn),
+            state=state(bool(draft), live_from, live_until, window.now),
+            expired_at=live_until,
         )
+
+    async def served_slugs(
+        self, type_: str, slugs: Sequence[str], locales: Sequence[str], window: ReviewWindow
+    ) -> set[str]:
+        """Which of the slugs the window's channel is served, in any of the locales."""
+        if not slugs:
+            return set()
+        review, review_params = review_filter(window)
+        async with self.db.execute(
+            f"SELECT DISTINCT slug FROM items WHERE type = ?"
+            f" AND locale IN ({','.join('?' * len(locales))})"
+            f" AND slug IN ({','.join('?' * len(slugs))})"
+            + "".join(f" AND {cond}" for cond in review),
+            (type_, *locales, *slugs, *review_params),
+        ) as cur:
+            return {str(row[0]) async for row in cur}
 
     async def vocabulary(self) -> fts.Vocabulary:
         """The search vocabulary of the current build, loaded once per build."""
@@ -215,7 +244,7 @@ class Store:
         review, review_params = review_filter(window)
         query = dataclasses.replace(
             query,
-            conditions=[*query.conditions, LIVE, *review],
+            conditions=[*query.conditions, *review],
             condition_params=[*query.condition_params, *review_params],
         )
         found = await fts.search(self.db, query)
@@ -228,29 +257,137 @@ class Store:
         return fts.Hits(hits, found.total)
 
     async def changes(
-        self, after: int, limit: int, with_tombstones: bool, window: ReviewWindow
-    ) -> list[Change]:
-        """Items changed after a revision, in revision order; at most limit + 1 rows.
+        self,
+        after: int,
+        limit: int,
+        with_tombstones: bool,
+        window: ReviewWindow,
+        *,
+        since: float | None = None,
+        locale: str | None = None,
+    ) -> tuple[list[Change], list[Change]]:
+        """What an offline copy must do to show what the window's channel is served at the
+        window's instant, having shown it as of revision `after` at the instant `since`.
 
-        A withdrawn item is a deletion to an offline copy: it must stop showing it.
+        Two lists: (1) items of a revision up to `after` that a transition in (`since`,
+        now] changed (they went live, expired, fell due or overdue), all of them; (2) items
+        changed after `after`, in revision order, at most limit + 1 rows. An item the
+        channel is not served now (withdrawn, a draft, scheduled, expired, overdue) is a
+        deletion: the copy must stop showing it.
         """
+        served, served_params = review_filter(window)
+        gone = f"NOT ({' AND '.join(served)})"
+        head = (
+            f"SELECT type, slug, locale, revision, {gone}, detail_json, next_review_due,"
+            " live_until FROM items"
+        )
+        where_locale = " AND locale = ?" if locale is not None else ""
+        locale_params = [locale] if locale is not None else []
+        moved: list[Change] = []
+        if since is not None and since < window.now:
+            moved = await self.transitioned(since, window, up_to=after, locale=locale)
         async with self.db.execute(
-            "SELECT type, slug, locale, revision, deleted OR withdrawn IS NOT NULL,"
-            " detail_json, next_review_due FROM items"
-            f" WHERE revision > ? AND ({LIVE} OR ?) ORDER BY revision LIMIT ?",
-            (after, with_tombstones, limit + 1),
+            f"{head} WHERE revision > ?{where_locale} AND (NOT ({gone}) OR ?)"
+            " ORDER BY revision LIMIT ?",
+            (*served_params, after, *locale_params, *served_params, with_tombstones, limit + 1),
         ) as cur:
-            return [
-                Change(
-                    t,
-                    s,
-                    loc,
-                    int(rev),
-                    bool(gone),
-                    None if gone or doc is None else stamp(bytes(doc), due, window),
-                )
-                async for t, s, loc, rev, gone, doc, due in cur
-            ]
+            changed = [self._change(window, *row) async for row in cur]
+        return moved, changed
+
+    async def transitioned(
+        self,
+        since: float,
+        window: ReviewWindow,
+        *,
+        up_to: int | None = None,
+        locale: str | None = None,
+    ) -> list[Change]:
+        """Items a transition in (`since`, the window's instant] changed for the window's
+        channel, in revision order: gone live or fallen due (upserts), expired or, for a
+        channel not served overdue items, fallen overdue (deletions). `up_to` keeps items
+        of that revision or older (sync sends newer ones anyway).
+
+        This is also what an event producer needs at each transition: the items it
+        published, unpublished or made due or overdue, with no build to say so.
+        """
+        served, served_params = review_filter(window)
+        then = dt.datetime.fromtimestamp(since, dt.UTC).date()
+        today = dt.date.fromisoformat(window.today)
+        days = dt.timedelta(days=self.review_policy.due_days)
+        where = [PUBLISHED]
+        params: list[Any] = []
+        if up_to is not None:
+            where.append("revision <= ?")
+            params.append(up_to)
+        if locale is not None:
+            where.append("locale = ?")
+            params.append(locale)
+        # The UTC days whose start lies in (since, now]: reviews that fell due on one
+        # (next_review_due - due_days) or overdue (the day after next_review_due).
+        where.append(
+            "((live_from > ? AND live_from <= ?) OR (live_until > ? AND live_until <= ?)"
+            " OR (next_review_due > ? AND next_review_due <= ?)"
+            " OR (next_review_due >= ? AND next_review_due < ?))"
+        )
+        params += [
+            since, window.now, since, window.now,
+            (then + days).isoformat(), (today + days).isoformat(),
+            then.isoformat(), today.isoformat(),
+        ]  # fmt: skip
+        async with self.db.execute(
+            f"SELECT type, slug, locale, revision, NOT ({' AND '.join(served)}), detail_json,"
+            f" next_review_due, live_until FROM items WHERE {' AND '.join(where)}"
+            " ORDER BY revision",
+            (*served_params, *params),
+        ) as cur:
+            return [self._change(window, *row) async for row in cur]
+
+    async def last_transition(self, window: ReviewWindow) -> float:
+        """The latest transition at or before the window's instant (0 for none): an instant
+        of the content, so every replica names the same one, and the same all through a
+        transition window. Nothing changes between it and the window's instant."""
+        days = dt.timedelta(days=self.review_policy.due_days)
+        today = dt.date.fromisoformat(window.today)
+        async with self.db.execute(
+            f"SELECT (SELECT max(live_from) FROM items WHERE live_from <= ? AND {PUBLISHED}),"
+            f" (SELECT max(live_until) FROM items WHERE live_until <= ? AND {PUBLISHED}),"
+            f" (SELECT max(next_review_due) FROM items WHERE next_review_due < ? AND {PUBLISHED}),"
+            f" (SELECT max(next_review_due) FROM items WHERE next_review_due <= ? AND {PUBLISHED})",
+            (window.now, window.now, today.isoformat(), (today + days).isoformat()),
+        ) as cur:
+            row = await cur.fetchone()
+        found = [0.0]
+        if row is not None:
+            live_from, live_until, overdue_day, due_day = row
+            found += [b for b in (live_from, live_until) if b is not None]
+            # A review falls overdue the day after its date, and due `due_days` before it.
+            if overdue_day is not None:
+                found.append(self.review_policy.instants(overdue_day)[1])
+            if due_day is not None:
+                found.append(self.review_policy.instants(due_day)[0])
+        return max(found)
+
+    def _change(
+        self,
+        window: ReviewWindow,
+        type_: str,
+        slug: str,
+        locale: str,
+        revision: int,
+        gone: int,
+        doc: bytes | None,
+        due: str | None,
+        live_until: float | None,
+    ) -> Change:
+        if gone or doc is None:
+            return Change(type_, slug, locale, int(revision), True, None)
+        hide_after = live_until
+        if due is not None and not window.serve_overdue:
+            overdue = self.review_policy.instants(due)[1]
+            hide_after = overdue if hide_after is None else min(hide_after, overdue)
+        return Change(
+            type_, slug, locale, int(revision), False, stamp(bytes(doc), due, window), hide_after
+        )
 
     async def summaries(
         self, type_: str, slugs: Sequence[str], locale: str, window: ReviewWindow
@@ -262,7 +399,7 @@ class Store:
         review, review_params = review_filter(window)
         async with self.db.execute(
             f"SELECT slug, summary_json, next_review_due FROM items"
-            f" WHERE type = ? AND locale = ? AND {LIVE} AND slug IN ({marks})"
+            f" WHERE type = ? AND locale = ? AND slug IN ({marks})"
             + "".join(f" AND {cond}" for cond in review),
             (type_, locale, *slugs, *review_params),
         ) as cur:
@@ -277,7 +414,7 @@ class Store:
         async with self.db.execute(
             "SELECT summary_json, next_review_due FROM links l JOIN items USING"
             " (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
-            f" AND l.locale = ? AND {LIVE}"
+            " AND l.locale = ?"
             + "".join(f" AND {cond}" for cond in review)
             + " ORDER BY position, slug",
             (type_, rel, target, locale, *review_params),
@@ -288,8 +425,8 @@ class Store:
         """Every served item, in a stable order, for the sitemap."""
         review, review_params = review_filter(window)
         async with self.db.execute(
-            f"SELECT type, slug, locale, updated_at, topic FROM items WHERE {LIVE}"
-            + "".join(f" AND {cond}" for cond in review)
+            "SELECT type, slug, locale, updated_at, topic FROM items WHERE "
+            + " AND ".join(review)
             + " ORDER BY type, locale, position, slug",
             review_params,
         ) as cur:
@@ -297,19 +434,21 @@ class Store:
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]
-        where = ["type = ?", LIVE]
+        where = ["type = ?"]
         params: list[Any] = [q.type]
         if q.fallback_locale is None or q.fallback_locale == q.locale:
             where.append("locale = ?")
             params.append(q.locale)
         else:
             # Per item: the asked locale, or the fallback where there is no translation.
+            # A translation that is not live at the instant is no translation yet.
+            translated, translated_params = live_at(q.window, "t")
             where.append(
                 "(locale = ? OR (locale = ? AND NOT EXISTS (SELECT 1 FROM items t"
                 " WHERE t.type = items.type AND t.slug = items.slug AND t.locale = ?"
-                " AND t.deleted = 0 AND t.withdrawn IS NULL)))"
+                f" AND {translated})))"
             )
-            params += [q.locale, q.fallback_locale, q.locale]
+            params += [q.locale, q.fallback_locale, q.locale, *translated_params]
         for rel, target in q.links:
             where.append(
                 "EXISTS (SELECT 1 FROM links l WHERE l.type = items.type AND l.slug = items.slug"

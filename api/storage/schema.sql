@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS items (
     -- JSON {reason, superseded_by} when the content withdraws the item (410 Gone), else NULL.
     -- Unlike a tombstone, a withdrawn item is still content and keeps its JSON.
     withdrawn    BLOB,
+    -- 1 for a draft: built and checked, never served.
+    draft        INTEGER NOT NULL DEFAULT 0,
+    -- POSIX seconds: served from live_from (published_at) until live_until (expires_at);
+    -- NULL is no bound. Whether an item is live is decided per request from these.
+    live_from    REAL,
+    live_until   REAL,
     PRIMARY KEY (type, slug, locale)
 ) WITHOUT ROWID;
 
@@ -41,6 +47,12 @@ CREATE INDEX IF NOT EXISTS items_by_published ON items (type, locale, published_
 CREATE INDEX IF NOT EXISTS items_by_updated ON items (type, locale, updated_at, slug) WHERE deleted = 0;
 CREATE INDEX IF NOT EXISTS items_by_title ON items (type, locale, sort_title, slug) WHERE deleted = 0;
 CREATE INDEX IF NOT EXISTS items_by_position ON items (type, locale, position, slug) WHERE deleted = 0;
+-- The transitions of the content (api/timeline.py), read when a build goes live: the future
+-- bounds by a range scan, the review days from the index alone. Their condition is the one
+-- the queries state, word for word, so SQLite can use them.
+CREATE INDEX IF NOT EXISTS items_by_live_from ON items (live_from) WHERE deleted = 0 AND withdrawn IS NULL AND draft = 0;
+CREATE INDEX IF NOT EXISTS items_by_live_until ON items (live_until) WHERE deleted = 0 AND withdrawn IS NULL AND draft = 0;
+CREATE INDEX IF NOT EXISTS items_by_review_day ON items (next_review_due) WHERE deleted = 0 AND withdrawn IS NULL AND draft = 0;
 
 -- Relations by slug (tag, condition, treatment, symptom, topic), for filters and include.
 CREATE TABLE IF NOT EXISTS links (

@@ -30,9 +30,16 @@ INDEXES = re.findall(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS [^;]*;$", SCHEMA,
 TABLES = re.sub(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS [^;]*;$", "", SCHEMA, flags=re.M)
 #: 2: next_review_due and withdrawn columns (issue 4); rows written before them are written
 #: again. 3: the search index and its vocabulary (issue 3), rebuilt from every item.
-SCHEMA_VERSION = "3"
+#: 4: draft, live_from and live_until (content over time); rows are written again.
+SCHEMA_VERSION = "4"
 #: Columns added since schema version 1, added in place to databases built before them.
-ADDED_COLUMNS = {"next_review_due": "TEXT", "withdrawn": "BLOB"}
+ADDED_COLUMNS = {
+    "next_review_due": "TEXT",
+    "withdrawn": "BLOB",
+    "draft": "INTEGER NOT NULL DEFAULT 0",
+    "live_from": "REAL",
+    "live_until": "REAL",
+}
 
 _encoder = msgspec.json.Encoder()
 
@@ -74,6 +81,11 @@ class Record:
     content_hash: str = ""
     next_review_due: str | None = None
     withdrawn: bytes | None = None
+    #: Built and checked, never served.
+    draft: bool = False
+    #: POSIX seconds from which, and until which, the item is served (None: no bound).
+    live_from: float | None = None
+    live_until: float | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -132,12 +144,16 @@ async def write(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'"
     ) as cur:
         first = await cur.fetchone() is None
-    await db.executescript(TABLES if first else SCHEMA)
+    await db.executescript(TABLES)
     async with db.execute("PRAGMA table_info(items)") as cur:
         columns = {row[1] async for row in cur}
     for name, kind in ADDED_COLUMNS.items():
         if name not in columns:
             await db.execute(f"ALTER TABLE items ADD COLUMN {name} {kind}")
+    if not first:
+        # After the columns they may name are there.
+        for statement in INDEXES:
+            await db.execute(statement)
     # IMMEDIATE takes the write lock of every attached database, the state store's too.
     await db.execute("BEGIN IMMEDIATE")
     try:
@@ -148,10 +164,11 @@ async def write(
         for statement in INDEXES if first else ():
             await db.execute(statement)
         if state_path is not None:
+            now = time.time()
             await events_log.announce(
                 db,
-                await events_log.content_states(db),
-                at=time.time(),
+                await events_log.content_states(db, now),
+                at=now,
                 links=events_log.Links.from_site(site),
                 complete=True,
                 cause="build",
@@ -184,7 +201,7 @@ async def _write(
     async with db.execute("SELECT value FROM meta WHERE key = 'schema_version'") as cur:
         row = await cur.fetchone()
     version = int(row[0]) if row is not None else None
-    if version is not None and version < 2:
+    if version is not None and version < 4:
         # Rows written by an older schema lack the newer columns: write every item again.
         stored = {key: ("", deleted, rev) for key, (_, deleted, rev) in stored.items()}
     reindex = version is None or version < 3
@@ -293,15 +310,16 @@ async def _write(
 UPSERT_ITEM = (
     "INSERT INTO items (type, slug, locale, revision, content_hash, deleted, sort_title,"
     " published_at, updated_at, topic, position, summary_json, detail_json,"
-    " next_review_due, withdrawn)"
-    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " next_review_due, withdrawn, draft, live_from, live_until)"
+    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (type, slug, locale) DO UPDATE SET"
     " revision = excluded.revision, content_hash = excluded.content_hash, deleted = 0,"
     " sort_title = excluded.sort_title, published_at = excluded.published_at,"
     " updated_at = excluded.updated_at, topic = excluded.topic,"
     " position = excluded.position, summary_json = excluded.summary_json,"
     " detail_json = excluded.detail_json, next_review_due = excluded.next_review_due,"
-    " withdrawn = excluded.withdrawn"
+    " withdrawn = excluded.withdrawn, draft = excluded.draft,"
+    " live_from = excluded.live_from, live_until = excluded.live_until"
 )
 
 
@@ -325,11 +343,16 @@ def _item_row(record: Record, revision: int) -> tuple[object, ...]:
         _encoder.encode(detail),
         record.next_review_due,
         record.withdrawn,
+        int(record.draft),
+        record.live_from,
+        record.live_until,
     )
 
 
 def _search_row(record: Record, revision: int) -> list[tuple[object, ...]]:
-    if record.search is None:
+    # A draft is never served, so nothing of it may be found, nor its words offered as
+    # corrections (below). A scheduled item is indexed: it is found once it goes live.
+    if record.search is None or record.draft:
         return []
     title_words = [w for w in words(record.search.title) if w not in STOP_WORDS]
     return [(revision, *record.search.columns(), max(1, len(title_words)))]
@@ -339,7 +362,7 @@ def vocabulary(records: Iterable[Record]) -> Counter[str]:
     """Every folded word of the records' search text, with how many of them use it."""
     docs: Counter[str] = Counter()
     for record in records:
-        if record.search is not None:
+        if record.search is not None and not record.draft:
             docs.update(set(words(" ".join(record.search.columns()))))
     return docs
 
