@@ -51,7 +51,8 @@ ASGIApp = Callable[..., Awaitable[None]]
 #: Paths never prepared: liveness, readiness and metrics must reflect this moment, and the
 #: /docs page's Content-Security-Policy allows its inline script by a hash of the page as
 #: sent (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
-NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/"})
+#: The event log grows without a build (at transitions), so no content revision dates it.
+NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/", "/v1/events"})
 NO_STORE: Header = (b"cache-control", b"no-store")
 #: Request headers the framework must not see when a response is prepared: the answer is
 #: the full identity representation, whatever this client already has or accepts.
