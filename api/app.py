@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast, get_args
@@ -40,6 +42,7 @@ from api.build.load import load_site
 from api.controllers.articles import ArticleController
 from api.controllers.conditions import ConditionController
 from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_asset, docs_router
+from api.controllers.events import EventController, EventLog
 from api.controllers.faq_topics import FaqTopicController
 from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
@@ -55,6 +58,7 @@ from api.controllers.symptoms import SymptomController
 from api.controllers.sync import SyncController
 from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception, problem_type
+from api.events.dispatch import Dispatcher
 from api.http import document_delivery
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
@@ -323,6 +327,23 @@ def _document_sync_renditions(schemas: dict[str, Schema]) -> None:
     item.description = "The item in the channel's rendition (`rendition` says which)."
 
 
+def _document_events(app: Litestar) -> None:
+    """An event's `type` tells its kind (and the shape of its `data`): a discriminator, so
+    typed clients narrow on it as on `rendition`."""
+    schemas = app.openapi_schema.components.schemas or {}
+    data = (schemas["EventPage"].properties or {}).get("data")
+    items = data.items if isinstance(data, Schema) else None
+    if not isinstance(items, Schema) or not items.one_of:
+        return
+    mapping: dict[str, str] = {}
+    for ref in items.one_of:
+        assert isinstance(ref, Reference)
+        kind = (schemas[ref.ref.rsplit("/", 1)[-1]].properties or {})["type"]
+        assert isinstance(kind, Schema)
+        mapping[str(kind.const)] = ref.ref
+    items.discriminator = Discriminator(property_name="type", mapping=mapping)
+
+
 def _ref(name: str) -> Reference:
     return Reference(ref=f"#/components/schemas/{name}")
 
@@ -465,7 +486,8 @@ def _document_http_layers(app: Litestar) -> None:
             headers["X-Request-ID"] = REQUEST_ID
             if guarded:
                 headers.update(RATE_LIMIT_HEADERS)
-            if guarded and status == "200":
+            if guarded and status == "200" and path != EventController.path:
+                # The event log is not read from the content database: no revision.
                 headers[REVISION_HEADER] = _header(
                     "The content revision this response was read from.", OpenAPIType.INTEGER
                 )
@@ -555,8 +577,28 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             app.state.store = None
         layers.fast.delivery.open()  # `layers` is made below, before the app starts
         try:
+            app.state.events = await EventLog.open(settings.state_path)
+        except (OSError, sqlite3.Error) as exc:
+            # The content still serves; /v1/events answers 503 and says so in the log.
+            logging.getLogger("api.events").warning("state store %s: %s", settings.state_path, exc)
+            app.state.events = None
+        dispatcher = None
+        if settings.webhooks and app.state.events is not None:
+            dispatcher = Dispatcher(
+                settings.state_path,
+                settings.webhooks,
+                schedule=settings.webhook_retry_schedule,
+                timeout=settings.webhook_timeout,
+                poll=settings.webhook_poll,
+            )
+            dispatcher.start()
+        try:
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
+            if app.state.events is not None:
+                await app.state.events.close()
             layers.fast.delivery.close()
             store: Store | None = app.state.get("store")
             if store is not None:
@@ -584,6 +626,10 @@ def create_app(settings: Settings | None = None) -> ContentApp:
                 description="Ranked full-text search that forgives typos and knows synonyms.",
             ),
             Tag(name="sync", description="Changes since a cursor, for offline copies."),
+            Tag(
+                name="events",
+                description="Every change as an event (also sent as signed webhooks).",
+            ),
             Tag(name="site", description="The clinic's settings and the website's sitemap."),
             Tag(name="operations", description="Liveness and readiness."),
         ],
@@ -629,6 +675,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             SitemapController,
             SearchController,
             SyncController,
+            EventController,
             get_site,
             health,
             ready,
@@ -649,6 +696,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     _document_http_layers(app)
     _document_sparse_lists(app)
     _document_kiosk_rendition(app)
+    _document_events(app)
     _document_locales(app, settings)
     _document_cursor_links(app)
     _document_item_links(app)

@@ -1,9 +1,10 @@
-"""python -m api: check | build | serve | openapi."""
+"""python -m api: check | build | serve | openapi | schemas | events."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schemas", help=f"write the editors' JSON Schemas to {SCHEMA_DIR}/"
     )
     schemas.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
+    events = commands.add_parser("events", help="webhook deliveries: list, redeliver, enable")
+    actions = events.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="failed deliveries (--all: every delivery)")
+    listing.add_argument("--all", action="store_true", help="every delivery, delivered too")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    again = actions.add_parser("redeliver", help="send a delivery again, from the schedule's start")
+    again.add_argument("delivery_id", type=int, metavar="ID")
+    shown = actions.add_parser("attempts", help="every attempt of one delivery")
+    shown.add_argument("delivery_id", type=int, metavar="ID")
+    enabled = actions.add_parser("enable", help="enable an endpoint disabled by a 410")
+    enabled.add_argument("endpoint", metavar="NAME")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -56,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _build(settings)
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "events":
+        return asyncio.run(_events(settings, args))
     if args.command == "schemas":
         return _write_or_check(editor_schemas(), args.check, "python -m api schemas")
     return _write_or_check({args.output: openapi_document()}, args.check, "python -m api openapi")
@@ -81,7 +95,13 @@ def _check(settings: Settings) -> int:
 def _build(settings: Settings) -> int:
     try:
         result = asyncio.run(
-            build(settings.content_dir, settings.db_path, base_url=settings.base_url)
+            build(
+                settings.content_dir,
+                settings.db_path,
+                base_url=settings.base_url,
+                state_path=settings.state_path,
+                endpoints=[(e.name, e.url) for e in settings.webhooks],
+            )
         )
     except ContentErrors as exc:
         for error in exc.errors:
@@ -98,6 +118,47 @@ def _build(settings: Settings) -> int:
         f" {w.unchanged} unchanged; content revision {w.content_revision}"
     )
     return 0
+
+
+async def _events(settings: Settings, args: argparse.Namespace) -> int:
+    """The outbox as operators see it (api/events/outbox.py); the server sends."""
+    from api.events import log, outbox
+
+    db = await log.connect(settings.state_path)
+    try:
+        if args.action == "list":
+            rows = await outbox.deliveries(db, everything=args.all)
+            for row in rows:
+                if args.json:
+                    print(json.dumps(row))
+                    continue
+                status = row["last_status"] or "-"
+                note = " (endpoint disabled)" if row["endpoint_disabled"] else ""
+                print(
+                    f"{row['id']}\t{row['endpoint']}\t{row['event_id']}\t{row['event_type']}"
+                    f"\t{row['state']}{note}\ttries={row['tries']}\tlast={status}"
+                    f"\t{row['last_error'] or ''}"
+                )
+            if not args.json:
+                print(f"{len(rows)} deliver{'y' if len(rows) == 1 else 'ies'}", file=sys.stderr)
+            return 0
+        if args.action == "attempts":
+            for row in await outbox.attempts(db, args.delivery_id):
+                print(json.dumps(row))
+            return 0
+        if args.action == "redeliver":
+            if not await outbox.redeliver(db, args.delivery_id):
+                print(f"error: no delivery {args.delivery_id}", file=sys.stderr)
+                return 1
+            print(f"delivery {args.delivery_id} will be sent again by the running server")
+            return 0
+        if not await outbox.enable(db, args.endpoint):
+            print(f"error: no endpoint named {args.endpoint!r}", file=sys.stderr)
+            return 1
+        print(f"endpoint {args.endpoint} enabled")
+        return 0
+    finally:
+        await db.close()
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.events.outbox import DEFAULT_SCHEDULE
+from api.events.webhooks import Endpoint, WebhooksError, load_webhooks
 from api.review import CHANNELS, DEFAULT_DUE_DAYS, DEFAULT_SERVE_OVERDUE, ReviewPolicy
 
 ENV_PREFIX = "CLINIC_"
@@ -115,6 +117,22 @@ class Settings:
     keep_alive_timeout: int = 5
     #: Connections and requests `serve` takes at once before answering 503; 0: no limit.
     concurrency_limit: int = 1000
+    #: The state store (events, webhook outbox); None: `state.db` beside the database.
+    state_path_setting: Path | None = None
+    #: The webhooks file, and the endpoints it configures (secrets are never shown).
+    webhooks_file: Path | None = None
+    webhooks: tuple[Endpoint, ...] = field(default=(), repr=False)
+    #: Seconds before each retry after a failed delivery; the last spent, it is given up.
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    #: Seconds a delivery attempt may take, connection included.
+    webhook_timeout: float = 10.0
+    #: Seconds between looks at the outbox for new events.
+    webhook_poll: float = 0.5
+
+    @property
+    def state_path(self) -> Path:
+        """CLINIC_STATE_PATH, or `state.db` beside the database."""
+        return self.state_path_setting or self.db_path.with_name("state.db")
 
     @property
     def api_url(self) -> str:
@@ -131,8 +149,11 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
+        content_dir = Path(env.get("CLINIC_CONTENT_DIR", "content"))
+        raw_file = env.get("CLINIC_WEBHOOKS_FILE", "").strip()
+        webhooks_file = Path(raw_file) if raw_file else None
         return cls(
-            content_dir=Path(env.get("CLINIC_CONTENT_DIR", "content")),
+            content_dir=content_dir,
             db_path=Path(env.get("CLINIC_DB_PATH", "var/clinic.db")),
             base_url=env.get("CLINIC_BASE_URL") or None,
             cors_origins=_split(env.get("CLINIC_CORS_ORIGINS", "")),
@@ -157,6 +178,14 @@ class Settings:
             allowed_hosts=_hosts(env.get("CLINIC_ALLOWED_HOSTS", "")),
             keep_alive_timeout=_whole(env, "CLINIC_KEEP_ALIVE_TIMEOUT", 5),
             concurrency_limit=_whole(env, "CLINIC_CONCURRENCY_LIMIT", 1000),
+            state_path_setting=Path(env["CLINIC_STATE_PATH"])
+            if env.get("CLINIC_STATE_PATH", "").strip()
+            else None,
+            webhooks_file=webhooks_file,
+            webhooks=_webhooks(webhooks_file, content_dir),
+            webhook_retry_schedule=_schedule(env.get("CLINIC_WEBHOOK_RETRY_SCHEDULE", "")),
+            webhook_timeout=_seconds(env, "CLINIC_WEBHOOK_TIMEOUT", 10.0),
+            webhook_poll=_seconds(env, "CLINIC_WEBHOOK_POLL", 0.5),
         )
 
 
@@ -211,6 +240,47 @@ def _channels(value: str | None) -> frozenset[str]:
             f" known: {', '.join(CHANNELS)}"
         )
     return names
+
+
+def _webhooks(path: Path | None, content_dir: Path) -> tuple[Endpoint, ...]:
+    if path is None:
+        return ()
+    try:
+        return load_webhooks(path, content_dir)
+    except WebhooksError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _schedule(value: str) -> tuple[float, ...]:
+    """Comma-separated seconds; empty for the Standard Webhooks schedule, `0` for no retry."""
+    text = value.strip()
+    if not text:
+        return DEFAULT_SCHEDULE
+    if text == "0":
+        return ()
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
+        raise SettingsError(
+            f"CLINIC_WEBHOOK_RETRY_SCHEDULE={value!r}: expected comma-separated seconds"
+            " (each 0 to 604800), e.g. 5,300,1800; or 0 for no retries"
+        )
+    return delays
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise SettingsError(f"{name}={raw!r}: expected seconds, more than 0 and at most 3600")
+    return value
 
 
 def _flag(value: str) -> bool:

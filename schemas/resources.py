@@ -22,12 +22,23 @@ __all__ = [
     "ConditionDetail",
     "ConditionList",
     "ConditionSummary",
+    "ContentChanged",
+    "ContentChangedData",
+    "Event",
+    "EventMeta",
+    "EventPage",
+    "EventType",
     "Faq",
     "FaqList",
     "FaqTopic",
     "Health",
     "Image",
     "Included",
+    "ItemEvent",
+    "ItemEventData",
+    "ItemPublished",
+    "ItemUnpublished",
+    "ItemUpdated",
     "ListMeta",
     "PersonRef",
     "Problem",
@@ -35,6 +46,8 @@ __all__ = [
     "Reference",
     "RelatedArticle",
     "Rendition",
+    "ReviewDue",
+    "ReviewOverdue",
     "ReviewStatus",
     "SearchHit",
     "SearchLink",
@@ -545,3 +558,123 @@ class SyncPage(Resource, kw_only=True, frozen=True):
         list[SyncUpsert | SyncDelete], Meta(description="Changes, oldest revision first.")
     ]
     meta: SyncMeta
+
+
+EventType = Literal[
+    "item.published",
+    "item.updated",
+    "item.unpublished",
+    "review.due",
+    "review.overdue",
+    "content.changed",
+]
+
+
+class ItemEventData(Resource, kw_only=True, frozen=True):
+    """The item an `item.*` or `review.*` event is about."""
+
+    type: ItemType
+    slug: Slug
+    locale: Locale
+    revision: Annotated[
+        int,
+        Meta(description="The item's revision when the event took effect (0 when unknown)."),
+    ]
+    path: Annotated[
+        str,
+        Meta(
+            description="The item's API path, e.g. `/v1/articles/ketamine-infusions`"
+            " (with `?locale=` for other locales than the default). After"
+            " `item.unpublished` it answers 404 or 410."
+        ),
+    ]
+    url: Annotated[
+        str | None, Meta(description="The item's page on the website (an FAQ: its topic's page).")
+    ]
+    review_status: ReviewStatus | None = None
+
+
+class ContentChangedData(Resource, kw_only=True, frozen=True):
+    """What one build (or one transition) changed, counted."""
+
+    cause: Annotated[
+        Literal["build", "transition"],
+        Meta(description="`build`: content was built; `transition`: time passed an instant."),
+    ]
+    content_revision: Annotated[int, Meta(description="The content revision now served.")]
+    published: int
+    updated: int
+    unpublished: int
+    review_due: int
+    review_overdue: int
+
+
+EventId = Annotated[
+    str,
+    Meta(
+        description="Stable id: the same on every redelivery (`webhook-id`); use it to"
+        " process each event once."
+    ),
+]
+EventTimestamp = Annotated[dt.datetime, Meta(description="When the change took effect (UTC).")]
+
+
+class ItemEvent(Resource, tag_field="type", kw_only=True, frozen=True):
+    """An event about one item. `type` says which."""
+
+    id: EventId
+    timestamp: EventTimestamp
+    data: ItemEventData
+
+
+class ItemPublished(ItemEvent, tag="item.published", kw_only=True, frozen=True):
+    """An item became live: new, or back after it was withdrawn, expired or a draft."""
+
+
+class ItemUpdated(ItemEvent, tag="item.updated", kw_only=True, frozen=True):
+    """A live item changed."""
+
+
+class ItemUnpublished(ItemEvent, tag="item.unpublished", kw_only=True, frozen=True):
+    """An item stopped being live: withdrawn, removed, expired or made a draft."""
+
+
+class ReviewDue(ItemEvent, tag="review.due", kw_only=True, frozen=True):
+    """A live item's clinical review fell due."""
+
+
+class ReviewOverdue(ItemEvent, tag="review.overdue", kw_only=True, frozen=True):
+    """A live item's clinical review is overdue: channels that do not show overdue items
+    stop showing it."""
+
+
+class ContentChanged(Resource, tag_field="type", tag="content.changed", kw_only=True, frozen=True):
+    """One build or transition changed something; the counts of its other events."""
+
+    id: EventId
+    timestamp: EventTimestamp
+    data: ContentChangedData
+
+
+Event = ItemPublished | ItemUpdated | ItemUnpublished | ReviewDue | ReviewOverdue | ContentChanged
+
+
+class EventMeta(Resource, kw_only=True, frozen=True):
+    has_more: Annotated[
+        bool, Meta(description="More events are waiting: call again with `next_cursor` now.")
+    ]
+    next_cursor: Annotated[
+        str,
+        Meta(
+            description="Where this page ends. Keep it and pass it as `cursor` next time to"
+            " get only the events recorded since."
+        ),
+    ]
+
+
+class EventPage(Resource, kw_only=True, frozen=True):
+    data: Annotated[
+        list[Event],
+        Meta(description="Events, oldest first; the same JSON that webhooks send, per event."),
+    ]
+    meta: EventMeta

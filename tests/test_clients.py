@@ -118,6 +118,9 @@ def check_flow(flow: str, summary: dict[str, Any]) -> None:
         assert "burning-pain" in summary["included"]["symptoms"]
         assert summary["included"]["treatments"] == ["ketamine-infusion"]
         assert summary["sitemap"] > 0
+        assert summary["events"]["pages"] >= 2
+        assert summary["events"]["types"]["content.changed"] >= 1
+        assert summary["events"]["types"]["item.published"] > 25
     elif flow == "kiosk":
         assert summary["topic"][0] == "what-is-ketamine"
         assert "ketamine" in summary["understood"]["ketamene"]

@@ -4,10 +4,10 @@ real server's /docs/openapi.json.
 Every check, positive and negative data, every phase, at least 100 cases per operation, a
 fixed seed, no hooks, zero failures. The only configuration is the committed
 schemathesis.toml, which the tool reads by itself from the current directory: it expects
-400 (and, for sync, 410) of schema-valid requests to the operations that take a `cursor`,
-because a cursor is valid only if the API issued it. That allowance is held to its reason
-here: every schema-valid request the run sent that was refused must have been refused for
-its `cursor`, and for nothing else.
+400 (and, for sync and the event log, 410) of schema-valid requests to the operations that
+take a `cursor`, because a cursor is valid only if the API issued it. That allowance is held
+to its reason here: every schema-valid request the run sent that was refused must have been
+refused for its `cursor`, and for nothing else.
 
 The server runs with a channel key configured (sent as an outsider would, with --header)
 and limits high enough never to refuse the run, so the key and rate-limit layers are in the
@@ -39,7 +39,7 @@ KEY = "fuzz-integrators-key"
 CURSOR_REFUSALS = {"400", "410"}
 CURSOR_OPERATIONS = {
     "GET /v1/articles", "GET /v1/conditions", "GET /v1/faqs", "GET /v1/symptoms",
-    "GET /v1/treatments", "GET /v1/search", "GET /v1/sync",
+    "GET /v1/treatments", "GET /v1/search", "GET /v1/sync", "GET /v1/events",
 }  # fmt: skip
 
 

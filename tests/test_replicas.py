@@ -1,9 +1,12 @@
 """Replicas agree: two builds of the same content, made seconds apart into two databases and
 served by two real servers, answer every GET with the same bytes and the same validators,
-so a CDN in front of both sees nothing move."""
+so a CDN in front of both sees nothing move. They share one state store, as replicas that
+send webhooks must (each event once, not once per replica): the second build finds its
+changes announced already, so the event log is the same on both too."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -13,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CONTENT, ROOT, Server, build_db
+from api.build import build
+from tests.conftest import CONTENT, ROOT, Server
 
 #: What a cache keys on, stores or revalidates with (RFC 9111), and what describes the bytes.
 COMPARED = (
@@ -48,6 +52,8 @@ VARIANTS = [
     "/v1/site?locale=es",
     "/docs/assets/swagger-ui.css",
 ]
+#: Answers that are never prepared, so have no validators: probes, and the event log.
+NOT_PREPARED = ("/health", "/ready", "/v1/events")
 #: The same Host to both, as a CDN in front of them sends.
 HOST = "api.clinic.test"
 
@@ -64,10 +70,14 @@ def urls() -> list[str]:
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    first = build_db(CONTENT, tmp_path_factory.mktemp("replica-a") / "clinic.db")
+    state = tmp_path_factory.mktemp("state") / "state.db"
+    first = tmp_path_factory.mktemp("replica-a") / "clinic.db"
+    asyncio.run(build(CONTENT, first, state_path=state))
     time.sleep(2.1)  # a build's wall-clock second must not show in any answer
-    second = build_db(CONTENT, tmp_path_factory.mktemp("replica-b") / "clinic.db")
-    a, b = Server(first).start(), Server(second).start()
+    second = tmp_path_factory.mktemp("replica-b") / "clinic.db"
+    asyncio.run(build(CONTENT, second, state_path=state))
+    shared = {"CLINIC_STATE_PATH": str(state)}
+    a, b = Server(first, **shared).start(), Server(second, **shared).start()
     yield a, b
     a.stop()
     b.stop()
@@ -87,7 +97,7 @@ def test_every_get_is_the_same_on_two_replicas(
         assert one.content == other.content, url
         for name in COMPARED:
             assert one.headers.get(name) == other.headers.get(name), f"{url}: {name}"
-        if url not in ("/health", "/ready"):
+        if url not in NOT_PREPARED:
             assert one.headers["etag"], url
             assert one.headers["last-modified"], url
         checked += 1
@@ -99,7 +109,7 @@ def test_a_validator_from_one_replica_revalidates_at_the_other(
 ) -> None:
     a, b = replicas
     for url in urls():
-        if url in ("/health", "/ready"):
+        if url in NOT_PREPARED:
             continue
         stored = httpx.get(a.url + url, headers={"Host": HOST})
         etag = {"Host": HOST, "If-None-Match": stored.headers["etag"]}

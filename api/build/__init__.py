@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,19 +61,40 @@ def check(content_dir: Path) -> Loaded:
     return loaded
 
 
-async def build(content_dir: Path, db_path: Path, *, base_url: str | None = None) -> BuildResult:
+async def build(
+    content_dir: Path,
+    db_path: Path,
+    *,
+    base_url: str | None = None,
+    state_path: Path | None = None,
+    endpoints: Sequence[tuple[str, str]] = (),
+) -> BuildResult:
     """Build the database from content/. Raises ContentErrors and writes nothing if invalid.
 
     `base_url` (CLINIC_BASE_URL) replaces site.yaml's base_url: the absolute links baked into
     the stored items (JSON-LD) and the base URL /v1/site reports are the deployment's.
+    The build's changes become events in the state store at `state_path` (by default
+    `state.db` beside the database; see api/events/log.py), in the build's transaction;
+    `endpoints` (name, url) are the webhook endpoints to make known to the outbox first.
     """
     started = time.perf_counter()
+    state = state_path or default_state_path(db_path)
     with _collector_paused():
-        return await _build(content_dir, db_path, base_url, started)
+        return await _build(content_dir, db_path, base_url, started, state, endpoints)
+
+
+def default_state_path(db_path: Path) -> Path:
+    """Where the state store is when CLINIC_STATE_PATH does not say: beside the database."""
+    return db_path.with_name("state.db")
 
 
 async def _build(
-    content_dir: Path, db_path: Path, base_url: str | None, started: float
+    content_dir: Path,
+    db_path: Path,
+    base_url: str | None,
+    started: float,
+    state_path: Path,
+    endpoints: Sequence[tuple[str, str]],
 ) -> BuildResult:
     loaded = check(content_dir)
     if loaded.errors:
@@ -90,7 +111,14 @@ async def _build(
     db = await connect_for_build(db_path)
     try:
         result = await write(
-            db, shaped.records, site, synonyms, started=started, vocab=shaped.vocabulary
+            db,
+            shaped.records,
+            site,
+            synonyms,
+            started=started,
+            vocab=shaped.vocabulary,
+            state_path=state_path,
+            endpoints=endpoints,
         )
     finally:
         await db.close()

@@ -77,9 +77,11 @@ class Context:
 
 
 def content_hash(detail: msgspec.Struct, record: Record | None = None) -> str:
-    """SHA-256 of the item as clients get it and, when it has one, of its schedule: making
-    an item a draft or moving its instants is a change to build, though no field shows it.
-    An item without a schedule hashes as it always did."""
+    """SHA-256 of the item as clients get it and, when it has them, of its schedule and its
+    withdrawal: making an item a draft, moving its instants or withdrawing it is a change to
+    build, though no field of the detail shows it (the withdrawal is stored beside the
+    detail; without it here, an item withdrawn after its first build kept serving). An item
+    with neither hashes as it always did."""
     digest = hashlib.sha256(_encoder.encode(detail))
     if record is not None and (
         record.draft
@@ -88,6 +90,8 @@ def content_hash(detail: msgspec.Struct, record: Record | None = None) -> str:
         or (record.live_from is not None and record.published_at is None)
     ):
         digest.update(_encoder.encode([record.draft, record.live_from, record.live_until]))
+    if record is not None and record.withdrawn is not None:
+        digest.update(b"\nwithdrawn:" + record.withdrawn)
     return digest.hexdigest()
 
 

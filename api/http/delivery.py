@@ -51,7 +51,8 @@ ASGIApp = Callable[..., Awaitable[None]]
 #: Paths never prepared: liveness, readiness and metrics must reflect this moment, and the
 #: /docs page's Content-Security-Policy allows its inline script by a hash of the page as
 #: sent (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
-NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/"})
+#: The event log grows without a build (at transitions), so no content revision dates it.
+NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/", "/v1/events"})
 #: The kiosk app's files (api/controllers/kiosk_app.py) have a Content-Security-Policy of
 #: their own, which prepared answers (carrying the API's) would not have; its service worker
 #: keeps them, so they are never prepared either.

@@ -17,6 +17,8 @@ from pathlib import Path
 import aiosqlite
 import msgspec
 
+from api.events import log as events_log
+from api.events import outbox as events_outbox
 from api.storage.text import STOP_WORDS, index_text, words
 
 SCHEMA = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
@@ -121,10 +123,23 @@ async def write(
     *,
     started: float | None = None,
     vocab: Counter[str] | None = None,
+    state_path: Path | None = None,
+    endpoints: Sequence[tuple[str, str]] = (),
 ) -> WriteResult:
     """Write a build. `synonyms` are groups of equivalent folded terms, kept for search.
     `started` (a perf_counter reading) dates the build's start, so its duration is recorded.
-    `vocab` is `vocabulary(records)` when the caller has counted it already."""
+    `vocab` is `vocabulary(records)` when the caller has counted it already.
+
+    With `state_path`, the build's changes are recorded as events in that state store
+    (api/events/log.py), in the same transaction: the store is attached to this connection
+    as `state`. `endpoints` are the webhook endpoints configured, as (name, url): made
+    known to the outbox first, so that a new endpoint receives this build's events.
+    """
+    if state_path is not None:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        await db.execute("ATTACH DATABASE ? AS state", (str(state_path),))
+        await db.execute("PRAGMA state.journal_mode=WAL")
+        await events_log.prepare(db, "state")
     async with db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'"
     ) as cur:
@@ -139,11 +154,28 @@ async def write(
         # After the columns they may name are there.
         for statement in INDEXES:
             await db.execute(statement)
+    # IMMEDIATE takes the write lock of every attached database, the state store's too.
     await db.execute("BEGIN IMMEDIATE")
     try:
+        if state_path is not None:
+            await events_log.adopt(db, "state")
+            await events_outbox.register(db, endpoints, "state")
         result = await _write(db, records, site, synonyms, started, vocab)
         for statement in INDEXES if first else ():
             await db.execute(statement)
+        if state_path is not None:
+            now = time.time()
+            await events_log.announce(
+                db,
+                await events_log.content_states(db, now),
+                at=now,
+                links=events_log.Links.from_site(site),
+                complete=True,
+                cause="build",
+                content_revision=result.content_revision,
+                content_hash=result.content_hash,
+                schema="state",
+            )
     except BaseException:
         await db.execute("ROLLBACK")
         raise

@@ -2,11 +2,11 @@
 openapi-python-client generates from openapi/openapi.json (the package `clinic_client`).
 
 It walks what each channel really does: the website (lists page by page through the `Link`
-header, details, `include`, the site and its sitemap), the waiting-room kiosk (FAQs by topic,
-search with a typo, Spanish, a full sync walk), the newsletter (each feed) and the errors a
-client must read (404, 400 and 401 as problem details). Every JSON answer must parse into
-the generated model its operation documents, never stay a plain dict: `expect()` checks the
-parsed type. Nothing here knows the API beyond what the document says.
+header, details, `include`, the site, its sitemap and the event log), the waiting-room
+kiosk (FAQs by topic, search with a typo, Spanish, a full sync walk), the newsletter (each
+feed) and the errors a client must read (404, 400 and 401 as problem details). Every JSON
+answer must parse into the generated model its operation documents, never stay a plain
+dict: `expect()` checks the parsed type. Nothing here knows the API beyond what the document says.
 
 Usage: `python consumer.py BASE_URL KEY FLOW` with `clinic_client` importable (the test
 suite generates it into a temporary folder); prints what the flow saw as JSON.
@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from clinic_client import AuthenticatedClient, Client
 from clinic_client.api.articles import get_article, list_articles
 from clinic_client.api.conditions import get_condition, list_conditions
+from clinic_client.api.events import list_events
 from clinic_client.api.faqs import get_faq, get_faq_topic, list_faq_topics, list_faqs
 from clinic_client.api.feeds import (
     get_articles_atom_feed,
@@ -44,6 +45,8 @@ from clinic_client.models import (
     ConditionDetail,
     ConditionList,
     ConditionSummary,
+    ContentChanged,
+    EventPage,
     Faq,
     FaqKiosk,
     FaqList,
@@ -52,12 +55,17 @@ from clinic_client.models import (
     GetArticleChannelType1,
     GetFaqChannelType1,
     Health,
+    ItemPublished,
+    ItemUnpublished,
+    ItemUpdated,
     JsonFeed,
     ListFaqsChannelType1,
     ListFaqTopicsChannelType1,
     ListMeta,
     Locale,
     Problem,
+    ReviewDue,
+    ReviewOverdue,
     SearchContentChannelType1,
     SearchResults,
     Site,
@@ -270,6 +278,25 @@ def _website(client: AuthenticatedClient) -> Summary:
         f"sitemap.xml is a {urls.tag}",
     )
     check(len(urls) == len(sitemap.data), "sitemap.xml and /v1/sitemap list different pages")
+
+    # What changed, to purge the CDN: the event log from its start, page by page.
+    kinds: dict[str, int] = {}
+    event_pages = 0
+    cursor: str | Unset = UNSET
+    while True:
+        log = expect(list_events.sync_detailed(client=client, cursor=cursor, limit=25), EventPage)
+        event_pages += 1
+        for event in log.data:
+            model = EVENT_MODELS[str(event.type_)]
+            check(isinstance(event, model), f"{event.type_} parsed as {type(event).__name__}")
+            if not isinstance(event, ContentChanged):
+                check(event.data.path.startswith("/v1/"), f"{event.id}: no API path")
+            kinds[str(event.type_)] = kinds.get(str(event.type_), 0) + 1
+        cursor = log.meta.next_cursor
+        if not log.meta.has_more:
+            break
+    after = expect(list_events.sync_detailed(client=client, cursor=cursor), EventPage)
+    check(not after.data and not after.meta.has_more, "events after reading the whole log")
     return {
         "pages": pages,
         "items": {name: len(items) for name, (items, _) in summaries.items()},
@@ -280,7 +307,18 @@ def _website(client: AuthenticatedClient) -> Summary:
         },
         "site": site.name,
         "sitemap": len(sitemap.data),
+        "events": {"pages": event_pages, "types": kinds},
     }
+
+
+EVENT_MODELS: dict[str, type] = {
+    "item.published": ItemPublished,
+    "item.updated": ItemUpdated,
+    "item.unpublished": ItemUnpublished,
+    "review.due": ReviewDue,
+    "review.overdue": ReviewOverdue,
+    "content.changed": ContentChanged,
+}
 
 
 # The kiosk.

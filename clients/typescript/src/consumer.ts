@@ -4,7 +4,8 @@
  * `tsc --strict` and no type assertions, so every value below has the type the document gives.
  *
  * It walks what each channel really does: the website (lists page by page through the
- * `Link` header, details, `include`, the site and its sitemap), the waiting-room kiosk (FAQs
+ * `Link` header, details, `include`, the site, its sitemap and the event log), the
+ * waiting-room kiosk (FAQs
  * by topic, search with a typo, Spanish, a full sync walk), the newsletter (each feed) and
  * the errors a client must read (404, 400 and 401 as problem details).
  *
@@ -224,6 +225,33 @@ async function website(baseUrl: string, key: string): Promise<Summary> {
     (xml.match(/<url>/g) ?? []).length === sitemap.data.length,
     "sitemap.xml and /v1/sitemap list different pages",
   );
+
+  // What changed, to purge the CDN: the event log from its start, page by page.
+  const kinds: Record<string, number> = {};
+  let eventPages = 0;
+  let cursor: string | undefined;
+  for (;;) {
+    const log = ok(
+      await client.GET("/v1/events", { params: { query: { cursor, limit: 25 } } }),
+      "events",
+    );
+    eventPages += 1;
+    for (const event of log.data) {
+      // `type` discriminates the events: only content.changed carries counts, not an item.
+      if (event.type === "content.changed") {
+        check(event.data.content_revision > 0, `${event.id}: no content revision`);
+      } else {
+        check(event.data.path.startsWith("/v1/"), `${event.id}: no API path`);
+      }
+      kinds[event.type] = (kinds[event.type] ?? 0) + 1;
+    }
+    cursor = log.meta.next_cursor;
+    if (!log.meta.has_more) {
+      break;
+    }
+  }
+  const after = ok(await client.GET("/v1/events", { params: { query: { cursor } } }), "events");
+  check(after.data.length === 0 && !after.meta.has_more, "events after reading the whole log");
   return {
     pages: Object.fromEntries(Object.entries(lists).map(([name, list]) => [name, list.pages])),
     items: Object.fromEntries(Object.entries(lists).map(([n, list]) => [n, list.items.length])),
@@ -234,6 +262,7 @@ async function website(baseUrl: string, key: string): Promise<Summary> {
     },
     site: site.name,
     sitemap: sitemap.data.length,
+    events: { pages: eventPages, types: kinds },
   };
 }
 
