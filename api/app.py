@@ -47,6 +47,7 @@ from api.controllers.faq_topics import FaqTopicController
 from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
 from api.controllers.kiosk import KIOSK_DROPS
+from api.controllers.kiosk_app import kiosk_file, kiosk_page
 from api.controllers.locales import negotiate
 from api.controllers.parameters import Rule, check_parameters, parameter_rules
 from api.controllers.pipeline import REVISION_HEADER, LocaleParam, StoreDep
@@ -94,7 +95,7 @@ as changes, and each synced item's `hide_after` says when its channel stops show
 
 **Kiosk.** `channel=kiosk` on the content, search and FAQ operations is the waiting-room
 preset: besides leaving out overdue items, it renders plain text only — no `body_html`,
-`answer_html`, `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters),
+`answer_html` or `toc`; FAQs keep `short_answer` (at most 280 characters) and `answer_text`,
 and search snippets carry no `<mark>` tags.
 
 **Languages.** `locale=` wins, then the `Accept-Language` header (q-values honoured), then
@@ -680,6 +681,8 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             ready,
             metrics,
             docs_asset,
+            kiosk_page,
+            kiosk_file,
         ],
         dependencies={"store": Provide(provide_store)},
         before_request=reject_unknown_parameters,

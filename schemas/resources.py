@@ -95,7 +95,7 @@ FullRendition = Annotated[
     Meta(
         description=(
             "`full`: the item with its HTML. With `channel=kiosk` it is `kiosk` instead, and"
-            " `body_html`, `answer_html`, `answer_text` and `toc` are left out: check this"
+            " `body_html`, `answer_html` and `toc` are left out: check this"
             " field before reading them."
         )
     ),
@@ -317,6 +317,34 @@ class FaqTopic(Resource, tag_field="type", tag="faq-topic", kw_only=True, frozen
     faqs: list[Faq]
     json_ld: JsonLd
     json_ld_script: JsonLdScript
+
+
+class FaqTopicSummary(Resource, tag_field="type", tag="faq-topic", kw_only=True, frozen=True):
+    """An FAQ topic as a home screen lists it: its title and how many questions it has."""
+
+    slug: Annotated[Slug, Meta(description="The topic: `GET /v1/faq-topics/{slug}`.")]
+    locale: Locale
+    title: str
+    order: Annotated[
+        int, Meta(ge=0, description="The editors' order of topics (the list is sorted by it).")
+    ]
+    count: Annotated[
+        int, Meta(ge=1, description="Questions of the topic served to the channel asked for.")
+    ]
+    url: Annotated[str, Meta(description="The topic's page on the website.")]
+    updated_at: Annotated[dt.datetime, Meta(description="The newest of its questions.")]
+
+
+class FaqTopicIndexMeta(Resource, kw_only=True, frozen=True):
+    total: Annotated[int, Meta(ge=0, description="Topics in the list (it is never paged).")]
+    locale: Locale
+
+
+class FaqTopicIndex(Resource, kw_only=True, frozen=True):
+    """Every FAQ topic in order. Not a `...List`: it is never paged and takes no `fields`."""
+
+    data: list[FaqTopicSummary]
+    meta: FaqTopicIndexMeta
 
 
 class SitemapEntry(Resource, kw_only=True, frozen=True):

@@ -1,19 +1,19 @@
-"""The kiosk's rendition (issue 3): with `channel=kiosk`, plain text only — the short answer
-instead of HTML bodies. Which channels get overdue items is the review policy's business
-(api/review.py); by default the kiosk does not.
+"""The kiosk's rendition: with `channel=kiosk`, plain text only — no HTML bodies; FAQs keep
+their short answer and their plain-text answer (a kiosk shows the short one large and the
+longer one below it, as items keep `body_text`). Which channels get overdue items is the
+review policy's business (api/review.py); by default the kiosk does not.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-#: Fields the kiosk never gets: HTML, the anchors of HTML headings, and the long answer
-#: (it shows `short_answer`).
-KIOSK_DROPS = frozenset({"body_html", "answer_html", "answer_text", "toc"})
+#: Fields the kiosk never gets: HTML and the anchors of HTML headings.
+KIOSK_DROPS = frozenset({"body_html", "answer_html", "toc"})
 
 KIOSK_RENDITION = (
-    " `kiosk` is also a rendition: plain text only — no `body_html`, `answer_html`,"
-    " `answer_text` or `toc`; FAQs keep `short_answer` (at most 280 characters), and search"
+    " `kiosk` is also a rendition: plain text only — no `body_html`, `answer_html` or"
+    " `toc`; FAQs keep `short_answer` (at most 280 characters) and `answer_text`, and search"
     " snippets carry no `<mark>` tags. Items that have HTML to leave out say which rendition"
     " they are in `rendition`: `full` or `kiosk`."
 )

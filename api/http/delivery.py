@@ -53,6 +53,10 @@ ASGIApp = Callable[..., Awaitable[None]]
 #: sent (api/middleware/security.py), which a compressed body, a HEAD or a 304 would not carry.
 #: The event log grows without a build (at transitions), so no content revision dates it.
 NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/", "/v1/events"})
+#: The kiosk app's files (api/controllers/kiosk_app.py) have a Content-Security-Policy of
+#: their own, which prepared answers (carrying the API's) would not have; its service worker
+#: keeps them, so they are never prepared either.
+KIOSK_PREFIX = "/kiosk"
 NO_STORE: Header = (b"cache-control", b"no-store")
 #: Request headers the framework must not see when a response is prepared: the answer is
 #: the full identity representation, whatever this client already has or accepts.
@@ -160,7 +164,7 @@ class Delivery:
         request is never answered from prepared bytes (no content yet, or a path that must
         reflect this moment)."""
         path: str = scope["path"]
-        if path in NO_STORE_PATHS:
+        if path in NO_STORE_PATHS or path.startswith(KIOSK_PREFIX):
             return None
         revision = self.watch.current()
         if revision is None:

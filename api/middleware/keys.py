@@ -24,9 +24,10 @@ from api.middleware.problems import send_problem
 from api.middleware.types import ASGIApp, Headers, PathSet, Receive, Scope, Send, context
 from api.reading import RequestReader, RequestView, view_of
 
-#: Reachable without a key: probes must work before keys are handed out, and the
-#: documentation (including the OpenAPI document) is what integrators read first.
-OPEN_PATHS = PathSet("/health", "/ready", "/docs")
+#: Reachable without a key: probes must work before keys are handed out, the
+#: documentation (including the OpenAPI document) is what integrators read first, and the
+#: kiosk app's files hold no content (its set-up screen is where the kiosk key is entered).
+OPEN_PATHS = PathSet("/health", "/ready", "/docs", "/kiosk")
 CHALLENGE = [(b"www-authenticate", b'Bearer realm="clinic-content-api"')]
 
 

@@ -3,7 +3,8 @@
 JSON answers get a policy that lets a browser run nothing (`default-src 'none'`). The
 interactive docs at /docs load only their self-hosted assets; their one inline script
 (the Swagger UI set-up, which embeds the document) is allowed by its SHA-256 hash,
-computed from the page as sent, so no 'unsafe-inline' is needed for scripts.
+computed from the page as sent, so no 'unsafe-inline' is needed for scripts. The kiosk app
+at /kiosk has no inline script or style at all: everything from this origin, nothing else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import hashlib
 import re
 
-from api.middleware.types import ASGIApp, Headers, Message, Receive, Scope, Send
+from api.middleware.types import ASGIApp, Headers, Message, PathSet, Receive, Scope, Send
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_POLICY = (
@@ -21,6 +22,14 @@ DOCS_POLICY = (
     " base-uri 'none'; form-action 'none'"
 )
 DOCS_PAGES = ("/docs", "/docs/")
+#: The kiosk app (api/controllers/kiosk_app.py): its scripts, style sheet, worker, icon and
+#: manifest from this origin, requests to this origin only, nothing inline, no frames.
+KIOSK_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
+    " connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none';"
+    " base-uri 'none'; form-action 'none'"
+)
+KIOSK_PATHS = PathSet("/kiosk")
 COMMON: Headers = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -28,6 +37,7 @@ COMMON: Headers = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 API_HEADERS: Headers = [*COMMON, (b"content-security-policy", API_POLICY.encode())]
+KIOSK_HEADERS: Headers = [*COMMON, (b"content-security-policy", KIOSK_POLICY.encode())]
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -59,11 +69,12 @@ class SecurityHeadersMiddleware:
         if scope["path"] in DOCS_PAGES:
             await self._docs(scope, receive, send)
             return
+        extra = KIOSK_HEADERS if scope["path"] in KIOSK_PATHS else API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             # Not on a 304: it updates a stored 200 that has them (RFC 9110, 15.4.5).
             if message["type"] == "http.response.start" and message["status"] != 304:
-                message["headers"] = _merge(list(message.get("headers", [])), API_HEADERS)
+                message["headers"] = _merge(list(message.get("headers", [])), extra)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -421,6 +421,22 @@ class Store:
         ) as cur:
             return [stamp(bytes(doc), due, window) async for doc, due in cur]
 
+    async def faq_topics(self, locale: str, window: ReviewWindow) -> list[tuple[str, int, bytes]]:
+        """Each served FAQ of a locale as (topic, position, summary), topics in their order
+        and questions in theirs: what the list of topics is grouped from."""
+        review, review_params = review_filter(window)
+        async with self.db.execute(
+            "SELECT topic, position, summary_json, next_review_due FROM items"
+            " WHERE type = 'faq' AND locale = ?"
+            + "".join(f" AND {cond}" for cond in review)
+            + " ORDER BY position, slug",
+            (locale, *review_params),
+        ) as cur:
+            return [
+                (topic, int(pos), stamp(bytes(doc), due, window))
+                async for topic, pos, doc, due in cur
+            ]
+
     async def public_pages(self, window: ReviewWindow) -> list[PublicPage]:
         """Every served item, in a stable order, for the sitemap."""
         review, review_params = review_filter(window)

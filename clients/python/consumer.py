@@ -25,7 +25,7 @@ from clinic_client import AuthenticatedClient, Client
 from clinic_client.api.articles import get_article, list_articles
 from clinic_client.api.conditions import get_condition, list_conditions
 from clinic_client.api.events import list_events
-from clinic_client.api.faqs import get_faq, get_faq_topic, list_faqs
+from clinic_client.api.faqs import get_faq, get_faq_topic, list_faq_topics, list_faqs
 from clinic_client.api.feeds import (
     get_articles_atom_feed,
     get_articles_json_feed,
@@ -51,6 +51,7 @@ from clinic_client.models import (
     FaqKiosk,
     FaqList,
     FaqTopic,
+    FaqTopicIndex,
     GetArticleChannelType1,
     GetFaqChannelType1,
     Health,
@@ -59,6 +60,7 @@ from clinic_client.models import (
     ItemUpdated,
     JsonFeed,
     ListFaqsChannelType1,
+    ListFaqTopicsChannelType1,
     ListMeta,
     Locale,
     Problem,
@@ -323,14 +325,26 @@ EVENT_MODELS: dict[str, type] = {
 
 
 def kiosk(base_url: str, key: str) -> Summary:
-    """FAQs of a topic in the kiosk's plain-text rendition, the topic itself, search with a
+    """The kiosk's home (its list of topics), FAQs of a topic in the kiosk's plain-text
+    rendition, the topic itself, search with a
     typo, the same in Spanish, and a full sync walk for the kiosk's offline copy."""
     with AuthenticatedClient(base_url=base_url, token=key) as client:
         return _kiosk(client)
 
 
 def _kiosk(client: AuthenticatedClient) -> Summary:
+    home = expect(
+        list_faq_topics.sync_detailed(client=client, channel=ListFaqTopicsChannelType1.KIOSK),
+        FaqTopicIndex,
+    )
     topic = expect(get_faq_topic.sync_detailed("about-ketamine", client=client), FaqTopic)
+    listed = {t.slug: t for t in home.data}
+    check("about-ketamine" in listed, "the kiosk's home does not list the topic")
+    check(
+        listed["about-ketamine"].count == len(topic.faqs)
+        and listed["about-ketamine"].title == topic.title,
+        "the list of topics and the topic disagree",
+    )
     faqs = expect(
         list_faqs.sync_detailed(
             client=client, topic="about-ketamine", channel=ListFaqsChannelType1.KIOSK, limit=100

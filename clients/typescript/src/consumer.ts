@@ -270,9 +270,20 @@ async function website(baseUrl: string, key: string): Promise<Summary> {
 
 async function kiosk(baseUrl: string, key: string): Promise<Summary> {
   const client = api(baseUrl, key);
+  const home = ok(
+    await client.GET("/v1/faq-topics", { params: { query: { channel: "kiosk" } } }),
+    "topics",
+  );
   const topic = ok(
     await client.GET("/v1/faq-topics/{slug}", { params: { path: { slug: "about-ketamine" } } }),
     "topic",
+  );
+  const homeTopic = home.data.find((t) => t.slug === "about-ketamine");
+  check(
+    homeTopic !== undefined &&
+      homeTopic.count === topic.faqs.length &&
+      homeTopic.title === topic.title,
+    "the list of topics and the topic disagree",
   );
   const faqs = ok(
     await client.GET("/v1/faqs", {
