@@ -159,7 +159,7 @@ def test_an_expiry_is_announced_at_its_instant(timed: Timed) -> None:
     assert len(_about(_events(timed.server.url), "item.unpublished", EXPIRING_FAQ)) == 1
     (through,) = query(timed.state, "SELECT value FROM state_meta WHERE key ="
                        " 'transitions_through'")[0]  # fmt: skip
-    assert float(str(through)) >= round(timed.expiry, 3)
+    assert float(str(through)) >= _seconds(_iso(timed.expiry))
 
 
 def test_reviews_falling_due_and_overdue_are_announced(content_copy: Path, tmp_path: Path) -> None:
@@ -199,3 +199,56 @@ def test_reviews_falling_due_and_overdue_are_announced(content_copy: Path, tmp_p
         ("review.due", _iso(due_at).replace("+00:00", "Z")),
         ("review.overdue", _iso(overdue_at).replace("+00:00", "Z")),
     ]
+
+
+def test_status_prints_the_calendar(content_copy: Path, tmp_path: Path) -> None:
+    """A draft, a scheduled article, an expiring FAQ, an overdue review, and an event the
+    endpoint refused: each in its section, in a stable order; exit 0."""
+    articles = content_copy / "articles"
+    later = time.time() + 5 * 86400
+    write_article(articles, "calendar-draft-notice", draft=True)
+    write_article(articles, "calendar-scheduled-notice", published_at=_iso(later))
+    _expire_faq(content_copy, EXPIRING_FAQ, later + 3600)
+    overdue_day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).date().isoformat()
+    edit_front_matter(articles / "ketamine-for-crps.md", next_review_due=overdue_day)
+    dead = Receiver([new_secret()])  # never started: its port refuses
+    env = {
+        "CLINIC_CONTENT_DIR": str(content_copy),
+        "CLINIC_DB_PATH": str(tmp_path / "clinic.db"),
+        "CLINIC_STATE_PATH": str(tmp_path / "state.db"),
+        "CLINIC_WEBHOOKS_FILE": str(write_hooks(tmp_path / "hooks.yaml", dead.url, dead.secrets)),
+        "CLINIC_WEBHOOK_RETRY_SCHEDULE": "0",
+        "CLINIC_WEBHOOK_POLL": "0.1",
+    }
+    assert cli(env, "build").returncode == 0
+    server = Server(tmp_path / "clinic.db", content_copy, **env).start()
+    try:
+        failed = "SELECT 1 FROM deliveries WHERE state = 'failed'"
+        wait_for(lambda: bool(query(tmp_path / "state.db", failed)), 20, "a failed delivery")
+    finally:
+        server.stop()
+    first = cli(env, "status")
+    assert first.returncode == 0, first.stderr
+    text = first.stdout
+    sections = {block.splitlines()[0]: block.splitlines()[1:] for block in text.split("\n\n")[1:]}
+    assert sections["Scheduled (1)"] == [
+        f"  {_iso(later)[:23]}Z  article calendar-scheduled-notice (en)"
+    ]
+    assert sections["Drafts (1)"] == [
+        "  article calendar-draft-notice (en)  published_at 2026-01-05T09:00:00.000Z"
+    ]
+    assert sections["Expiring within 30 days (1)"] == [
+        f"  {_iso(later + 3600)[:23]}Z  faq {EXPIRING_FAQ} (en)"
+    ]
+    assert (
+        f"  {overdue_day}  article ketamine-for-crps (en)"
+        in sections[next(k for k in sections if k.startswith("Reviews overdue"))]
+    )
+    undelivered = next(v for k, v in sections.items() if k.startswith("Undelivered events"))
+    assert undelivered
+    assert all("  receiver  " in row for row in undelivered)
+    assert any(" failed  tries=1" in row for row in undelivered)
+    # Stable: a second run prints the same but for the clock on the first line.
+    second = cli(env, "status")
+    assert second.stdout.splitlines()[1:] == text.splitlines()[1:]
+    print(text)

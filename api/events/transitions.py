@@ -63,33 +63,42 @@ class Transitions:
         #: Called after events were recorded: the webhook sender's wake-up.
         self.wake = wake
         self.task: asyncio.Task[None] | None = None
+        #: Set to stop: the task ends between two steps, never in the middle of one (a
+        #: connection opened by a cancelled step would be left unclosed).
+        self.stopping = asyncio.Event()
         #: (instant, events recorded) of each transition this process recorded, newest last.
         self.recorded: list[tuple[float, int]] = []
 
     def start(self) -> None:
         self.task = asyncio.create_task(self.run(), name="transitions")
 
-    async def stop(self) -> None:
-        if self.task is not None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        if self.task is None:
+            return
+        self.stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), timeout)
+        except TimeoutError:  # a step stuck on a locked database: give up on it
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
 
     async def run(self) -> None:
         through = await self._through()
-        while True:
+        while not self.stopping.is_set():
             wait = CHECK_SECONDS
             try:
                 upcoming = await asyncio.to_thread(self._instants, through)
                 for instant in upcoming:
-                    if instant > time.time():
+                    if instant > time.time() or self.stopping.is_set():
                         wait = min(wait, instant - time.time())
                         break
                     await self.record(through, instant)
                     through = instant
             except (OSError, sqlite3.Error) as exc:  # a build holding the lock, a missing file
                 logger.warning(json.dumps({"event": "transitions", "error": str(exc)}))
-            await asyncio.sleep(max(wait, 0.0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), max(wait, 0.0))
 
     async def _through(self) -> float:
         """Where recording resumes: the last transition recorded on this state store, else
