@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,7 +174,11 @@ def test_python_m_api_serve_sends_no_server_header(open_server: Server) -> None:
 def test_python_m_api_serve_logs_each_request_once_as_json(open_server: Server) -> None:
     rid = "serve-log-once"
     httpx.get(open_server.url + "/health", headers={"X-Request-ID": rid})
-    lines = [line for line in open_server.log().splitlines() if "/health" in line]
+    for _ in range(50):  # the line is written at the end of the answer's loop turn
+        lines = [line for line in open_server.log().splitlines() if "/health" in line]
+        if any(rid in line for line in lines):
+            break
+        time.sleep(0.05)
     assert [json.loads(line)["request_id"] for line in lines if rid in line] == [rid]
     assert not [line for line in lines if not line.startswith("{")]  # no uvicorn text line
 
