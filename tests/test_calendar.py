@@ -82,6 +82,9 @@ def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Timed]:
     }
     assert cli(env, "build").returncode == 0
     server = Server(root / "clinic.db", content, **env).start()
+    # A second server on the same content and state store: each transition is still
+    # recorded once, and each event delivered once.
+    replica = Server(root / "clinic.db", content, **env).start()
     try:
         go_live = time.time() + LEAD
         expiry = go_live + GAP
@@ -98,6 +101,7 @@ def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Timed]:
         yield Timed(server, receiver, state, go_live, expiry)
     finally:
         server.stop()
+        replica.stop()
         receiver.stop()
 
 
@@ -140,6 +144,7 @@ def test_a_go_live_is_announced_at_its_instant_without_a_request(timed: Timed) -
     got = _delivered(timed.receiver, event["id"])[0]
     assert got.verified[0] is not None
     assert json.loads(got.body) == event
+    assert len(_delivered(timed.receiver, event["id"])) == 1
     late = got.at - timed.go_live
     print(f"go-live delivered {late:.3f} s after its instant")
     assert late < SETTLE + 1
@@ -160,6 +165,37 @@ def test_an_expiry_is_announced_at_its_instant(timed: Timed) -> None:
     (through,) = query(timed.state, "SELECT value FROM state_meta WHERE key ="
                        " 'transitions_through'")[0]  # fmt: skip
     assert float(str(through)) >= _seconds(_iso(timed.expiry))
+
+
+def test_a_transition_passed_while_no_server_ran_is_recorded_at_its_instant(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    go_live = time.time() + 2.0
+    write_article(content_copy / "articles", SCHEDULED, published_at=_iso(go_live))
+    env = {
+        "CLINIC_CONTENT_DIR": str(content_copy),
+        "CLINIC_DB_PATH": str(tmp_path / "clinic.db"),
+        "CLINIC_STATE_PATH": str(tmp_path / "state.db"),
+    }
+    assert cli(env, "build").returncode == 0
+    time.sleep(max(0.0, go_live + 0.5 - time.time()))
+    server = Server(tmp_path / "clinic.db", content_copy, **env).start()
+    try:
+        started = time.time()
+        wait_for(
+            lambda: bool(_about(_events(server.url), "item.published", SCHEDULED)), 10, "the event"
+        )
+    finally:
+        server.stop()
+    (event,) = _about(_events_in(tmp_path / "state.db"), "item.published", SCHEDULED)
+    assert abs(_seconds(event["timestamp"]) - go_live) < 0.01
+    assert _seconds(event["timestamp"]) < started
+
+
+def _events_in(state: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(bytes(p)) for (p,) in query(state, "SELECT payload FROM events ORDER BY seq")
+    ]
 
 
 def test_reviews_falling_due_and_overdue_are_announced(content_copy: Path, tmp_path: Path) -> None:
@@ -192,13 +228,12 @@ def test_reviews_falling_due_and_overdue_are_announced(content_copy: Path, tmp_p
     assert "review.overdue" in [r.type for r in overdue]
     assert again == []
     assert woken == [True, True]
-    rows = query(state, "SELECT type, occurred_at, payload FROM events WHERE type LIKE 'review.%'")
-    mine = [(t, at) for t, at, p in rows if json.loads(str(p, "utf-8") if isinstance(p, bytes)
-            else str(p))["data"]["slug"] == slug]  # fmt: skip
-    assert mine == [
-        ("review.due", _iso(due_at).replace("+00:00", "Z")),
-        ("review.overdue", _iso(overdue_at).replace("+00:00", "Z")),
+    mine = [
+        (e["type"], _seconds(e["timestamp"]))
+        for e in _events_in(state)
+        if e["type"].startswith("review.") and e["data"]["slug"] == slug
     ]
+    assert mine == [("review.due", due_at), ("review.overdue", overdue_at)]
 
 
 def test_status_prints_the_calendar(content_copy: Path, tmp_path: Path) -> None:
@@ -251,4 +286,3 @@ def test_status_prints_the_calendar(content_copy: Path, tmp_path: Path) -> None:
     # Stable: a second run prints the same but for the clock on the first line.
     second = cli(env, "status")
     assert second.stdout.splitlines()[1:] == text.splitlines()[1:]
-    print(text)

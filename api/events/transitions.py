@@ -95,8 +95,9 @@ class Transitions:
                         break
                     await self.record(through, instant)
                     through = instant
-            except (OSError, sqlite3.Error) as exc:  # a build holding the lock, a missing file
-                logger.warning(json.dumps({"event": "transitions", "error": str(exc)}))
+            except Exception as exc:  # e.g. a build holding the lock: try again shortly
+                text = f"{type(exc).__name__}: {exc}"[:300]
+                logger.warning(json.dumps({"event": "transitions", "error": text}))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), max(wait, 0.0))
 
@@ -115,16 +116,20 @@ class Transitions:
             if row is not None:
                 return float(row[0])
         with contextlib.suppress(OSError, sqlite3.Error, ValueError, TypeError):
-            content = await asyncio.to_thread(_read_only, self.db_path)
-            try:
-                found = content.execute(
-                    "SELECT value FROM build_stats WHERE key = 'built_at'"
-                ).fetchone()
-            finally:
-                content.close()
-            if found is not None:
-                return min(float(found[0]), time.time())
+            built = await asyncio.to_thread(self._built_at)
+            if built is not None:
+                return min(built, time.time())
         return time.time()
+
+    def _built_at(self) -> float | None:
+        if not self.db_path.is_file():
+            return None
+        db = _read_only(self.db_path)
+        try:
+            row = db.execute("SELECT value FROM build_stats WHERE key = 'built_at'").fetchone()
+        finally:
+            db.close()
+        return None if row is None else float(row[0])
 
     def _instants(self, after: float) -> tuple[float, ...]:
         if not self.db_path.is_file():
