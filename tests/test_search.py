@@ -153,6 +153,24 @@ def test_faq_links_point_at_their_topic(client: TestClient[Any]) -> None:
     )
 
 
+def test_a_cursor_issued_without_channel_pages_the_default_channel(
+    client: TestClient[Any],
+) -> None:
+    """Without `channel` a search is the website's: its cursor is the same rendition's."""
+    first = client.get("/v1/search", params={"q": "crps", "limit": 3}).json()
+    cursor = first["meta"]["next_cursor"]
+    same = client.get(
+        "/v1/search", params={"q": "crps", "limit": 3, "channel": "website", "cursor": cursor}
+    )
+    assert same.status_code == 200
+    plain = client.get("/v1/search", params={"q": "crps", "limit": 3, "cursor": cursor}).json()
+    assert same.json()["data"] == plain["data"]
+    other = client.get(
+        "/v1/search", params={"q": "crps", "limit": 3, "channel": "kiosk", "cursor": cursor}
+    )
+    assert other.status_code == 400
+
+
 def test_paging_with_a_cursor(client: TestClient[Any]) -> None:
     first = client.get("/v1/search", params={"q": "crps", "limit": 3}).json()
     assert first["meta"]["total"] > 6

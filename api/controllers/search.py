@@ -14,6 +14,7 @@ from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
 from api.controllers.modified import newest
 from api.controllers.pipeline import (
+    DEFAULT_CHANNEL,
     ChannelParam,
     Cursor,
     LocaleParam,
@@ -138,7 +139,7 @@ async def run_search(
     except fts.BadQuery:
         terms = []  # no word to search for (only punctuation or symbols): nothing is found
     key = fts.fingerprint(
-        [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or "web"
+        [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or DEFAULT_CHANNEL
     )
     try:
         offset = fts.decode_cursor(cursor, key) if cursor else 0
