@@ -59,6 +59,7 @@ from api.controllers.sync import SyncController
 from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception, problem_type
 from api.events.dispatch import Dispatcher
+from api.events.transitions import Transitions
 from api.http import document_delivery
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.middleware import wrap
@@ -592,9 +593,23 @@ def create_app(settings: Settings | None = None) -> ContentApp:
                 poll=settings.webhook_poll,
             )
             dispatcher.start()
+        transitions = None
+        if app.state.events is not None:
+            # Go-lives, expiries and reviews falling due are recorded at their instant,
+            # whether or not a request comes, and sent at once.
+            transitions = Transitions(
+                settings.db_path,
+                settings.state_path,
+                settings.review_policy,
+                wake=dispatcher.wake.set if dispatcher is not None else None,
+            )
+            transitions.start()
+        app.state.transitions = transitions
         try:
             yield
         finally:
+            if transitions is not None:
+                await transitions.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if app.state.events is not None:

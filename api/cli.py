@@ -1,4 +1,4 @@
-"""python -m api: check | build | serve | openapi | schemas | events."""
+"""python -m api: check | build | serve | status | openapi | schemas | events."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", help="address to bind (default CLINIC_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default CLINIC_PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1)
+    status = commands.add_parser(
+        "status", help="the calendar: scheduled, drafts, expiring, reviews, undelivered events"
+    )
+    status.add_argument(
+        "--days", type=int, default=30, help="how far ahead an expiry is listed (default 30)"
+    )
     openapi = commands.add_parser("openapi", help=f"write {OPENAPI_PATH}")
     openapi.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
@@ -70,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "events":
         return asyncio.run(_events(settings, args))
+    if args.command == "status":
+        return _status(settings, args.days)
     if args.command == "schemas":
         return _write_or_check(editor_schemas(), args.check, "python -m api schemas")
     return _write_or_check({args.output: openapi_document()}, args.check, "python -m api openapi")
@@ -159,6 +167,21 @@ async def _events(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await db.close()
+
+
+def _status(settings: Settings, days: int) -> int:
+    import time
+
+    from api.status import report
+
+    try:
+        lines = report(settings.db_path, settings.state_path, settings.review_policy,
+                       time.time(), max(days, 0))  # fmt: skip
+    except FileNotFoundError:
+        print(f"error: no built database at {settings.db_path}; run build", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:

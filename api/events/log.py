@@ -343,10 +343,13 @@ async def record_transition(
     at: float,
     links: Links,
     content_revision: int,
+    through: float | None = None,
 ) -> list[Recorded]:
     """Announce changes that happened without a build (e.g. an item going live at its
     `published_at`) in one transaction of their own on the state store. Safe to call from
-    every worker at the same instant: the first records the events, the others nothing."""
+    every worker at the same instant: the first records the events, the others nothing.
+    `through` is kept, in the same transaction, as the latest transition recorded
+    (`transitions_through`), so a restarted server knows where to resume."""
     db = await connect(state_path)
     try:
         await db.execute("BEGIN IMMEDIATE")
@@ -355,6 +358,13 @@ async def record_transition(
                 db, states, at=at, links=links, complete=False, cause="transition",
                 content_revision=content_revision,
             )  # fmt: skip
+            if through is not None:
+                await db.execute(
+                    "INSERT INTO state_meta (key, value) VALUES ('transitions_through', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                    " WHERE CAST(value AS REAL) < CAST(excluded.value AS REAL)",
+                    (repr(through),),
+                )
         except BaseException:
             await db.execute("ROLLBACK")
             raise
