@@ -244,6 +244,11 @@ def installed_matches_lock() -> bool:
 @pytest.fixture(scope="module")
 def toolchain() -> str:
     """node, with the pinned toolchain in clients/typescript/node_modules."""
+    return ensure_toolchain()
+
+
+def ensure_toolchain() -> str:
+    """node, after `npm ci` in clients/typescript when node_modules is not as locked."""
     node_path = node()
     if not installed_matches_lock():
         npm = shutil.which("npm")

@@ -32,7 +32,7 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import CONTENT, ROOT, Server
-from tests.test_clients import DOCUMENT, TYPESCRIPT, installed_matches_lock, node, run
+from tests.test_clients import DOCUMENT, TYPESCRIPT, ensure_toolchain, run
 from tests.test_reloads import run_build
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,14 +59,7 @@ DAY_MS = 86_400_000
 @pytest.fixture(scope="module")
 def toolchain() -> str:
     """node, with the pinned toolchain (openapi-typescript, typescript, axe-core)."""
-    node_path = node()
-    if not installed_matches_lock():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to install the TypeScript toolchain (npm ci)")
-        installed = run([npm, "ci", "--no-audit", "--no-fund"], cwd=TYPESCRIPT, timeout=600)
-        assert installed.returncode == 0, installed.stdout + installed.stderr
-    return node_path
+    return ensure_toolchain()
 
 
 def test_app_type_checks_against_the_document(toolchain: str, tmp_path: Path) -> None:
