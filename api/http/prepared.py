@@ -19,8 +19,7 @@ from typing import Any
 
 import brotli
 
-from api.controllers.locales import header_locale
-from api.http.negotiation import IDENTITY, http_date_seconds
+from api.http.negotiation import IDENTITY, header_locale, http_date_seconds
 from api.http.revision import Revision
 from api.timeline import Window, last_before
 
@@ -149,8 +148,8 @@ class Prepared:
 
     def language(self, accept_language: bytes | None) -> str:
         """The locale an Accept-Language header selects in this revision, as the handlers
-        negotiate it (api/controllers/locales.py): one prepared answer per locale, not per
-        distinct header."""
+        negotiate it (`header_locale`, api/http/negotiation.py): one prepared answer per
+        locale, not per distinct header."""
         found = self._languages.get(accept_language)
         if found is None:
             revision = self.revision
