@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="measure only the endpoints whose name contains TEXT (e.g. 304), beside the bare"
+        " app as usual; the sweep and the rebuild are left out",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print(WRK_HELP, file=sys.stderr)
@@ -110,11 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         step(f"start-up to /ready: {report['startup_s'] * 1000:.0f} ms")
         report["rss_idle_mb"] = rss_mb(api.pid)
         scenarios = discover(api_port)
+        if args.only:
+            scenarios = [s for s in scenarios if args.only.lower() in s.name.lower()]
         rows = measure(scenarios, api_port, bare_port, args)
         report["rows"] = [{**asdict(r), "ratio": round(r.ratio, 3)} for r in rows]
-        report["sweep"] = sweep(api_port, args, work)
+        if not args.only:
+            report["sweep"] = sweep(api_port, args, work)
         report["rss_mb"] = rss_mb(api.pid)
-        report["first_after_build"] = first_after_build(api_port, env, content, args)
+        if not args.only:
+            report["first_after_build"] = first_after_build(api_port, env, content, args)
     finally:
         for process in (api, bare):
             process.terminate()
@@ -331,6 +341,8 @@ def print_report(report: dict[str, object], rows: list[Row], args: argparse.Name
             f"| {r.name}{errors} | {r.size} | {r.api.rps:,.0f} | {r.api.p50_ms:.2f} |"
             f" {r.api.p99_ms:.2f} | {r.bare.rps:,.0f} | {r.bare.p99_ms:.2f} | {r.ratio:.0%} |"
         )
+    if args.only:
+        return
     by_name = {r.name: r for r in rows}
     deep, first = by_name["FAQ list, page 200 (cursor)"], by_name["FAQ list, first page"]
     sweep = report["sweep"]

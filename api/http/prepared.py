@@ -61,7 +61,7 @@ class Variant:
 
     __slots__ = ("body", "headers", "not_modified", "quoted", "tag")
 
-    def __init__(self, body: bytes, tag: bytes, headers: list[Header], cache: list[Header]):
+    def __init__(self, *, body: bytes, tag: bytes, headers: list[Header], cache: list[Header]):
         self.body = body
         self.tag = tag
         self.quoted = b'"' + tag + b'"'
@@ -82,7 +82,12 @@ class Entry:
     )  # fmt: skip
 
     def __init__(
-        self, key: Key, headers: list[Header], cache: list[Header], variants: dict[str, Variant]
+        self,
+        key: Key,
+        *,
+        headers: list[Header],
+        cache: list[Header],
+        variants: dict[str, Variant],
     ):
         self.key = key
         self.headers = headers
@@ -104,6 +109,7 @@ class Prepared:
         self,
         revision: Revision,
         window: Window,
+        *,
         max_bytes: int,
         cache_control: bytes,
         vary: bytes,
@@ -202,8 +208,8 @@ class Prepared:
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
         headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
-        identity = Variant(body, _tag(body), headers, cache)
-        entry = Entry(key, headers, cache, {IDENTITY: identity})
+        identity = Variant(body=body, tag=_tag(body), headers=headers, cache=cache)
+        entry = Entry(key, headers=headers, cache=cache, variants={IDENTITY: identity})
         entry.last_modified_at = last_modified_at
         entry.compressible = (
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
@@ -235,7 +241,7 @@ class Prepared:
         else:
             tag = identity.tag + b"-" + coding.encode()
             headers = [*entry.headers, (b"content-encoding", coding.encode())]
-            variant = Variant(body, tag, headers, entry.cache)
+            variant = Variant(body=body, tag=tag, headers=headers, cache=entry.cache)
             if entry.key in self.index:
                 entry.size += len(body)
                 self.size += len(body)

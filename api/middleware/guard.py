@@ -37,16 +37,22 @@ class Guard:
             return
         started = time.perf_counter()
         began = False
-
-        async def watched(message: Message) -> None:
-            nonlocal began
-            began = True
-            await send(message)
-
         try:
             fast = self.fast
-            if fast is not None and await fast.answer(scope, watched):
-                return
+            if fast is not None:
+                ready = fast.answer(scope)
+                if ready is not None:
+                    began = True  # as soon as the start is handed to the server
+                    await send(ready[0])
+                    await send(ready[1])
+                    fast.record(scope, ready, started)
+                    return
+
+            async def watched(message: Message) -> None:
+                nonlocal began
+                began = True
+                await send(message)
+
             await self.app(scope, receive, watched)
         except Exception as exc:
             await self.failed(scope, send, exc, began, started)
