@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,10 @@ def test_a_prepared_304_carries_exactly_these_headers_in_this_order(server: Serv
     # The server's Date, what a cache needs and the request id (this server has no limits;
     # with them, the RateLimit fields come before the id: tests/test_http_layers.py).
     assert names == ["date", "etag", "cache-control", "vary", "x-request-id"]
-    line = [json.loads(x) for x in server.log().splitlines() if '"f-304"' in x]
+    deadline = time.monotonic() + 5  # written at the end of the server's loop turn
+    while not (line := [json.loads(x) for x in server.log().splitlines() if '"f-304"' in x]):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert [(x["status"], x["route"], x["bytes"]) for x in line] == [
         (304, "/v1/articles/{slug}", 0)
     ]

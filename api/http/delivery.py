@@ -186,7 +186,10 @@ class Delivery:
                 static_headers=self.static_headers,
                 lifetimes=self.lifetimes,
             )
-        key: Key = (path, request.query_key, prepared.language(request.accept_language))
+        language = prepared.languages.get(request.accept_language)  # as `language`, inline
+        if language is None:
+            language = prepared.language(request.accept_language)
+        key: Key = (path, request.query_key, language)
         return prepared, key, prepared.get(key)
 
     def answer(

@@ -150,19 +150,20 @@ class Prepared:
         self.expired_header = formatdate(self.expired_at, usegmt=True).encode("ascii")
         self.last_modified_at = modified
         self.last_modified = formatdate(modified, usegmt=True).encode("ascii")
-        self._languages: dict[bytes | None, str] = {}
+        #: Accept-Language as sent -> the locale it selects (`language`).
+        self.languages: dict[bytes | None, str] = {}
 
     def language(self, accept_language: bytes | None) -> str:
         """The locale an Accept-Language header selects in this revision, as the handlers
         negotiate it (`header_locale`, api/http/negotiation.py): one prepared answer per
         locale, not per distinct header."""
-        found = self._languages.get(accept_language)
+        found = self.languages.get(accept_language)
         if found is None:
             revision = self.revision
             found = header_locale(accept_language, revision.locales) or revision.default_locale
-            if len(self._languages) >= _MAX_LANGUAGES:
-                self._languages.clear()
-            self._languages[accept_language] = found
+            if len(self.languages) >= _MAX_LANGUAGES:
+                self.languages.clear()
+            self.languages[accept_language] = found
         return found
 
     def cache_control_at(self, now: float) -> bytes:

@@ -178,7 +178,9 @@ class AccessLogMiddleware:
     ) -> None:
         """Count the request in the metrics and, if asked to, write its access-log line."""
         seconds = time.perf_counter() - started
-        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        method = scope["method"]
+        if method not in _METHODS:
+            method = "OTHER"
         self._observe(route, method, status, seconds)
         if self.lines is not None:
             self.lines.write(

@@ -35,10 +35,10 @@ from api.middleware.ratelimit import RateLimiter
 from api.middleware.types import Headers, Message, Scope
 from api.reading import VIEW, RequestReader
 
-#: A prepared answer ready to send: (the start message, the body message, the route for
-#: the access log and metrics, the request id, the channel of the key). A plain tuple:
-#: one is made per answered request.
-Ready = tuple[Message, Message, str, str, str | None]
+#: A prepared answer ready to send: (the start message, the body message, the status, the
+#: bytes of the body, the route for the access log and metrics, the request id, the
+#: channel of the key). A plain tuple: one is made per answered request.
+Ready = tuple[Message, Message, int, int, str, str, str | None]
 _NO_HEADERS: Headers = []
 
 
@@ -95,9 +95,9 @@ class FastPath:
         headers = [*headers, *limits, (b"x-request-id", rid.encode())]
         start = {"type": "http.response.start", "status": status, "headers": headers}
         sent = {"type": "http.response.body", "body": body}
-        return start, sent, entry.route or UNMATCHED, rid, channel
+        return start, sent, status, len(body), entry.route or UNMATCHED, rid, channel
 
     def record(self, scope: Scope, ready: Ready, started: float) -> None:
         """Count an answer given from `answer` in the metrics, and write its log line."""
-        start, body, route, rid, channel = ready
-        self.log.record(scope, route, start["status"], started, rid, len(body["body"]), channel)
+        _, _, status, size, route, rid, channel = ready
+        self.log.record(scope, route, status, started, rid, size, channel)
