@@ -122,3 +122,54 @@ def test_the_fast_path_failing_before_it_sends_is_a_problem_500(
     monkeypatch.undo()
     assert fast_client.get(DETAIL, headers={"If-None-Match": etag}).status_code == 304
     assert delivery.hits == hits + 3  # counted when looked up, the failed ones included
+
+
+def test_an_answer_that_says_no_store_is_never_prepared(settings: Settings) -> None:
+    """The opt-out (`preparable`): a handler's answer for one client alone (a preview,
+    say) reaches the client as it came, and the framework is asked again every time."""
+    import asyncio
+
+    from api.http.delivery import Delivery
+    from api.http.prepared import preparable
+
+    assert preparable(200, [(b"content-type", b"application/json")])
+    assert not preparable(200, [(b"Cache-Control", b"private, No-Store")])
+    assert not preparable(404, [])
+    calls = []
+
+    async def handler(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(scope["path"])
+        cache = b"no-store" if scope["path"] == "/v1/preview" else b"public"
+        headers = [(b"content-type", b"application/json"), (b"cache-control", cache)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    delivery = Delivery(handler, settings)
+
+    async def get(path: str) -> tuple[int, dict[bytes, bytes]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"host", b"clinic.test")]}  # fmt: skip
+        await delivery(scope, receive, send)
+        return sent[0]["status"], dict(sent[0]["headers"])
+
+    async def run() -> None:
+        for _ in range(3):
+            status, headers = await get("/v1/preview")
+            assert status == 200
+            assert headers[b"cache-control"] == b"no-store"
+            assert b"etag" not in headers
+            _, shared = await get("/v1/shared")
+            assert b"etag" in shared
+
+    asyncio.run(run())
+    delivery.close()
+    assert calls.count("/v1/preview") == 3
+    assert calls.count("/v1/shared") == 1  # prepared once, then given from prepared bytes

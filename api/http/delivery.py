@@ -35,7 +35,7 @@ from typing import Any
 from api.errors import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, allow_with_head, precondition_status, preferred_codings
-from api.http.prepared import Entry, Header, Key, Prepared
+from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
@@ -268,10 +268,7 @@ class Delivery:
             status, headers, body, route = await self._call_app(scope, receive)
             if route is not None:
                 scope["path_template"] = route
-            keep = status == 200 and not any(
-                n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
-            )
-            if keep:
+            if preparable(status, headers):
                 entry = prepared.make(key, headers, body)
                 entry.route = route
                 # Kept only if no build went live, and no transition passed, while the

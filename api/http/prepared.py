@@ -50,6 +50,18 @@ def _compressible(content_type: bytes) -> bool:
     return ct.startswith(_COMPRESSIBLE) or b"json" in ct or b"xml" in ct
 
 
+def preparable(status: int, headers: list[Header]) -> bool:
+    """Whether the framework's answer may be prepared and shared with every client that
+    asks the same: a 200 that does not say `Cache-Control: no-store`.
+
+    The one place an answer opts out of preparation: a handler whose answer is for one
+    client alone (a preview of unpublished content, say) sends `no-store`, and the delivery
+    layer then asks the framework every time and passes the answer on as it came."""
+    return status == 200 and not any(
+        n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
+    )
+
+
 def _tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
