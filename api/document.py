@@ -182,7 +182,8 @@ def complete(schema: OpenAPI, settings: Settings) -> None:
 
     The events and locales passes read and write what no other pass does. The guards that
     refuse unknown and malformed parameters are read from the document after all of them,
-    by the factory, so that a request is judged by the document as served.
+    by the factory, so that a request is judged by the document as served. An order that
+    changes the document fails the drift check (`python -m api openapi --check`).
     """
     document_delivery(schema)
     _document_http_layers(schema)
