@@ -7,7 +7,7 @@ import re
 
 from litestar.testing import TestClient
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_every_setting_is_in_the_readme() -> None:

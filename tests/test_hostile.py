@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from api.build.render import _ALLOWED_TAGS, _URL_SCHEMES
-from tests.conftest import CONTENT, DATA, ROOT, Server
+from tests.support import CONTENT, DATA, ROOT, Server
 
 PAYLOADS = [
     line
@@ -128,7 +128,9 @@ def write_hostile_content(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def hostile_server(
+    tmp_path_factory: pytest.TempPathFactory, starts_server: None
+) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("hostile")
     content = write_hostile_content(root)
     db = root / "clinic.db"

@@ -15,7 +15,7 @@ import yaml
 
 from api.build import build
 from api.settings import Settings
-from tests.conftest import CONTENT
+from tests.support import CONTENT
 
 BASE_URL = "https://clinic.test"
 #: The API's own public URL (CLINIC_PUBLIC_URL), which feeds link to themselves with.
