@@ -10,7 +10,6 @@ that does neither fails when it starts a `Server` (support.ServerPolicy).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.support import CONTENT, Server, ServerPolicy, build_db
+from tests.support import CONTENT, Server, ServerPolicy, build_db, copy_content
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by markers
@@ -64,7 +63,7 @@ def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A private copy of content/ that a test may edit."""
-    return Path(shutil.copytree(CONTENT, tmp_path / "content"))
+    return copy_content(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +28,11 @@ from api.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def copy_content(folder: Path) -> Path:
+    """A private copy of content/ at `folder`/content, for a test to edit."""
+    return Path(shutil.copytree(CONTENT, folder / "content"))
 
 
 def build_db(content_dir: Path, db_path: Path) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import yaml
 
 from api.events.transitions import Transitions
 from api.review import ReviewPolicy
-from tests.support import CONTENT, Server
+from tests.support import Server, copy_content
 from tests.test_webhooks import FAST, cli, query, wait_for, write_hooks
 from tests.webhook_receiver import Receiver, new_secret
 from tests.website_corpus import edit_front_matter, write_article
@@ -69,7 +68,7 @@ def timed(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> Iter
     """A server started on built content; then a build (no request) schedules an article
     LEAD seconds ahead and an FAQ's expiry GAP seconds after it."""
     root = tmp_path_factory.mktemp("calendar")
-    content = Path(shutil.copytree(CONTENT, root / "content"))
+    content = copy_content(root)
     secrets = [new_secret()]
     receiver = Receiver(secrets).start()
     state = root / "state" / "state.db"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import pytest
 import yaml
 
 from api.build.render import _ALLOWED_TAGS, _URL_SCHEMES
-from tests.support import CONTENT, DATA, ROOT, Server
+from tests.support import DATA, ROOT, Server, copy_content
 
 PAYLOADS = [
     line
@@ -240,7 +239,7 @@ def test_script_urls_in_references_are_refused(
 
 def write_base(root: Path) -> Path:
     """A private copy of content/ under root."""
-    return Path(shutil.copytree(CONTENT, root / "content"))
+    return copy_content(root)
 
 
 def test_markup_in_kiosk_answers_is_refused(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.support import CONTENT, ROOT, Server
+from tests.support import ROOT, Server, copy_content
 from tests.test_clients import DOCUMENT, TYPESCRIPT, ensure_toolchain, run
 from tests.test_reloads import run_build
 
@@ -143,7 +143,7 @@ class Live:
 def live(tmp_path: Path, starts_server: None) -> Iterator[Live]:
     """A server over a private content copy in which one question's review falls due in
     ten days (so a test can move the clock past it)."""
-    content = Path(shutil.copytree(CONTENT, tmp_path / "content"))
+    content = copy_content(tmp_path)
     today = dt.datetime.now(dt.UTC).date()
 
     def due_soon(faqs: list[dict[str, Any]]) -> None:

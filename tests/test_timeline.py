@@ -26,7 +26,7 @@ from api.build import check
 from api.build.check import check_schedule
 from api.review import ReviewPolicy
 from api.timeline import instants, read_instants, state, window_at
-from tests.support import CONTENT, Server, build_db, make_client
+from tests.support import Server, build_db, copy_content, make_client
 from tests.website_corpus import write_article
 
 SCHEDULED = "springtide-clinic-notice"
@@ -53,10 +53,8 @@ class Timed:
 
 @pytest.fixture(scope="module")
 def timed(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> Iterator[Timed]:
-    import shutil
-
     root = tmp_path_factory.mktemp("timed")
-    content = Path(shutil.copytree(CONTENT, root / "content"))
+    content = copy_content(root)
     go_live = time.time() + LEAD
     expiry = go_live + GAP
     write_article(
@@ -385,12 +383,11 @@ def test_sync_reports_a_review_falling_overdue_as_a_removal(corpus_settings: Any
 
 def test_database_built_before_items_had_bounds_is_upgraded(tmp_path: Path) -> None:
     import asyncio
-    import shutil
     import sqlite3
 
     from api.build import build
 
-    content = Path(shutil.copytree(CONTENT, tmp_path / "content"))
+    content = copy_content(tmp_path)
     db = tmp_path / "clinic.db"
     asyncio.run(build(content, db))
     with sqlite3.connect(db) as conn:
