@@ -9,7 +9,7 @@ import re
 from litestar.testing import TestClient
 
 from api.settings import VARIABLES
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def readme_settings_table() -> list[tuple[str, str, str]]:
