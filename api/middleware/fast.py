@@ -3,8 +3,8 @@
 `wrap` (api/middleware/__init__.py) stacks the layers as separate ASGI middleware, each
 clear on its own. For a GET or HEAD whose answer is already prepared, the work of all of
 them comes to a few look-ups, and the calls between the layers, their `send` wrappers and
-Litestar's own entry point would cost more than those look-ups do (issue 5; the figures
-are in bench/README.md). `FastPath` does the same work with the layers' own parts:
+Litestar's own entry point would cost more than those look-ups do (the figures are in
+bench/README.md). `FastPath` does the same work with the layers' own parts:
 
 - the delivery layer's look-up and answer (api/http/delivery.py), whose prepared answers
   already carry the security headers (api/middleware/security.py);
@@ -15,13 +15,13 @@ are in bench/README.md). `FastPath` does the same work with the layers' own part
 that view in the scope and gives the two messages to send, which the guard in front
 (api/middleware/guard.py) sends; `record` then counts and logs the answer. So a prepared
 answer costs no coroutine and no `send` wrapper of its own (every microsecond of this path
-shows in the 304's figures, bench/README.md). Whenever a
-layer would answer anything but a prepared 200 or 304 (a request that cannot be read,
-nothing prepared yet, a missing or wrong key, a channel the key may not ask for, a spent
-budget) it declines, and
-the request goes through the layers, which give that answer. Nothing is counted twice: a
-refused request does not count against its budget, and an answered one never reaches the
-layers.
+shows in the 304's figures, bench/README.md).
+
+Whenever a layer would answer anything but a prepared 200 or 304 (a request that cannot be
+read, nothing prepared yet, a missing or wrong key, a channel the key may not ask for, a
+spent budget) it declines, and the request goes through the layers, which give that
+answer. Nothing is counted twice: a refused request does not count against its budget, and
+an answered one never reaches the layers.
 """
 
 from __future__ import annotations

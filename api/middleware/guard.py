@@ -9,6 +9,9 @@ security headers and its request id, and the failure is written to the error log
 api.errors.log_failure) and, like every request, to the access log and the metrics. When
 the response had already begun, nothing more can be said to the client: the failure is
 logged, and the server closes the unfinished response.
+
+It also sends the prepared answers the fast path (api/middleware/fast.py) readies, so that
+such an answer needs no coroutine or `send` wrapper of its own.
 """
 
 from __future__ import annotations
