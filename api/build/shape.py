@@ -18,9 +18,9 @@ import msgspec
 from api import jsonld
 from api.build.load import Loaded, PageFile
 from api.build.render import Rendered, render
+from api.links import SiteLinks
 from api.review import STORED_STATUS
 from api.storage.writer import Record, SearchText, vocabulary
-from api.weblinks import page_url
 from schemas import resources as r
 from schemas.content import (
     ArticleSource,
@@ -50,7 +50,8 @@ class Context:
     site: SiteSource
     people: dict[str, r.PersonRef]
     titles: dict[tuple[str, str, str], str]
-    related: Related
+    related: RelatedArticles
+    links: SiteLinks
     #: Pages that are drafts: they do not exist for clients, so no item names them.
     drafts: frozenset[tuple[str, str, str]] = frozenset()
 
@@ -61,8 +62,7 @@ class Context:
         return key in self.drafts
 
     def url(self, kind: str, slug: str, locale: str) -> str:
-        site = self.site
-        return page_url(site.base_url, site.paths, kind, slug, locale, site.default_locale)
+        return self.links.page(kind, slug, locale)
 
     @property
     def publisher(self) -> jsonld.Doc:
@@ -150,7 +150,10 @@ def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
         site=loaded.site,
         people=people,
         titles={(p.kind, p.source.slug, p.source.locale): p.source.title for p in loaded.pages},
-        related=Related.of([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
+        related=RelatedArticles.of(
+            [p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]
+        ),
+        links=SiteLinks.of(loaded.site),
         drafts=frozenset(
             (p.kind, p.source.slug, p.source.locale) for p in loaded.pages if p.source.draft
         ),
@@ -201,7 +204,7 @@ def _shape_records(
 
 
 @dataclass(frozen=True, slots=True)
-class Related:
+class RelatedArticles:
     """Finds, for an article, the others it shares most with: conditions, then treatments,
     then tags, newest first among equals. Withdrawn articles and drafts are never suggested;
     one that is scheduled or expires is, and is left out when served while it is not live.
@@ -218,7 +221,7 @@ class Related:
     index: dict[tuple[str, str, str], list[int]]
 
     @classmethod
-    def of(cls, articles: list[ArticleSource]) -> Related:
+    def of(cls, articles: list[ArticleSource]) -> RelatedArticles:
         live = [a for a in articles if a.withdrawn is None and not a.draft]
         published = [_utc(a.published_at) for a in live]
         order = sorted(range(len(live)), key=lambda j: (-published[j].timestamp(), live[j].slug))

@@ -1,51 +1,33 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
-from litestar.params import QueryParameter
+from litestar import Request, Response, get
 
 from api.controllers.pipeline import (
-    DEFAULT_LIMIT,
-    SORT_DESCRIPTION,
-    ChannelParam,
-    Cursor,
-    Limit,
-    ListParams,
-    LocaleParam,
+    ContentController,
+    ItemParamsDep,
+    ListParamsDep,
     PublishedSince,
-    Related,
-    ReviewStatusFilter,
     SlugFilter,
-    SlugPath,
+    Sort,
     StoreDep,
-    TypeSpec,
-    UpdatedSince,
+    fields_param,
     get_item,
+    include_param,
+    links,
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from schemas.resources import ArticleDetail, ArticleList, ArticleSummary
+from api.registry import ArticleSort, spec
+from schemas.resources import ArticleDetail, ArticleList
 
-SPEC = TypeSpec(
-    type="article",
-    path="/v1/articles",
-    sorts=("-published_at", "published_at", "-updated_at", "updated_at", "title", "-title"),
-    default_sort="-published_at",
-    fields=frozenset(ArticleSummary.__struct_fields__) - {"included"},
-    includes={
-        "conditions": Related("condition", from_field="conditions"),
-        "treatments": Related("treatment", from_field="treatments"),
-    },
-)
-ArticleSort = Literal[
-    "-published_at", "published_at", "-updated_at", "updated_at", "title", "-title"
-]
+SPEC = spec("article")
 
 
-class ArticleController(Controller):
+class ArticleController(ContentController):
     path = SPEC.path
-    tags = ("articles",)
+    tags = (SPEC.segment,)
 
     @get(
         "/",
@@ -57,40 +39,27 @@ class ArticleController(Controller):
         self,
         request: Request[Any, Any, Any],
         store: StoreDep,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-        sort: Annotated[ArticleSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Annotated[str | None, SPEC.fields_param] = None,
-        include: Annotated[str | None, SPEC.include_param] = None,
-        locale: LocaleParam = None,
+        params: ListParamsDep,
+        sort: Sort[ArticleSort] = None,
+        fields: Annotated[str | None, fields_param(SPEC)] = None,
+        include: Annotated[str | None, include_param(SPEC)] = None,
         tag: SlugFilter = None,
         condition: SlugFilter = None,
         treatment: SlugFilter = None,
-        updated_since: UpdatedSince = None,
         published_since: PublishedSince = None,
-        review_status: ReviewStatusFilter = None,
-        channel: ChannelParam = None,
     ) -> Response[ArticleList]:
         """Articles, newest first; filter by tag, condition or treatment and page with `cursor`."""
-        links = [
-            (rel, v)
-            for rel, v in (("tag", tag), ("condition", condition), ("treatment", treatment))
-            if v
-        ]
-        params = ListParams(
-            limit,
-            cursor,
-            sort,
-            fields,
-            include,
-            locale,
-            links,
-            updated_since,
+        return await list_items(
+            store,
+            SPEC,
+            params,
+            request,
+            sort=sort,
+            fields=fields,
+            include=include,
+            links=links(tag=tag, condition=condition, treatment=treatment),
             published_since=published_since,
-            review_status=review_status,
-            channel=channel,
         )
-        return await list_items(store, SPEC, params, request)
 
     @get(
         "/{slug:str}",
@@ -102,10 +71,8 @@ class ArticleController(Controller):
         self,
         request: Request[Any, Any, Any],
         store: StoreDep,
-        slug: SlugPath,
-        locale: LocaleParam = None,
-        include: Annotated[str | None, SPEC.include_param] = None,
-        channel: ChannelParam = None,
+        item: ItemParamsDep,
+        include: Annotated[str | None, include_param(SPEC)] = None,
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""
-        return await get_item(store, SPEC, slug, locale, include, request, channel)
+        return await get_item(store, SPEC, item, request, include=include)

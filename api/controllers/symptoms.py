@@ -1,79 +1,49 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
-from litestar.params import QueryParameter
+from litestar import Request, Response, get
 
 from api.controllers.pipeline import (
-    DEFAULT_LIMIT,
-    SORT_DESCRIPTION,
-    ChannelParam,
-    Cursor,
-    Limit,
-    ListParams,
-    LocaleParam,
-    Related,
-    ReviewStatusFilter,
+    ContentController,
+    ItemParamsDep,
+    ListParamsDep,
     SlugFilter,
-    SlugPath,
+    Sort,
     StoreDep,
-    TypeSpec,
-    UpdatedSince,
+    fields_param,
     get_item,
+    include_param,
+    links,
     list_items,
 )
 from api.controllers.responses import detail_responses, list_responses
-from schemas.resources import SymptomDetail, SymptomList, SymptomSummary
+from api.registry import SymptomSort, spec
+from schemas.resources import SymptomDetail, SymptomList
 
-SymptomSort = Literal["title", "-title", "updated_at", "-updated_at"]
-SPEC = TypeSpec(
-    type="symptom",
-    path="/v1/symptoms",
-    sorts=("title", "-title", "updated_at", "-updated_at"),
-    default_sort="title",
-    fields=frozenset(SymptomSummary.__struct_fields__) - {"included"},
-    includes={
-        "conditions": Related("condition", from_field="conditions"),
-    },
-)
+SPEC = spec("symptom")
 
 
-class SymptomController(Controller):
+class SymptomController(ContentController):
     path = SPEC.path
-    tags = ("symptoms",)
+    tags = (SPEC.segment,)
 
     @get("/", operation_id="listSymptoms", summary="List symptoms", responses=list_responses())
     async def list_symptoms(
         self,
         request: Request[Any, Any, Any],
         store: StoreDep,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-        sort: Annotated[SymptomSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Annotated[str | None, SPEC.fields_param] = None,
-        include: Annotated[str | None, SPEC.include_param] = None,
-        locale: LocaleParam = None,
+        params: ListParamsDep,
+        sort: Sort[SymptomSort] = None,
+        fields: Annotated[str | None, fields_param(SPEC)] = None,
+        include: Annotated[str | None, include_param(SPEC)] = None,
         condition: SlugFilter = None,
-        updated_since: UpdatedSince = None,
-        review_status: ReviewStatusFilter = None,
-        channel: ChannelParam = None,
     ) -> Response[SymptomList]:
         """Symptoms A to Z; filter by condition."""
-        links = [(rel, v) for rel, v in (("condition", condition),) if v]
-        params = ListParams(
-            limit,
-            cursor,
-            sort,
-            fields,
-            include,
-            locale,
-            links,
-            updated_since,
-            review_status=review_status,
-            channel=channel,
+        found = links(condition=condition)
+        return await list_items(
+            store, SPEC, params, request, sort=sort, fields=fields, include=include, links=found
         )
-        return await list_items(store, SPEC, params, request)
 
     @get(
         "/{slug:str}",
@@ -85,10 +55,8 @@ class SymptomController(Controller):
         self,
         request: Request[Any, Any, Any],
         store: StoreDep,
-        slug: SlugPath,
-        locale: LocaleParam = None,
-        include: Annotated[str | None, SPEC.include_param] = None,
-        channel: ChannelParam = None,
+        item: ItemParamsDep,
+        include: Annotated[str | None, include_param(SPEC)] = None,
     ) -> Response[SymptomDetail]:
         """One symptom: what it is and how it shows."""
-        return await get_item(store, SPEC, slug, locale, include, request, channel)
+        return await get_item(store, SPEC, item, request, include=include)

@@ -169,7 +169,7 @@ async def write(
                 db,
                 await events_log.content_states(db, now),
                 at=now,
-                links=events_log.Links.from_site(site),
+                links=events_log.site_links(site),
                 complete=True,
                 cause="build",
                 content_revision=result.content_revision,
