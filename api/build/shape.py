@@ -361,7 +361,10 @@ def _page(page: PageFile, ctx: Context) -> Record:
         detail = r.ArticleDetail(**_with_json_ld(fields, doc), related=ctx.related.to(src))
         links = _links(tag=src.tags, condition=src.conditions, treatment=src.treatments)
         search = SearchText(
-            src.title, " ".join(t.replace("-", " ") for t in src.tags), src.summary, body.text
+            title=src.title,
+            keywords=" ".join(t.replace("-", " ") for t in src.tags),
+            summary=src.summary,
+            body=body.text,
         )
     elif isinstance(src, ConditionSource):
         condition = {
@@ -391,7 +394,12 @@ def _page(page: PageFile, ctx: Context) -> Record:
         )
         detail = r.ConditionDetail(**_with_json_ld(fields, doc))
         links = _links(symptom=src.symptoms, treatment=src.treatments)
-        search = SearchText(src.title, "\n".join(src.also_known_as), src.summary, body.text)
+        search = SearchText(
+            title=src.title,
+            keywords="\n".join(src.also_known_as),
+            summary=src.summary,
+            body=body.text,
+        )
     elif isinstance(src, SymptomSource):
         symptom = {**common, "what_it_is": src.what_it_is, "conditions": list(src.conditions)}
         summary = r.SymptomSummary(**symptom)
@@ -400,10 +408,9 @@ def _page(page: PageFile, ctx: Context) -> Record:
         detail = r.SymptomDetail(**_with_json_ld(fields, doc))
         links = _links(condition=src.conditions)
         search = SearchText(
-            src.title,
-            "",
-            f"{src.summary}\n{src.what_it_is}",
-            "\n".join([*src.how_it_shows, body.text]),
+            title=src.title,
+            summary=f"{src.summary}\n{src.what_it_is}",
+            body="\n".join([*src.how_it_shows, body.text]),
         )
     elif isinstance(src, TreatmentSource):
         treatment = {
@@ -428,10 +435,10 @@ def _page(page: PageFile, ctx: Context) -> Record:
         links = _links(condition=src.conditions)
         effects = [f"{e.name}. {e.description}" for e in src.side_effects]
         search = SearchText(
-            src.title,
-            "\n".join(e.name for e in src.side_effects),
-            f"{src.summary}\n{src.how_it_works}",
-            "\n".join(
+            title=src.title,
+            keywords="\n".join(e.name for e in src.side_effects),
+            summary=f"{src.summary}\n{src.how_it_works}",
+            body="\n".join(
                 [*src.before, *src.during, *src.after, *effects, *src.safety_notes, body.text]
             ),
         )
@@ -519,7 +526,14 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         detail=item,
         next_review_due=item.next_review_due.isoformat(),
         withdrawn=_withdrawn(faq.withdrawn),
-        search=SearchText(item.question, topic.title, item.short_answer, item.answer_text),
+        # The topic is to an FAQ what tags are to an article: words it is filed under, so
+        # they go with the other names and tags, weighted below the question itself.
+        search=SearchText(
+            title=item.question,
+            keywords=topic.title,
+            summary=item.short_answer,
+            body=item.answer_text,
+        ),
         draft=faq.draft or topic.draft,
         live_from=_seconds(faq.published_at or topic.published_at),
         live_until=_seconds(faq.expires_at or topic.expires_at),

@@ -97,7 +97,7 @@ class Feed:
     modified: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedQuery:
     limit: int
     locale: str | None
@@ -285,11 +285,11 @@ async def feed_query(
     pairs = (("tag", tag), ("condition", condition), ("treatment", treatment))
     links = [(rel, slug) for rel, slug in pairs if slug]
     return FeedQuery(
-        limit,
-        locale,
-        links,
-        parse_moment("published_since", published_since),
-        parse_moment("updated_since", updated_since),
+        limit=limit,
+        locale=locale,
+        links=links,
+        published_since=parse_moment("published_since", published_since),
+        updated_since=parse_moment("updated_since", updated_since),
     )
 
 

@@ -465,7 +465,8 @@ def _expired(spec: ContentType, slug: str, expired_at: float | None) -> Gone:
     if expired_at is not None:
         moment = dt.datetime.fromtimestamp(expired_at, dt.UTC)
         when = f" on {moment:%Y-%m-%dT%H:%M:%SZ}"
-    return Gone(f"The {spec.name} '{slug}' expired{when} and is no longer published.", None)
+    detail = f"The {spec.name} '{slug}' expired{when} and is no longer published."
+    return Gone(detail, superseded_by=None)
 
 
 async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: ReviewWindow) -> bool:
@@ -495,7 +496,7 @@ def _gone(
     detail = f"The {spec.name} '{slug}' was withdrawn: {reason}"
     if path:
         detail += f" It is replaced by {path}."
-    return Gone(detail, path)
+    return Gone(detail, superseded_by=path)
 
 
 async def _embed(

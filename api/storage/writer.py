@@ -44,7 +44,7 @@ ADDED_COLUMNS = {
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SearchText:
     """What search indexes of an item, column by column (weights are in storage.search)."""
 
