@@ -1,63 +1,44 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Response, get
 
-from api.controllers.pipeline import (
-    ContentController,
-    ItemParamsDep,
-    ListParamsDep,
-    PublishedSince,
-    SlugFilter,
-    Sort,
-    StoreDep,
-    fields_param,
-    get_item,
-    include_param,
-    links,
-    list_items,
-)
+from api.controllers import pipeline as p
 from api.controllers.responses import detail_responses, list_responses
 from api.registry import ArticleSort, spec
 from schemas.resources import ArticleDetail, ArticleList
 
 SPEC = spec("article")
+Fields = Annotated[str | None, p.fields_param(SPEC)]
+Include = Annotated[str | None, p.include_param(SPEC)]
 
 
-class ArticleController(ContentController):
+class ArticleController(p.ContentController):
     path = SPEC.path
     tags = (SPEC.segment,)
 
-    @get(
-        "/",
-        operation_id="listArticles",
-        summary="List articles",
-        responses=list_responses(),
-    )
+    @get("/", operation_id="listArticles", summary="List articles", responses=list_responses())
     async def list_articles(
         self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        params: ListParamsDep,
-        sort: Sort[ArticleSort] = None,
-        fields: Annotated[str | None, fields_param(SPEC)] = None,
-        include: Annotated[str | None, include_param(SPEC)] = None,
-        tag: SlugFilter = None,
-        condition: SlugFilter = None,
-        treatment: SlugFilter = None,
-        published_since: PublishedSince = None,
+        listing: p.ListDep,
+        sort: p.Sort[ArticleSort] = None,
+        fields: Fields = None,
+        include: Include = None,
+        tag: p.SlugFilter = None,
+        condition: p.SlugFilter = None,
+        treatment: p.SlugFilter = None,
+        published_since: p.PublishedSince = None,
     ) -> Response[ArticleList]:
         """Articles, newest first; filter by tag, condition or treatment and page with `cursor`."""
-        return await list_items(
-            store,
+        return await listing.answer(
             SPEC,
-            params,
-            request,
             sort=sort,
             fields=fields,
             include=include,
-            links=links(tag=tag, condition=condition, treatment=treatment),
+            tag=tag,
+            condition=condition,
+            treatment=treatment,
             published_since=published_since,
         )
 
@@ -68,11 +49,7 @@ class ArticleController(ContentController):
         responses=detail_responses(),
     )
     async def get_article(
-        self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        item: ItemParamsDep,
-        include: Annotated[str | None, include_param(SPEC)] = None,
+        self, item: p.ItemDep, include: Include = None
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""
-        return await get_item(store, SPEC, item, request, include=include)
+        return await item.answer(SPEC, include=include)

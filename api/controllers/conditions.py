@@ -1,49 +1,36 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Response, get
 
-from api.controllers.pipeline import (
-    ContentController,
-    ItemParamsDep,
-    ListParamsDep,
-    SlugFilter,
-    Sort,
-    StoreDep,
-    fields_param,
-    get_item,
-    include_param,
-    links,
-    list_items,
-)
+from api.controllers import pipeline as p
 from api.controllers.responses import detail_responses, list_responses
 from api.registry import ConditionSort, spec
 from schemas.resources import ConditionDetail, ConditionList
 
 SPEC = spec("condition")
+Fields = Annotated[str | None, p.fields_param(SPEC)]
+Include = Annotated[str | None, p.include_param(SPEC)]
 
 
-class ConditionController(ContentController):
+class ConditionController(p.ContentController):
     path = SPEC.path
     tags = (SPEC.segment,)
 
     @get("/", operation_id="listConditions", summary="List conditions", responses=list_responses())
     async def list_conditions(
         self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        params: ListParamsDep,
-        sort: Sort[ConditionSort] = None,
-        fields: Annotated[str | None, fields_param(SPEC)] = None,
-        include: Annotated[str | None, include_param(SPEC)] = None,
-        symptom: SlugFilter = None,
-        treatment: SlugFilter = None,
+        listing: p.ListDep,
+        sort: p.Sort[ConditionSort] = None,
+        fields: Fields = None,
+        include: Include = None,
+        symptom: p.SlugFilter = None,
+        treatment: p.SlugFilter = None,
     ) -> Response[ConditionList]:
         """Conditions A to Z; filter by symptom or treatment."""
-        found = links(symptom=symptom, treatment=treatment)
-        return await list_items(
-            store, SPEC, params, request, sort=sort, fields=fields, include=include, links=found
+        return await listing.answer(
+            SPEC, sort=sort, fields=fields, include=include, symptom=symptom, treatment=treatment
         )
 
     @get(
@@ -53,11 +40,7 @@ class ConditionController(ContentController):
         responses=detail_responses(),
     )
     async def get_condition(
-        self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        item: ItemParamsDep,
-        include: Annotated[str | None, include_param(SPEC)] = None,
+        self, item: p.ItemDep, include: Include = None
     ) -> Response[ConditionDetail]:
         """One condition with its other names, codes, symptoms and treatments."""
-        return await get_item(store, SPEC, item, request, include=include)
+        return await item.answer(SPEC, include=include)

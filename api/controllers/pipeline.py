@@ -293,16 +293,6 @@ def review_window(store: Store, channel: str | None) -> ReviewWindow:
     return store.review_policy.window(channel or DEFAULT_CHANNEL)
 
 
-class ContentController(Controller):
-    """A content type's controller: its operations take the shared parameters as the
-    dependencies `params` (lists) and `item` (one item)."""
-
-    dependencies = {  # noqa: RUF012 (how Litestar declares them)
-        "params": Provide(list_params),
-        "item": Provide(item_params),
-    }
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Varying:
     """What a list takes that differs by type."""
@@ -346,6 +336,80 @@ async def get_item(
     async with store.snapshot():
         negotiated = negotiate(store, request, item.locale)
         return await _get_item(store, spec, item, negotiated, include)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListRequest:
+    """A list operation's request with the parameters every list shares."""
+
+    store: Store
+    request: Request[Any, Any, Any]
+    params: ListParams
+
+    async def answer(
+        self,
+        spec: ContentType,
+        *,
+        sort: str | None,
+        fields: str | None,
+        include: str | None = None,
+        published_since: str | None = None,
+        **filters: str | None,
+    ) -> Response[Any]:
+        """One page of the type's list; `filters` are its slug filters, by name."""
+        assert set(filters) <= set(spec.filters), filters
+        return await list_items(
+            self.store,
+            spec,
+            self.params,
+            self.request,
+            sort=sort,
+            fields=fields,
+            include=include,
+            links=links(**filters),
+            published_since=published_since,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRequest:
+    """An item operation's request with the parameters every item operation shares."""
+
+    store: Store
+    request: Request[Any, Any, Any]
+    params: ItemParams
+
+    async def answer(self, spec: ContentType, *, include: str | None = None) -> Response[Any]:
+        return await get_item(self.store, spec, self.params, self.request, include=include)
+
+
+async def list_request(
+    request: Request[Any, Any, Any], store: StoreDep, list_params: ListParamsDep
+) -> ListRequest:
+    return ListRequest(store=store, request=request, params=list_params)
+
+
+async def item_request(
+    request: Request[Any, Any, Any], store: StoreDep, item_params: ItemParamsDep
+) -> ItemRequest:
+    return ItemRequest(store=store, request=request, params=item_params)
+
+
+ListDep = NamedDependency[ListRequest]
+ItemDep = NamedDependency[ItemRequest]
+
+
+class ContentController(Controller):
+    """A content type's controller. Its list operations take `listing` (the parameters
+    every list shares, from `list_params`), its item operations `item` (from
+    `item_params`); each operation declares only the parameters that vary by type."""
+
+    dependencies = {  # noqa: RUF012 (how Litestar declares them)
+        "list_params": Provide(list_params),
+        "listing": Provide(list_request),
+        "item_params": Provide(item_params),
+        "item": Provide(item_request),
+    }
 
 
 async def _list_items(

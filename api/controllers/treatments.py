@@ -1,48 +1,35 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Response, get
 
-from api.controllers.pipeline import (
-    ContentController,
-    ItemParamsDep,
-    ListParamsDep,
-    SlugFilter,
-    Sort,
-    StoreDep,
-    fields_param,
-    get_item,
-    include_param,
-    links,
-    list_items,
-)
+from api.controllers import pipeline as p
 from api.controllers.responses import detail_responses, list_responses
 from api.registry import TreatmentSort, spec
 from schemas.resources import TreatmentDetail, TreatmentList
 
 SPEC = spec("treatment")
+Fields = Annotated[str | None, p.fields_param(SPEC)]
+Include = Annotated[str | None, p.include_param(SPEC)]
 
 
-class TreatmentController(ContentController):
+class TreatmentController(p.ContentController):
     path = SPEC.path
     tags = (SPEC.segment,)
 
     @get("/", operation_id="listTreatments", summary="List treatments", responses=list_responses())
     async def list_treatments(
         self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        params: ListParamsDep,
-        sort: Sort[TreatmentSort] = None,
-        fields: Annotated[str | None, fields_param(SPEC)] = None,
-        include: Annotated[str | None, include_param(SPEC)] = None,
-        condition: SlugFilter = None,
+        listing: p.ListDep,
+        sort: p.Sort[TreatmentSort] = None,
+        fields: Fields = None,
+        include: Include = None,
+        condition: p.SlugFilter = None,
     ) -> Response[TreatmentList]:
         """Treatments A to Z; filter by condition."""
-        found = links(condition=condition)
-        return await list_items(
-            store, SPEC, params, request, sort=sort, fields=fields, include=include, links=found
+        return await listing.answer(
+            SPEC, sort=sort, fields=fields, include=include, condition=condition
         )
 
     @get(
@@ -52,11 +39,7 @@ class TreatmentController(ContentController):
         responses=detail_responses(),
     )
     async def get_treatment(
-        self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        item: ItemParamsDep,
-        include: Annotated[str | None, include_param(SPEC)] = None,
+        self, item: p.ItemDep, include: Include = None
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""
-        return await get_item(store, SPEC, item, request, include=include)
+        return await item.answer(SPEC, include=include)
