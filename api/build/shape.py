@@ -19,6 +19,7 @@ from api import jsonld
 from api.build.load import Loaded, PageFile
 from api.build.render import Rendered, render
 from api.links import SiteLinks
+from api.registry import BY_NAME
 from api.review import STORED_STATUS
 from api.storage.writer import Record, SearchText, vocabulary
 from schemas import resources as r
@@ -442,8 +443,25 @@ def _page(page: PageFile, ctx: Context) -> Record:
                 [*src.before, *src.during, *src.after, *effects, *src.safety_notes, body.text]
             ),
         )
-    else:  # pragma: no cover - PAGE_SOURCES names every page struct
-        raise TypeError(type(src))
+    else:
+        # A type without shaping of its own (api/registry.py): its summary and detail take
+        # the source's fields of the same names, its page is a reviewed web page, and
+        # search reads its title, summary and body.
+        kind = BY_NAME[page.kind]
+        fields = {**common, **_same_named(src, kind.summary, common)}
+        summary = kind.summary(**fields)
+        fields |= _body(body, src.seo)
+        fields |= _same_named(src, kind.detail, fields)
+        doc = jsonld.web_page(_plain(fields), url=url, publisher=ctx.publisher)
+        detail = kind.detail(**_with_json_ld(fields, doc))
+        links = _links(
+            **{
+                RELATION_FIELDS[name]: list(value)
+                for name in RELATION_FIELDS
+                if isinstance(value := getattr(src, name, None), list)
+            }
+        )
+        search = SearchText(title=src.title, summary=src.summary, body=body.text)
     return Record(
         type=page.kind,
         slug=src.slug,
@@ -463,6 +481,24 @@ def _page(page: PageFile, ctx: Context) -> Record:
         live_from=_seconds(src.published_at),
         live_until=_seconds(src.expires_at),
     )
+
+
+#: Fields a detail gets from the build, never from the source.
+_BUILT_FIELDS = frozenset({"included", "json_ld", "json_ld_script"})
+
+
+def _same_named(
+    src: msgspec.Struct, struct: type[msgspec.Struct], have: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields of `struct` that `src` has under the same name, but those in `have`
+    (lists copied, so the item does not share them with its source)."""
+    found: dict[str, Any] = {}
+    for name in struct.__struct_fields__:
+        if name in have or name in _BUILT_FIELDS or name not in src.__struct_fields__:
+            continue
+        value = getattr(src, name)
+        found[name] = list(value) if isinstance(value, list) else value
+    return found
 
 
 def _withdrawn(withdrawn: Withdrawn | None) -> bytes | None:
