@@ -8,23 +8,33 @@ import base64
 import json
 import sqlite3
 import typing
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from api import cursors
+from api import cursors, registry
+from api.build.load import PageFile
+from api.build.shape import Context, RelatedArticles, _page
 from api.controllers.feeds import FeedQuery
 from api.controllers.pipeline import ItemParams, ListParams
 from api.links import SiteLinks, api_path
-from api.registry import BY_NAME, PAGE_FOLDERS, PAGE_KINDS, PAGE_SOURCES, SEGMENTS, TYPES
+from api.registry import (
+    BY_NAME,
+    PAGE_FOLDERS,
+    PAGE_KINDS,
+    PAGE_SOURCES,
+    SEGMENTS,
+    TYPES,
+    ContentType,
+)
 from api.settings import Settings
 from api.storage.reader import Change, PublicPage
 from api.storage.text import index_text
 from api.storage.writer import SearchText
 from schemas import resources as r
-from schemas.content import SitePaths, SiteSource
+from schemas.content import Page, Seo, SitePaths, SiteSource
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -168,3 +178,81 @@ def test_only_an_item_gone_names_what_replaces_it(client: Client) -> None:
     assert sync.status_code == 410, sync.text
     assert "superseded_by" not in sync.json()
     assert "link" not in sync.headers
+
+
+class NoteSource(Page, kw_only=True, frozen=True):
+    audience: str
+    conditions: list[str] = msgspec.field(default_factory=list)
+
+
+class NoteSummary(r.Item, tag_field="type", tag="note", kw_only=True, frozen=True):
+    audience: str
+    conditions: list[str]
+
+
+class NoteDetail(NoteSummary, kw_only=True, frozen=True):
+    rendition: str
+    body_html: str
+    body_text: str
+    toc: list[r.TocEntry]
+    seo: Seo | None
+    json_ld: dict[str, Any]
+    json_ld_script: str
+
+
+def test_a_type_without_shaping_of_its_own_is_shaped_from_its_structs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new type needs no code in the build: its summary and detail take the source's
+    fields of the same names, its page a reviewed web page, search its words."""
+    note = ContentType(
+        name="note",
+        segment="notes",
+        page="article",
+        source=NoteSource,
+        summary=NoteSummary,
+        detail=NoteDetail,
+        sort=Literal["title"],
+        default_sort="title",
+        description="Notes.",
+        controller="tests.test_registry:none",
+    )
+    monkeypatch.setitem(registry.BY_NAME, "note", note)  # type: ignore[arg-type]
+    monkeypatch.setitem(registry.PAGE_KINDS, "note", "article")  # type: ignore[arg-type]
+    site = msgspec.convert(
+        {"name": "C", "base_url": "https://c.example", "description": "d", "disclaimer": "x"},
+        SiteSource,
+    )
+    ctx = Context(
+        site=site,
+        people={"dr-a": r.PersonRef(slug="dr-a", name="Dr A")},
+        titles={},
+        related=RelatedArticles.of([]),
+        links=SiteLinks.of(site),
+    )
+    source = msgspec.convert(
+        {
+            "slug": "a-note",
+            "title": "A note",
+            "summary": "What it says.",
+            "audience": "patients",
+            "conditions": ["crps"],
+            "reviewed_by": "dr-a",
+            "last_reviewed": "2026-01-01",
+            "next_review_due": "2027-01-01",
+        },
+        NoteSource,
+    )
+    page = PageFile(path="notes/a-note.md", kind="note", source=source, body="## Why\n\nWords.")
+    record = _page(page, ctx)
+    assert isinstance(record.summary, NoteSummary)
+    assert isinstance(record.detail, NoteDetail)
+    assert (record.summary.audience, record.summary.conditions) == ("patients", ["crps"])
+    assert record.detail.conditions is not source.conditions
+    assert record.detail.toc[0].title == "Why"
+    assert record.detail.json_ld["@type"] == "MedicalWebPage"
+    assert record.detail.json_ld["url"] == "https://c.example/articles/a-note"
+    assert record.links == [("condition", "crps")]
+    assert record.search == SearchText(
+        title="A note", summary="What it says.", body=record.detail.body_text
+    )
