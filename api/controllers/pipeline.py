@@ -151,24 +151,24 @@ def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
     return f"^({choice})(,({choice}))*$"
 
 
-def fields_param(spec: ContentType) -> Any:
-    """The `fields` query parameter of a type, its allowed names in the document."""
+def _names_param(names: frozenset[str] | Mapping[str, Any], what: str) -> Any:
     return QueryParameter(
         max_length=MAX_LIST_PARAM_LENGTH,
-        pattern=csv_pattern(spec.fields),
-        description="Comma-separated fields to return (no spaces); `type`, `slug` and"
-        f" `locale` always come. One or more of: {', '.join(sorted(spec.fields))}.",
+        pattern=csv_pattern(names),
+        description=f"{what} One or more of: {', '.join(sorted(names))}.",
     )
+
+
+def fields_param(spec: ContentType) -> Any:
+    """The `fields` query parameter of a type, its allowed names in the document."""
+    what = "Comma-separated fields to return (no spaces); `type`, `slug` and `locale` always come."
+    return _names_param(spec.fields, what)
 
 
 def include_param(spec: ContentType) -> Any:
     """The `include` query parameter of a type, its allowed names in the document."""
-    return QueryParameter(
-        max_length=MAX_LIST_PARAM_LENGTH,
-        pattern=csv_pattern(spec.includes),
-        description="Comma-separated related items to embed under `included` (no spaces)."
-        f" One or more of: {', '.join(sorted(spec.includes))}.",
-    )
+    what = "Comma-separated related items to embed under `included` (no spaces)."
+    return _names_param(spec.includes, what)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
