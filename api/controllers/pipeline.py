@@ -94,7 +94,7 @@ SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
 #: A list's `sort` parameter, of the sorts its type's `Literal` names.
 Sort = Annotated[T | None, QueryParameter(description=SORT_DESCRIPTION)]
 
-#: The content store, provided by the app (see api.app.provide_store).
+#: The content store, provided by the app (see api.controllers.store.provide_store).
 StoreDep = NamedDependency[Store]
 #: RFC 3339 date-time, as JSON Schema's `format: date-time` means it (seconds may be 60),
 #: matched whole (`fullmatch`: no `$` that lets a final line break through) and in ASCII
