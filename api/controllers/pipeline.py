@@ -2,7 +2,7 @@
 
 Each type declares what it allows (sorts, filters, fields, includes) as data in the
 registry (api/registry.py); the controllers only name the parameters that vary by type, so
-the OpenAPI document lists them, and take the ones every list shares from `list_params`.
+the OpenAPI document lists them, and take the ones every list shares from `list_request`.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def include_param(spec: ContentType) -> Any:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ListParams:
-    """The query parameters every list takes (see `list_params`)."""
+    """The query parameters every list takes (see `list_request`)."""
 
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
@@ -183,45 +183,13 @@ class ListParams:
     channel: str | None = None
 
 
-async def list_params(
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    locale: LocaleParam = None,
-    updated_since: UpdatedSince = None,
-    review_status: ReviewStatusFilter = None,
-    channel: ChannelParam = None,
-) -> ListParams:
-    """The query parameters every list takes, declared once: a dependency of each list
-    operation (Litestar documents them on each). A parameter every list gains goes here
-    and in `ListParams`."""
-    return ListParams(
-        limit=limit,
-        cursor=cursor,
-        locale=locale,
-        updated_since=updated_since,
-        review_status=review_status,
-        channel=channel,
-    )
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemParams:
-    """The parameters every item operation takes (see `item_params`)."""
+    """The parameters every item operation takes (see `item_request`)."""
 
     slug: str
     locale: str | None = None
     channel: str | None = None
-
-
-async def item_params(
-    slug: SlugPath, locale: LocaleParam = None, channel: ChannelParam = None
-) -> ItemParams:
-    """The parameters every item operation takes, declared once (a dependency)."""
-    return ItemParams(slug=slug, locale=locale, channel=channel)
-
-
-ListParamsDep = NamedDependency[ListParams]
-ItemParamsDep = NamedDependency[ItemParams]
 
 
 def links(**filters: str | None) -> list[tuple[str, str]]:
@@ -384,15 +352,39 @@ class ItemRequest:
 
 
 async def list_request(
-    request: Request[Any, Any, Any], store: StoreDep, list_params: ListParamsDep
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    locale: LocaleParam = None,
+    updated_since: UpdatedSince = None,
+    review_status: ReviewStatusFilter = None,
+    channel: ChannelParam = None,
 ) -> ListRequest:
-    return ListRequest(store=store, request=request, params=list_params)
+    """The query parameters every list takes, declared once: a dependency of each list
+    operation (Litestar documents them on each). A parameter every list gains goes here
+    and in `ListParams`."""
+    params = ListParams(
+        limit=limit,
+        cursor=cursor,
+        locale=locale,
+        updated_since=updated_since,
+        review_status=review_status,
+        channel=channel,
+    )
+    return ListRequest(store=store, request=request, params=params)
 
 
 async def item_request(
-    request: Request[Any, Any, Any], store: StoreDep, item_params: ItemParamsDep
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    slug: SlugPath,
+    locale: LocaleParam = None,
+    channel: ChannelParam = None,
 ) -> ItemRequest:
-    return ItemRequest(store=store, request=request, params=item_params)
+    """The parameters every item operation takes, declared once (a dependency)."""
+    params = ItemParams(slug=slug, locale=locale, channel=channel)
+    return ItemRequest(store=store, request=request, params=params)
 
 
 ListDep = NamedDependency[ListRequest]
@@ -401,13 +393,11 @@ ItemDep = NamedDependency[ItemRequest]
 
 class ContentController(Controller):
     """A content type's controller. Its list operations take `listing` (the parameters
-    every list shares, from `list_params`), its item operations `item` (from
-    `item_params`); each operation declares only the parameters that vary by type."""
+    every list shares, from `list_request`), its item operations `item` (from
+    `item_request`); each operation declares only the parameters that vary by type."""
 
     dependencies = {  # noqa: RUF012 (how Litestar declares them)
-        "list_params": Provide(list_params),
         "listing": Provide(list_request),
-        "item_params": Provide(item_params),
         "item": Provide(item_request),
     }
 
