@@ -45,6 +45,7 @@ from api.controllers.pipeline import REVISION_HEADER
 from api.errors import problem_type
 from api.http import document_delivery
 from api.normalize import document_bytes
+from api.registry import TYPES
 from api.settings import Settings
 from schemas.resources import Rendition
 
@@ -113,11 +114,7 @@ def openapi_config() -> OpenAPIConfig:
         # Relative, so the committed document is the served one wherever the API runs.
         servers=[Server(url="/")],
         tags=[
-            Tag(name="articles", description="Patient articles with references."),
-            Tag(name="conditions", description="Conditions with their symptoms and treatments."),
-            Tag(name="symptoms", description="What a symptom is and how it shows."),
-            Tag(name="treatments", description="How a treatment works and what to expect."),
-            Tag(name="faqs", description="Questions and answers by topic, with kiosk answers."),
+            *(Tag(name=t.segment, description=t.description) for t in TYPES),
             Tag(
                 name="feeds",
                 description="Articles as Atom, RSS 2.0 and JSON Feed 1.1 for the newsletter.",
