@@ -51,6 +51,7 @@ from api.controllers.kiosk_app import kiosk_file, kiosk_page
 from api.controllers.locales import negotiate
 from api.controllers.parameters import Rule, check_parameters, parameter_rules
 from api.controllers.pipeline import REVISION_HEADER, LocaleParam, StoreDep
+from api.controllers.preview_links import create_preview_link, document_preview
 from api.controllers.responses import BAD_REQUEST, UNAVAILABLE, site_responses
 from api.controllers.search import SearchController
 from api.controllers.sitemap import SitemapController
@@ -646,6 +647,10 @@ def create_app(settings: Settings | None = None) -> ContentApp:
                 description="Every change as an event (also sent as signed webhooks).",
             ),
             Tag(name="site", description="The clinic's settings and the website's sitemap."),
+            Tag(
+                name="preview",
+                description="Signed links that open one unpublished item without a key.",
+            ),
             Tag(name="operations", description="Liveness and readiness."),
         ],
         components=Components(
@@ -691,6 +696,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             SearchController,
             SyncController,
             EventController,
+            create_preview_link,
             get_site,
             health,
             ready,
@@ -715,6 +721,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     _document_locales(app, settings)
     _document_cursor_links(app)
     _document_item_links(app)
+    document_preview(app.openapi_schema)
     app.state.query_names = documented_query_names(app.openapi_schema)
     app.state.parameter_rules = parameter_rules(app.openapi_schema)
     # The HTTP layers wrap Litestar's own handler, inside `Litestar.__call__`: they see every

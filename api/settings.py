@@ -9,11 +9,14 @@ from pathlib import Path
 
 from api.events.outbox import DEFAULT_SCHEDULE
 from api.events.webhooks import Endpoint, WebhooksError, load_webhooks
+from api.preview import MIN_SECRET_LENGTH, PREVIEW_CHANNEL
 from api.review import CHANNELS, DEFAULT_DUE_DAYS, DEFAULT_SERVE_OVERDUE, ReviewPolicy
 
 ENV_PREFIX = "CLINIC_"
-#: The channels that may hold a key: those of DESIGN.md's "who uses it", and editors.
-KEY_CHANNELS = ("website", "kiosk", "newsletter", "integrators", "editor")
+#: The channels that may hold a key: those of DESIGN.md's "who uses it", editors, and
+#: `preview` (what is not live yet: api/preview.py). A preview key alone does not turn
+#: keys on for the other channels.
+KEY_CHANNELS = ("website", "kiosk", "newsletter", "integrators", "editor", "preview")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -128,6 +131,14 @@ class Settings:
     webhook_timeout: float = 10.0
     #: Seconds between looks at the outbox for new events.
     webhook_poll: float = 0.5
+    #: The secret signed preview links are made and checked with; None: no links.
+    preview_secret: bytes | None = field(default=None, repr=False)
+
+    @property
+    def public_keys(self) -> tuple[tuple[str, bytes], ...]:
+        """The keys of every channel but `preview`: with none, no key is needed for
+        anything but previews."""
+        return tuple(key for key in self.api_keys if key[0] != PREVIEW_CHANNEL)
 
     @property
     def state_path(self) -> Path:
@@ -186,6 +197,7 @@ class Settings:
             webhook_retry_schedule=_schedule(env.get("CLINIC_WEBHOOK_RETRY_SCHEDULE", "")),
             webhook_timeout=_seconds(env, "CLINIC_WEBHOOK_TIMEOUT", 10.0),
             webhook_poll=_seconds(env, "CLINIC_WEBHOOK_POLL", 0.5),
+            preview_secret=_secret(env.get("CLINIC_PREVIEW_SECRET", "")),
         )
 
 
@@ -281,6 +293,20 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     if not 0 < value <= 3600:
         raise SettingsError(f"{name}={raw!r}: expected seconds, more than 0 and at most 3600")
     return value
+
+
+def _secret(value: str) -> bytes | None:
+    """CLINIC_PREVIEW_SECRET: long enough that links cannot be forged by guessing it."""
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) < MIN_SECRET_LENGTH:
+        # The value is not echoed: it is a secret.
+        raise SettingsError(
+            f"CLINIC_PREVIEW_SECRET must be at least {MIN_SECRET_LENGTH} characters"
+            " (e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+        )
+    return text.encode("utf-8")
 
 
 def _flag(value: str) -> bool:

@@ -24,6 +24,7 @@ from api.controllers.pipeline import (
     get_item,
     list_items,
 )
+from api.controllers.preview_links import AT_PARAMETERS, PreviewToken
 from api.controllers.responses import detail_responses, list_responses
 from schemas.resources import ArticleDetail, ArticleList, ArticleSummary
 
@@ -46,6 +47,7 @@ ArticleSort = Literal[
 class ArticleController(Controller):
     path = SPEC.path
     tags = ("articles",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/",
@@ -106,6 +108,7 @@ class ArticleController(Controller):
         locale: LocaleParam = None,
         include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
+        preview_token: PreviewToken = None,
     ) -> Response[ArticleDetail]:
         """One article with its rendered body, table of contents and references."""
         return await get_item(store, SPEC, slug, locale, include, request, channel)

@@ -23,6 +23,7 @@ from api.controllers.pipeline import (
     get_item,
     list_items,
 )
+from api.controllers.preview_links import AT_PARAMETERS, PreviewToken
 from api.controllers.responses import detail_responses, list_responses
 from schemas.resources import ConditionDetail, ConditionList, ConditionSummary
 
@@ -44,6 +45,7 @@ SPEC = TypeSpec(
 class ConditionController(Controller):
     path = SPEC.path
     tags = ("conditions",)
+    parameters = AT_PARAMETERS
 
     @get("/", operation_id="listConditions", summary="List conditions", responses=list_responses())
     async def list_conditions(
@@ -92,6 +94,7 @@ class ConditionController(Controller):
         locale: LocaleParam = None,
         include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
+        preview_token: PreviewToken = None,
     ) -> Response[ConditionDetail]:
         """One condition with its other names, codes, symptoms and treatments."""
         return await get_item(store, SPEC, slug, locale, include, request, channel)

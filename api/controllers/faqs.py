@@ -22,6 +22,7 @@ from api.controllers.pipeline import (
     get_item,
     list_items,
 )
+from api.controllers.preview_links import AT_PARAMETERS, PreviewToken
 from api.controllers.responses import detail_responses, list_responses
 from schemas.resources import Faq, FaqList
 
@@ -38,6 +39,7 @@ SPEC = TypeSpec(
 class FaqController(Controller):
     path = SPEC.path
     tags = ("faqs",)
+    parameters = AT_PARAMETERS
 
     @get("/", operation_id="listFaqs", summary="List FAQs", responses=list_responses())
     async def list_faqs(
@@ -74,7 +76,12 @@ class FaqController(Controller):
         )
         return await list_items(store, SPEC, params, request)
 
-    @get("/{slug:str}", operation_id="getFaq", summary="Get an FAQ", responses=detail_responses())
+    @get(
+        "/{slug:str}",
+        operation_id="getFaq",
+        summary="Get an FAQ",
+        responses=detail_responses(),
+    )
     async def get_faq(
         self,
         request: Request[Any, Any, Any],
@@ -82,6 +89,7 @@ class FaqController(Controller):
         slug: SlugPath,
         locale: LocaleParam = None,
         channel: ChannelParam = None,
+        preview_token: PreviewToken = None,
     ) -> Response[Faq]:
         """One question with its answer (HTML and plain text) and the kiosk's short answer."""
         return await get_item(store, SPEC, slug, locale, None, request, channel)

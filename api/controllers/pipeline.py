@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -18,8 +19,10 @@ from urllib.parse import quote, urlencode
 import msgspec
 from litestar import Request, Response
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.params import PathParameter, QueryParameter
 
+from api import preview
 from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
@@ -27,7 +30,7 @@ from api.controllers.modified import item_modified, newest, newest_of_rows
 from api.errors import Gone, NotFound, bad_param
 from api.reading import view_of
 from api.review import ReviewWindow
-from api.storage.reader import Found, ListQuery, Store
+from api.storage.reader import Change, Found, ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
 from schemas.resources import Channel, ReviewStatus
 
@@ -259,9 +262,35 @@ def default_locale(store: Store) -> str:
     return store.meta.get("default_locale", "en")
 
 
+class Forbidden(HTTPException):
+    status_code = 403
+
+
 def review_window(store: Store, channel: str | None) -> ReviewWindow:
-    """Today's review window for the channel; read once per request (it depends on the date)."""
-    return store.review_policy.window(channel or DEFAULT_CHANNEL)
+    """The channel's window for this request; read once per request (it depends on the
+    date). At the request's `at=` instant when the preview gate admitted one, and the
+    preview channel's (every item) for `channel=preview` (api/preview.py)."""
+    seen = preview.current()
+    if channel == preview.PREVIEW_CHANNEL:
+        if seen is None or not seen.preview:
+            # Only the gate in front admits the preview channel; never answer it without.
+            raise Forbidden(detail="channel=preview needs a key of the preview channel.")
+        return store.review_policy.window(channel, now=seen.at, everything=True)
+    return store.review_policy.window(
+        channel or DEFAULT_CHANNEL, now=seen.at if seen is not None else None
+    )
+
+
+def item_window(
+    store: Store, window: ReviewWindow, type_: str, slug: str, locale: str
+) -> ReviewWindow:
+    """The window one item is read in: the preview channel's for the item a signed link
+    opens (and only that one, in its locale), else the request's."""
+    seen = preview.current()
+    link = seen.link if seen is not None else None
+    if link is None or (link.type, link.slug, link.locale) != (type_, slug, locale):
+        return window
+    return store.review_policy.window(preview.PREVIEW_CHANNEL, everything=True)
 
 
 async def list_items(
@@ -332,6 +361,8 @@ async def _list_items(
             docs = [kiosk_rendition(doc) for doc in docs]
         if picked:
             keep = ALWAYS_FIELDS.union(picked)
+            if window.everything:
+                keep = keep | {"publication_status"}  # the point of a preview
             docs = [{k: v for k, v in doc.items() if k in keep or k == "included"} for doc in docs]
         rows = [_encoder.encode(doc) for doc in docs]
     meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
@@ -358,16 +389,20 @@ async def _get_item(
     default = negotiated.default
     locale = negotiated.locale
     window = review_window(store, channel)
-    found = _existing(await store.find(spec.type, slug, locale, window))
+    own = item_window(store, window, spec.type, slug, locale)
+    found = _existing(await store.find(spec.type, slug, locale, own), own)
     if found is None and negotiated.fallback is not None:
-        found = _existing(await store.find(spec.type, slug, negotiated.fallback, window))
+        own = item_window(store, window, spec.type, slug, negotiated.fallback)
+        found = _existing(await store.find(spec.type, slug, negotiated.fallback, own), own)
     if found is None:
         raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
-    if found.withdrawn is not None:
+    if own.everything:
+        pass  # a preview shows the item wherever it stands; publication_status says where
+    elif found.withdrawn is not None:
         raise _gone(spec, slug, locale, default, found.withdrawn)
-    if found.state == "expired":
+    elif found.state == "expired":
         raise _expired(spec, slug, found.expired_at)
-    if found.review_status == "overdue" and not window.serve_overdue:
+    elif found.review_status == "overdue" and not window.serve_overdue:
         raise NotFound(
             detail=f"The {spec.type} '{slug}' is overdue for clinical review, so it is not"
             f" served to the {channel or DEFAULT_CHANNEL} channel until it is reviewed again."
@@ -389,10 +424,10 @@ async def _get_item(
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-def _existing(found: Found | None) -> Found | None:
+def _existing(found: Found | None, window: ReviewWindow) -> Found | None:
     """The item as a client may know of it: a draft, or one scheduled for later, does not
-    exist yet (its answer says nothing of it)."""
-    if found is None or found.state in ("draft", "scheduled"):
+    exist yet (its answer says nothing of it). A preview knows of every item."""
+    if found is None or (found.state in ("draft", "scheduled") and not window.everything):
         return None
     return found
 
@@ -417,6 +452,21 @@ async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: Revi
         return False
     doc["related"] = [entry for entry in related if entry["slug"] in served]
     return True
+
+
+async def served_related(store: Store, changes: list[Change], window: ReviewWindow) -> list[Change]:
+    """Synced items as the detail serves them: an article's `related` without the articles
+    the channel is not served at the window's instant (a scheduled one, say), which the
+    stored JSON, made at build time, still names."""
+    kept = []
+    for change in changes:
+        row = change.detail_json
+        if row is not None and b'"related":[{' in row:
+            doc = _decode_object.decode(row)
+            if await _hide_unserved_related(store, doc, window):
+                change = dataclasses.replace(change, detail_json=_encoder.encode(doc))
+        kept.append(change)
+    return kept
 
 
 def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:

@@ -23,6 +23,7 @@ from api.controllers.pipeline import (
     parse_csv,
     review_window,
 )
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.errors import bad_param
 from api.storage import search as fts
@@ -174,6 +175,7 @@ async def run_search(
 class SearchController(Controller):
     path = "/v1/search"
     tags = ("search",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/",

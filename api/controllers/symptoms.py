@@ -23,6 +23,7 @@ from api.controllers.pipeline import (
     get_item,
     list_items,
 )
+from api.controllers.preview_links import AT_PARAMETERS, PreviewToken
 from api.controllers.responses import detail_responses, list_responses
 from schemas.resources import SymptomDetail, SymptomList, SymptomSummary
 
@@ -42,6 +43,7 @@ SPEC = TypeSpec(
 class SymptomController(Controller):
     path = SPEC.path
     tags = ("symptoms",)
+    parameters = AT_PARAMETERS
 
     @get("/", operation_id="listSymptoms", summary="List symptoms", responses=list_responses())
     async def list_symptoms(
@@ -89,6 +91,7 @@ class SymptomController(Controller):
         locale: LocaleParam = None,
         include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
+        preview_token: PreviewToken = None,
     ) -> Response[SymptomDetail]:
         """One symptom: what it is and how it shows."""
         return await get_item(store, SPEC, slug, locale, include, request, channel)

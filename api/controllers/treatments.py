@@ -23,6 +23,7 @@ from api.controllers.pipeline import (
     get_item,
     list_items,
 )
+from api.controllers.preview_links import AT_PARAMETERS, PreviewToken
 from api.controllers.responses import detail_responses, list_responses
 from schemas.resources import TreatmentDetail, TreatmentList, TreatmentSummary
 
@@ -43,6 +44,7 @@ SPEC = TypeSpec(
 class TreatmentController(Controller):
     path = SPEC.path
     tags = ("treatments",)
+    parameters = AT_PARAMETERS
 
     @get("/", operation_id="listTreatments", summary="List treatments", responses=list_responses())
     async def list_treatments(
@@ -90,6 +92,7 @@ class TreatmentController(Controller):
         locale: LocaleParam = None,
         include: Annotated[str | None, SPEC.include_param] = None,
         channel: ChannelParam = None,
+        preview_token: PreviewToken = None,
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""
         return await get_item(store, SPEC, slug, locale, include, request, channel)
