@@ -124,17 +124,16 @@ class PreviewGate:
         """None for a request that is not a preview; else how it is admitted, or why not."""
         if not is_preview_request(view):
             return None
+        links = view.path == LINKS_PATH
+        if method not in ("GET", "HEAD") and not (links and method == "POST"):
+            return None  # nothing to show: the framework answers 405
         tokens = [value for name, value in view.query if name == TOKEN_PARAM]
         at_values = [value for name, value in view.query if name == AT_PARAM]
         wants_preview = PREVIEW_CHANNEL in view.channels
-        if tokens:
-            if at_values or wants_preview or view.path == LINKS_PATH:
-                return Refusal(
-                    400,
-                    "A preview link opens its item as it is now, alone: it takes neither"
-                    " `at` nor `channel=preview`.",
-                )
+        if tokens and not (at_values or wants_preview or links):
             return self._link(view, tokens)
+        # A link opens its item as it is now, alone: with `at` or the preview channel the
+        # request needs the key those need, whatever token it carries.
         at = None
         for value in at_values:
             try:
@@ -143,7 +142,7 @@ class PreviewGate:
                 return Refusal(400, f"Invalid parameter(s) at. at: {exc}")
         if wants_preview:
             admitted = self._key(view, _PREVIEW_KEYS, "channel=preview")
-        elif view.path == LINKS_PATH:
+        elif links:
             admitted = self._key(view, TIME_KEYS, "Making a preview link")
         else:
             admitted = self._key(view, TIME_KEYS, "at=")
@@ -157,7 +156,7 @@ class PreviewGate:
         return Viewpoint(
             at=at,
             preview=wants_preview,
-            may_link=view.path == LINKS_PATH,
+            may_link=links,
             key_channel=admitted,
         )
 
