@@ -39,12 +39,9 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from api.build.load import load_site
-from api.controllers.articles import ArticleController
-from api.controllers.conditions import ConditionController
 from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_asset, docs_router
 from api.controllers.events import EventController, EventLog
 from api.controllers.faq_topics import FaqTopicController
-from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
 from api.controllers.kiosk import KIOSK_DROPS
 from api.controllers.kiosk_app import kiosk_file, kiosk_page
@@ -55,9 +52,7 @@ from api.controllers.preview_links import create_preview_link, document_preview
 from api.controllers.responses import BAD_REQUEST, UNAVAILABLE, site_responses
 from api.controllers.search import SearchController
 from api.controllers.sitemap import SitemapController
-from api.controllers.symptoms import SymptomController
 from api.controllers.sync import SyncController
-from api.controllers.treatments import TreatmentController
 from api.errors import bad_param, handle_exception, problem_type
 from api.events.dispatch import Dispatcher
 from api.events.transitions import Transitions
@@ -68,6 +63,7 @@ from api.middleware.fast import FastPath
 from api.middleware.guard import Guard
 from api.middleware.types import ASGIApp
 from api.normalize import document_bytes
+from api.registry import TYPES, content_controllers
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 from schemas.resources import Health, Rendition, Site
@@ -628,11 +624,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
         # Relative, so the committed document is the served one wherever the API runs.
         servers=[Server(url="/")],
         tags=[
-            Tag(name="articles", description="Patient articles with references."),
-            Tag(name="conditions", description="Conditions with their symptoms and treatments."),
-            Tag(name="symptoms", description="What a symptom is and how it shows."),
-            Tag(name="treatments", description="How a treatment works and what to expect."),
-            Tag(name="faqs", description="Questions and answers by topic, with kiosk answers."),
+            *(Tag(name=t.segment, description=t.description) for t in TYPES),
             Tag(
                 name="feeds",
                 description="Articles as Atom, RSS 2.0 and JSON Feed 1.1 for the newsletter.",
@@ -685,11 +677,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     )
     app = ContentApp(
         route_handlers=[
-            ArticleController,
-            ConditionController,
-            SymptomController,
-            TreatmentController,
-            FaqController,
+            *content_controllers(),
             FaqTopicController,
             FeedController,
             SitemapController,

@@ -15,9 +15,9 @@ import msgspec
 
 from api.build import ContentErrors, build, check
 from api.normalize import normalized
+from api.registry import PAGE_FOLDERS, PAGE_SOURCES
 from api.settings import Settings, SettingsError
 from schemas.content import (
-    PAGE_SOURCES,
     FaqTopicSource,
     PeopleSource,
     SiteSource,
@@ -276,7 +276,7 @@ def openapi_document() -> bytes:
 def editor_schemas() -> dict[Path, bytes]:
     """JSON Schema of each source file kind, for editors' IDEs (e.g. YAML language servers)."""
     files: dict[str, type[msgspec.Struct]] = {
-        f"{folder[:-1]}.schema.json": struct for folder, struct in PAGE_SOURCES.items()
+        f"{PAGE_FOLDERS[folder]}.schema.json": struct for folder, struct in PAGE_SOURCES.items()
     }
     files |= {
         "faq-topic.schema.json": FaqTopicSource,

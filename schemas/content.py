@@ -323,14 +323,3 @@ class SynonymsSource(Source, kw_only=True, frozen=True):
     """content/synonyms.yaml: groups of equivalent search terms, in any locale."""
 
     groups: Annotated[list[SynonymGroup], Meta(min_length=1, max_length=2000)]
-
-
-Kind = Literal["article", "condition", "symptom", "treatment"]
-
-#: Markdown front-matter struct for each directory of content/.
-PAGE_SOURCES: dict[str, type[Page]] = {
-    "articles": ArticleSource,
-    "conditions": ConditionSource,
-    "symptoms": SymptomSource,
-    "treatments": TreatmentSource,
-}

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import msgspec
 import yaml
 
+from api.registry import PAGE_FOLDERS, PAGE_SOURCES
 from schemas.content import (
-    PAGE_SOURCES,
     FaqTopicSource,
     Page,
     PeopleSource,
@@ -188,10 +188,10 @@ def _load_files(content_dir: Path, files: list[tuple[str, Path]]) -> Loaded:
         data = _parse_yaml(match.group(1), rel, out.errors)
         source = _convert(data, PAGE_SOURCES[folder], rel, out.errors)
         if source is not None:
-            out.pages.append(PageFile(rel, folder.rstrip("s"), source, match.group(2)))
+            out.pages.append(PageFile(rel, PAGE_FOLDERS[folder], source, match.group(2)))
         elif isinstance(data, dict) and isinstance(data.get("slug"), str):
             # Already reported; keep its slug so references to it do not fail as well.
-            out.invalid_slugs.add((folder.rstrip("s"), data["slug"]))
+            out.invalid_slugs.add((PAGE_FOLDERS[folder], data["slug"]))
     return out
 
 

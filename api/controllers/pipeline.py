@@ -1,24 +1,23 @@
 """The one pipeline every content type goes through: validate → query → shape.
 
-Each type declares what it allows (sorts, filters, fields, includes) as data in a
-`TypeSpec`; the controllers only name their parameters, so the OpenAPI document lists them.
+Each type declares what it allows (sorts, filters, fields, includes) as data in the
+registry (api/registry.py); the controllers only name the parameters that vary by type, so
+the OpenAPI document lists them, and take the ones every list shares from `list_params`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Request, Response
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Response
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import PathParameter, QueryParameter
 
@@ -27,8 +26,13 @@ from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
 from api.controllers.modified import item_modified, newest, newest_of_rows
+from api.cursors import BadCursor
+from api.cursors import decode as decode_parts
+from api.cursors import encode as encode_parts
 from api.errors import Gone, NotFound, bad_param
+from api.links import api_path
 from api.reading import view_of
+from api.registry import ContentType
 from api.review import ReviewWindow
 from api.storage.reader import Change, Found, ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
@@ -39,6 +43,7 @@ DEFAULT_LIMIT = 20
 MAX_CURSOR_LENGTH = 512
 MAX_LIST_PARAM_LENGTH = 500
 
+T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _SqlInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _decode_cursor = msgspec.json.Decoder(tuple[str, str | _SqlInt | None, str])
@@ -89,6 +94,8 @@ SlugPath = Annotated[
     str, PathParameter(pattern=SLUG_PATTERN, max_length=80, description="The item's slug.")
 ]
 SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
+#: A list's `sort` parameter, of the sorts its type's `Literal` names.
+Sort = Annotated[T | None, QueryParameter(description=SORT_DESCRIPTION)]
 
 #: The content store, provided by the app (see api.app.provide_store).
 StoreDep = NamedDependency[Store]
@@ -139,15 +146,37 @@ ChannelParam = Annotated[
         + KIOSK_RENDITION
     ),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Related:
-    """How `include=name` finds its items: by the slugs in a field, or by links to the item."""
-
-    type: str
-    from_field: str | None = None
-    linked_by: str | None = None
+AT_DESCRIPTION = (
+    "Answer as the content will be (or was) at this instant (RFC 3339, e.g."
+    " `2026-03-02T09:00:00+01:00`): what goes live, expires or falls overdue by then, for"
+    " the channel asked for (`channel=kiosk&at=...`: the kiosk on Monday). It shows what is"
+    " not public yet, so it needs a `preview` or `editor` key, even where keys are otherwise"
+    " off: without one it is refused (401 or 403), never ignored. Its answers are"
+    " `Cache-Control: private, no-store` and `X-Robots-Tag: noindex`."
+)
+#: Read by the preview gate in front (api/middleware/preview.py), which admits it and
+#: leaves the instant for `review_window`; the operations name it for the document.
+AtParam = Annotated[
+    str | None,
+    QueryParameter(max_length=64, description=AT_DESCRIPTION, schema_extra={"format": "date-time"}),
+]
+#: A signed preview link's token, for the operations that get one item: judged by the
+#: preview gate too (api/preview.py).
+PreviewToken = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=3,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description=(
+            "A signed preview link's token (`POST /v1/preview-links`, or `python -m api"
+            " preview-link`): opens this one item, in the link's locale (pass `locale` as the"
+            " link does), as `channel=preview` shows it, without a key, until the link"
+            " expires. An expired or altered token, or one for another item, answers 401,"
+            " never the published version."
+        ),
+    ),
+]
 
 
 def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
@@ -156,49 +185,88 @@ def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
     return f"^({choice})(,({choice}))*$"
 
 
-@dataclass(frozen=True, slots=True)
-class TypeSpec:
-    type: str
-    path: str
-    sorts: tuple[str, ...]
-    default_sort: str
-    fields: frozenset[str]
-    includes: Mapping[str, Related] = field(default_factory=dict)
-
-    @property
-    def fields_param(self) -> Any:
-        """The `fields` query parameter, its allowed names in the document."""
-        return QueryParameter(
-            max_length=MAX_LIST_PARAM_LENGTH,
-            pattern=csv_pattern(self.fields),
-            description="Comma-separated fields to return (no spaces); `type`, `slug` and"
-            f" `locale` always come. One or more of: {', '.join(sorted(self.fields))}.",
-        )
-
-    @property
-    def include_param(self) -> Any:
-        """The `include` query parameter, its allowed names in the document."""
-        return QueryParameter(
-            max_length=MAX_LIST_PARAM_LENGTH,
-            pattern=csv_pattern(self.includes),
-            description="Comma-separated related items to embed under `included` (no spaces)."
-            f" One or more of: {', '.join(sorted(self.includes))}.",
-        )
+def fields_param(spec: ContentType) -> Any:
+    """The `fields` query parameter of a type, its allowed names in the document."""
+    return QueryParameter(
+        max_length=MAX_LIST_PARAM_LENGTH,
+        pattern=csv_pattern(spec.fields),
+        description="Comma-separated fields to return (no spaces); `type`, `slug` and"
+        f" `locale` always come. One or more of: {', '.join(sorted(spec.fields))}.",
+    )
 
 
-@dataclass(slots=True)
+def include_param(spec: ContentType) -> Any:
+    """The `include` query parameter of a type, its allowed names in the document."""
+    return QueryParameter(
+        max_length=MAX_LIST_PARAM_LENGTH,
+        pattern=csv_pattern(spec.includes),
+        description="Comma-separated related items to embed under `included` (no spaces)."
+        f" One or more of: {', '.join(sorted(spec.includes))}.",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListParams:
+    """The query parameters every list takes (see `list_params`)."""
+
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
-    sort: str | None = None
-    fields: str | None = None
-    include: str | None = None
     locale: str | None = None
-    links: list[tuple[str, str]] = field(default_factory=list)
     updated_since: str | None = None
-    published_since: str | None = None
     review_status: str | None = None
     channel: str | None = None
+
+
+async def list_params(
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    locale: LocaleParam = None,
+    updated_since: UpdatedSince = None,
+    review_status: ReviewStatusFilter = None,
+    channel: ChannelParam = None,
+    at: AtParam = None,
+) -> ListParams:
+    """The query parameters every list takes, declared once: a dependency of each list
+    operation (Litestar documents them on each). A parameter every list gains goes here
+    and in `ListParams`. `at` is taken by the preview gate, before the framework."""
+    return ListParams(
+        limit=limit,
+        cursor=cursor,
+        locale=locale,
+        updated_since=updated_since,
+        review_status=review_status,
+        channel=channel,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemParams:
+    """The parameters every item operation takes (see `item_params`)."""
+
+    slug: str
+    locale: str | None = None
+    channel: str | None = None
+
+
+async def item_params(
+    slug: SlugPath,
+    locale: LocaleParam = None,
+    channel: ChannelParam = None,
+    at: AtParam = None,
+    preview_token: PreviewToken = None,
+) -> ItemParams:
+    """The parameters every item operation takes, declared once (a dependency). `at` and
+    `preview_token` are taken by the preview gate, before the framework."""
+    return ItemParams(slug=slug, locale=locale, channel=channel)
+
+
+ListParamsDep = NamedDependency[ListParams]
+ItemParamsDep = NamedDependency[ItemParams]
+
+
+def links(**filters: str | None) -> list[tuple[str, str]]:
+    """The slug filters given, as the (relation, slug) pairs storage filters by."""
+    return [(rel, slug) for rel, slug in filters.items() if slug]
 
 
 ALWAYS_FIELDS = frozenset({"type", "slug", "locale"})
@@ -230,27 +298,25 @@ def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
 
 
 def encode_cursor(sort: str, key: tuple[Any, str]) -> str:
-    """The keyset position after an item, for one sort: base64url JSON [sort, value, slug]."""
-    raw = _encoder.encode((sort, key[0], key[1]))
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """The keyset position after an item, for one sort: [sort, value, slug]."""
+    return encode_parts(sort, key[0], key[1])
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, value, slug = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
+        cursor_sort, value, slug = decode_parts(cursor, _decode_cursor)
         # JSON can spell a lone surrogate as an escape; SQLite cannot bind one.
         slug.encode("utf-8")
         if isinstance(value, str):
             value.encode("utf-8")
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+    except (BadCursor, UnicodeEncodeError):
         raise bad_param("cursor", "not a cursor this API issued; start again without it") from None
     if cursor_sort != sort:
         raise bad_param("cursor", f"issued for sort={cursor_sort}, not sort={sort}")
     return value, slug
 
 
-def _sort(spec: TypeSpec, sort: str | None) -> tuple[str, bool]:
+def _sort(spec: ContentType, sort: str | None) -> tuple[str, bool]:
     chosen = sort or spec.default_sort
     name = chosen.removeprefix("-")
     if chosen not in spec.sorts:
@@ -293,38 +359,136 @@ def item_window(
     return store.review_policy.window(preview.PREVIEW_CHANNEL, everything=True)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Varying:
+    """What a list takes that differs by type."""
+
+    sort: str | None
+    fields: str | None
+    include: str | None
+    links: list[tuple[str, str]]
+    published_since: str | None
+
+
 async def list_items(
-    store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
+    store: Store,
+    spec: ContentType,
+    params: ListParams,
+    request: Request[Any, Any, Any],
+    *,
+    sort: str | None,
+    fields: str | None,
+    include: str | None = None,
+    links: list[tuple[str, str]],
+    published_since: str | None = None,
 ) -> Response[Any]:
+    """One page of a type's list: the shared `params` and what the type's handler adds."""
+    varying = _Varying(
+        sort=sort, fields=fields, include=include, links=links, published_since=published_since
+    )
     async with store.snapshot():
         negotiated = negotiate(store, request, params.locale)
-        return await _list_items(store, spec, params, request, negotiated)
+        return await _list_items(store, spec, params, varying, request, negotiated)
 
 
 async def get_item(
     store: Store,
-    spec: TypeSpec,
-    slug: str,
-    locale: str | None,
-    include: str | None,
+    spec: ContentType,
+    item: ItemParams,
     request: Request[Any, Any, Any],
-    channel: str | None = None,
+    *,
+    include: str | None = None,
 ) -> Response[Any]:
     async with store.snapshot():
-        negotiated = negotiate(store, request, locale)
-        return await _get_item(store, spec, slug, negotiated, include, channel)
+        negotiated = negotiate(store, request, item.locale)
+        return await _get_item(store, spec, item, negotiated, include)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListRequest:
+    """A list operation's request with the parameters every list shares."""
+
+    store: Store
+    request: Request[Any, Any, Any]
+    params: ListParams
+
+    async def answer(
+        self,
+        spec: ContentType,
+        *,
+        sort: str | None,
+        fields: str | None,
+        include: str | None = None,
+        published_since: str | None = None,
+        **filters: str | None,
+    ) -> Response[Any]:
+        """One page of the type's list; `filters` are its slug filters, by name."""
+        assert set(filters) <= set(spec.filters), filters
+        return await list_items(
+            self.store,
+            spec,
+            self.params,
+            self.request,
+            sort=sort,
+            fields=fields,
+            include=include,
+            links=links(**filters),
+            published_since=published_since,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRequest:
+    """An item operation's request with the parameters every item operation shares."""
+
+    store: Store
+    request: Request[Any, Any, Any]
+    params: ItemParams
+
+    async def answer(self, spec: ContentType, *, include: str | None = None) -> Response[Any]:
+        return await get_item(self.store, spec, self.params, self.request, include=include)
+
+
+async def list_request(
+    request: Request[Any, Any, Any], store: StoreDep, list_params: ListParamsDep
+) -> ListRequest:
+    return ListRequest(store=store, request=request, params=list_params)
+
+
+async def item_request(
+    request: Request[Any, Any, Any], store: StoreDep, item_params: ItemParamsDep
+) -> ItemRequest:
+    return ItemRequest(store=store, request=request, params=item_params)
+
+
+ListDep = NamedDependency[ListRequest]
+ItemDep = NamedDependency[ItemRequest]
+
+
+class ContentController(Controller):
+    """A content type's controller. Its list operations take `listing` (the parameters
+    every list shares, from `list_params`), its item operations `item` (from
+    `item_params`); each operation declares only the parameters that vary by type."""
+
+    dependencies = {  # noqa: RUF012 (how Litestar declares them)
+        "list_params": Provide(list_params),
+        "listing": Provide(list_request),
+        "item_params": Provide(item_params),
+        "item": Provide(item_request),
+    }
 
 
 async def _list_items(
     store: Store,
-    spec: TypeSpec,
+    spec: ContentType,
     params: ListParams,
+    varying: _Varying,
     request: Request[Any, Any, Any],
     negotiated: Negotiated,
 ) -> Response[Any]:
-    sort_name, descending = _sort(spec, params.sort)
-    picked = parse_csv("fields", params.fields, spec.fields)
-    includes = parse_csv("include", params.include, spec.includes)
+    sort_name, descending = _sort(spec, varying.sort)
+    picked = parse_csv("fields", varying.fields, spec.fields)
+    includes = parse_csv("include", varying.include, spec.includes)
     sort_key = f"{'-' if descending else ''}{sort_name}"
     after = decode_cursor(params.cursor, sort_key) if params.cursor else None
     locale = negotiated.locale
@@ -332,15 +496,15 @@ async def _list_items(
     window = review_window(store, params.channel)
     page = await store.list_page(
         ListQuery(
-            type=spec.type,
+            type=spec.name,
             locale=locale,
             sort=sort_name,
             descending=descending,
             limit=params.limit,
             window=window,
-            links=params.links,
+            links=varying.links,
             updated_since=parse_moment("updated_since", params.updated_since),
-            published_since=parse_moment("published_since", params.published_since),
+            published_since=parse_moment("published_since", varying.published_since),
             review_status=params.review_status,
             after=after,
             fallback_locale=negotiated.fallback,
@@ -379,32 +543,32 @@ async def _list_items(
 
 async def _get_item(
     store: Store,
-    spec: TypeSpec,
-    slug: str,
+    spec: ContentType,
+    item: ItemParams,
     negotiated: Negotiated,
     include: str | None,
-    channel: str | None,
 ) -> Response[Any]:
+    slug, channel = item.slug, item.channel
     includes = parse_csv("include", include, spec.includes)
     default = negotiated.default
     locale = negotiated.locale
     window = review_window(store, channel)
-    own = item_window(store, window, spec.type, slug, locale)
-    found = _existing(await store.find(spec.type, slug, locale, own), own)
+    own = item_window(store, window, spec.name, slug, locale)
+    found = _existing(await store.find(spec.name, slug, locale, own), own)
     if found is None and negotiated.fallback is not None:
-        own = item_window(store, window, spec.type, slug, negotiated.fallback)
-        found = _existing(await store.find(spec.type, slug, negotiated.fallback, own), own)
+        own = item_window(store, window, spec.name, slug, negotiated.fallback)
+        found = _existing(await store.find(spec.name, slug, negotiated.fallback, own), own)
     if found is None:
-        raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
+        raise NotFound(detail=f"No {spec.name} with slug '{slug}' in locale '{locale}'.")
     if own.everything:
         pass  # a preview shows the item wherever it stands; publication_status says where
     elif found.withdrawn is not None:
-        raise _gone(spec, slug, locale, default, found.withdrawn)
+        raise _gone(spec, slug=slug, locale=locale, default=default, withdrawn=found.withdrawn)
     elif found.state == "expired":
         raise _expired(spec, slug, found.expired_at)
     elif found.review_status == "overdue" and not window.serve_overdue:
         raise NotFound(
-            detail=f"The {spec.type} '{slug}' is overdue for clinical review, so it is not"
+            detail=f"The {spec.name} '{slug}' is overdue for clinical review, so it is not"
             f" served to the {channel or DEFAULT_CHANNEL} channel until it is reviewed again."
         )
     body = found.doc
@@ -432,12 +596,13 @@ def _existing(found: Found | None, window: ReviewWindow) -> Found | None:
     return found
 
 
-def _expired(spec: TypeSpec, slug: str, expired_at: float | None) -> Gone:
+def _expired(spec: ContentType, slug: str, expired_at: float | None) -> Gone:
     when = ""
     if expired_at is not None:
         moment = dt.datetime.fromtimestamp(expired_at, dt.UTC)
         when = f" on {moment:%Y-%m-%dT%H:%M:%SZ}"
-    return Gone(f"The {spec.type} '{slug}' expired{when} and is no longer published.", None)
+    detail = f"The {spec.name} '{slug}' expired{when} and is no longer published."
+    return Gone(detail, superseded_by=None)
 
 
 async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: ReviewWindow) -> bool:
@@ -469,25 +634,25 @@ async def served_related(store: Store, changes: list[Change], window: ReviewWind
     return kept
 
 
-def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:
+def _gone(
+    spec: ContentType, *, slug: str, locale: str, default: str, withdrawn: dict[str, Any]
+) -> Gone:
     replacement = withdrawn.get("superseded_by")
     path = None
     if replacement:
-        path = f"{spec.path}/{replacement}"
-        if locale != default:
-            path += f"?locale={locale}"
+        path = api_path(spec.name, replacement, locale=locale, default_locale=default)
     reason = str(withdrawn["reason"]).strip()
     if not reason.endswith((".", "!", "?")):
         reason += "."
-    detail = f"The {spec.type} '{slug}' was withdrawn: {reason}"
+    detail = f"The {spec.name} '{slug}' was withdrawn: {reason}"
     if path:
         detail += f" It is replaced by {path}."
-    return Gone(detail, path)
+    return Gone(detail, superseded_by=path)
 
 
 async def _embed(
     store: Store,
-    spec: TypeSpec,
+    spec: ContentType,
     doc: dict[str, Any],
     includes: list[str],
     negotiated: Negotiated,

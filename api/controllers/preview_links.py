@@ -2,8 +2,9 @@
 
 Who may use them is decided in front of the framework, by the preview gate
 (api/middleware/preview.py); the handlers read its judgement (api/preview.py). The
-parameters are declared here once and attached to each controller that takes them, so the
-OpenAPI document lists them and unknown-parameter checks let them through.
+parameters are named for the document and the unknown-parameter check: in the shared
+dependencies of lists and items (api/controllers/pipeline.py), and here, once, for the
+controllers that are not one content type's (search, feeds, the sitemap, FAQ topics).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Response, post
 from litestar.datastructures import State
@@ -19,27 +20,12 @@ from litestar.openapi.spec import Example, OpenAPI, OpenAPIResponse
 from litestar.params import JSONBody, QueryParameter
 
 from api import preview
-from api.controllers.pipeline import Forbidden, StoreDep, default_locale
+from api.controllers.pipeline import AT_DESCRIPTION, Forbidden, StoreDep, default_locale
 from api.controllers.responses import BAD_REQUEST, GUARDED, NOT_FOUND, UNAVAILABLE, _problem
 from api.errors import NotFound, problem_type
 from api.settings import Settings
 from schemas.resources import PreviewLink, PreviewLinkRequest
 
-AT_DESCRIPTION = (
-    "Answer as the content will be (or was) at this instant (RFC 3339, e.g."
-    " `2026-03-02T09:00:00+01:00`): what goes live, expires or falls overdue by then, for"
-    " the channel asked for (`channel=kiosk&at=...`: the kiosk on Monday). It shows what is"
-    " not public yet, so it needs a `preview` or `editor` key, even where keys are otherwise"
-    " off: without one it is refused (401 or 403), never ignored. Its answers are"
-    " `Cache-Control: private, no-store` and `X-Robots-Tag: noindex`."
-)
-TOKEN_DESCRIPTION = (
-    "A signed preview link's token (`POST /v1/preview-links`, or `python -m api"
-    " preview-link`): opens this one item, in the link's locale (pass `locale` as the link"
-    " does), as `channel=preview` shows it, without a key, until the link expires. An"
-    " expired or altered token, or one for another item, answers 401, never the published"
-    " version."
-)
 #: `at` for every operation that answers content at an instant.
 AT_PARAMETERS: dict[str, Any] = {
     preview.AT_PARAM: QueryParameter(
@@ -52,17 +38,6 @@ AT_PARAMETERS: dict[str, Any] = {
         schema_extra={"format": "date-time"},
     )
 }
-#: `preview_token` for the operations that get one item: read by the preview gate in
-#: front (api/middleware/preview.py); the handler only names it, for the document.
-PreviewToken = Annotated[
-    str | None,
-    QueryParameter(
-        min_length=3,
-        max_length=1024,
-        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
-        description=TOKEN_DESCRIPTION,
-    ),
-]
 FORBIDDEN = _problem(
     403,
     "Forbidden",

@@ -18,6 +18,7 @@ from api.controllers.pipeline import StoreDep, review_window
 from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.controllers.website import website
+from api.registry import BY_NAME, FAQ_TOPIC_PAGE
 from api.storage.reader import Store
 from schemas.resources import Sitemap, SitemapEntry, SitemapMeta
 
@@ -35,23 +36,37 @@ async def sitemap_entries(store: Store, state: State) -> list[SitemapEntry]:
     entries: list[dict[str, Any]] = []
     topics: dict[tuple[str, str], dict[str, Any]] = {}
     for page in pages:
-        if page.type == "faq":
+        if BY_NAME[page.type].page is None:
             # FAQs live on their topic's page, last modified when its newest answer was.
             assert page.topic is not None
             key = (page.topic, page.locale)
             entry = topics.get(key)
             if entry is None:
-                entry = topics[key] = _entry(site.url, "faq-topic", page.topic, page.locale, "")
+                entry = topics[key] = _entry(
+                    site.url(FAQ_TOPIC_PAGE, page.topic, page.locale),
+                    kind=FAQ_TOPIC_PAGE,
+                    slug=page.topic,
+                    locale=page.locale,
+                    lastmod="",
+                )
                 entries.append(entry)
             entry["lastmod"] = max(entry["lastmod"], page.updated_at)
         else:
-            entries.append(_entry(site.url, page.type, page.slug, page.locale, page.updated_at))
+            entries.append(
+                _entry(
+                    site.url(page.type, page.slug, page.locale),
+                    kind=page.type,
+                    slug=page.slug,
+                    locale=page.locale,
+                    lastmod=page.updated_at,
+                )
+            )
     return [msgspec.convert(entry, SitemapEntry) for entry in entries[:MAX_URLS]]
 
 
-def _entry(url: Any, kind: str, slug: str, locale: str, lastmod: str) -> dict[str, Any]:
+def _entry(loc: str, *, kind: str, slug: str, locale: str, lastmod: str) -> dict[str, Any]:
     return {
-        "loc": url(kind, slug, locale),
+        "loc": loc,
         "lastmod": lastmod,
         "type": kind,
         "slug": slug,

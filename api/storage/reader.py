@@ -109,7 +109,7 @@ class Found:
     expired_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PublicPage:
     type: str
     slug: str
@@ -127,7 +127,7 @@ class Page:
     locales: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
     """One row of the revision log: an item as it is now, or its tombstone."""
 
@@ -327,7 +327,7 @@ class Store:
             " ORDER BY revision LIMIT ?",
             (*served_params, after, *locale_params, *served_params, with_tombstones, limit + 1),
         ) as cur:
-            changed = [self._change(window, *row) async for row in cur]
+            changed = [self._change(window, row) async for row in cur]
         return moved, changed
 
     async def transitioned(
@@ -376,7 +376,7 @@ class Store:
             " ORDER BY revision",
             (*served_params, *params),
         ) as cur:
-            return [self._change(window, *row) async for row in cur]
+            return [self._change(window, row) async for row in cur]
 
     async def last_transition(self, window: ReviewWindow) -> float:
         """The latest transition at or before the window's instant (0 for none): an instant
@@ -403,26 +403,31 @@ class Store:
                 found.append(self.review_policy.instants(due_day)[0])
         return max(found)
 
-    def _change(
-        self,
-        window: ReviewWindow,
-        type_: str,
-        slug: str,
-        locale: str,
-        revision: int,
-        gone: int,
-        doc: bytes | None,
-        due: str | None,
-        live_until: float | None,
-    ) -> Change:
+    def _change(self, window: ReviewWindow, row: Any) -> Change:
+        """A row of `type, slug, locale, revision, gone, detail_json, next_review_due,
+        live_until`, as the change it records."""
+        type_, slug, locale, revision, gone, doc, due, live_until = row
         if gone or doc is None:
-            return Change(type_, slug, locale, int(revision), True, None)
+            return Change(
+                type=type_,
+                slug=slug,
+                locale=locale,
+                revision=int(revision),
+                deleted=True,
+                detail_json=None,
+            )
         hide_after = live_until
         if due is not None and not window.serve_overdue:
             overdue = self.review_policy.instants(due)[1]
             hide_after = overdue if hide_after is None else min(hide_after, overdue)
         return Change(
-            type_, slug, locale, int(revision), False, stamp(bytes(doc), due, window), hide_after
+            type=type_,
+            slug=slug,
+            locale=locale,
+            revision=int(revision),
+            deleted=False,
+            detail_json=stamp(bytes(doc), due, window),
+            hide_after=hide_after,
         )
 
     async def summaries(
@@ -485,7 +490,10 @@ class Store:
             + " ORDER BY type, locale, position, slug",
             review_params,
         ) as cur:
-            return [PublicPage(*row) async for row in cur]
+            return [
+                PublicPage(type=type_, slug=slug, locale=locale, updated_at=updated, topic=topic)
+                async for type_, slug, locale, updated, topic in cur
+            ]
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]

@@ -1,4 +1,4 @@
-"""Full-text search over the FTS5 index the build writes (issue 3).
+"""Full-text search over the FTS5 index the build writes.
 
 User text never reaches FTS5 as syntax: it is split into folded words here, each word is
 corrected against the vocabulary the build stored (typos, half-typed words), expanded with
@@ -8,12 +8,9 @@ many of the query's words an item matches, then bm25 with the title weighted hig
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 import aiosqlite
 import msgspec
@@ -33,17 +30,10 @@ SNIPPET_TOKENS = 24
 MARK_START, MARK_END = "\x02", "\x03"
 
 _encoder = msgspec.json.Encoder()
-#: An offset SQLite can bind (a signed 64-bit integer); a forged larger one is refused.
-_Offset = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-_decode_cursor = msgspec.json.Decoder(tuple[str, _Offset])
 
 
 class BadQuery(ValueError):
     """The query cannot be searched (e.g. it has no words); the message says why."""
-
-
-class BadCursor(ValueError):
-    pass
 
 
 def max_edits(word: str) -> int:
@@ -282,24 +272,3 @@ def _best_snippet(summary: str, body: str) -> str:
     if body.count(MARK_START) > summary.count(MARK_START):
         return body
     return summary
-
-
-def fingerprint(*parts: object) -> str:
-    """Ties a cursor to the query it pages, so it cannot page another."""
-    return hashlib.sha256(_encoder.encode(parts)).hexdigest()[:12]
-
-
-def encode_cursor(print_: str, offset: int) -> str:
-    raw = _encoder.encode((print_, offset))
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def decode_cursor(cursor: str, print_: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        issued_for, offset = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise BadCursor("not a cursor this API issued; start again without it") from None
-    if issued_for != print_:
-        raise BadCursor("issued for another query; start again without it")
-    return offset

@@ -44,7 +44,7 @@ ADDED_COLUMNS = {
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SearchText:
     """What search indexes of an item, column by column (weights are in storage.search)."""
 
@@ -169,7 +169,7 @@ async def write(
                 db,
                 await events_log.content_states(db, now),
                 at=now,
-                links=events_log.Links.from_site(site),
+                links=events_log.site_links(site),
                 complete=True,
                 cause="build",
                 content_revision=result.content_revision,
