@@ -502,6 +502,7 @@ class SearchHit(Resource, kw_only=True, frozen=True):
         float,
         Meta(description="Relevance, higher first; comparable only within one response."),
     ]
+    publication_status: PublicationStatusField | msgspec.UnsetType = msgspec.UNSET
 
 
 class SearchTerm(Resource, kw_only=True, frozen=True):

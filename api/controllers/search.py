@@ -237,6 +237,7 @@ class SearchController(Controller):
                     topic=doc.get("topic"),
                     link=_link(hit, doc, links, negotiated.default),
                     score=hit.score,
+                    publication_status=doc.get("publication_status", msgspec.UNSET),
                 )
             )
         body = SearchResults(
