@@ -321,6 +321,12 @@ def test_at_shows_a_channel_as_it_will_be(servers: Servers) -> None:
     _is_problem(_get(srv, "/v1/articles", "wrong", at=monday), 401, "not valid")
     for bad in ("tomorrow", "2026-03-02", "2026-03-02T09:00:00", "2026-13-02T09:00:00Z"):
         _is_problem(_get(srv, "/v1/articles", PREVIEW_KEY, at=bad), 400, "at")
+    # The calendar's ends are answered (as the content stands then), never a failure.
+    for far in ("9999-12-31T23:59:59Z", "9999-12-31T00:00:00-23:59", "0000-01-01T00:00:00+23:59"):
+        for path, extra in (("/v1/faqs", {}), ("/v1/articles", {}), ("/v1/faq-topics", {}),
+                            ("/v1/search", {"q": "pain"})):  # fmt: skip
+            answered = _get(srv, path, PREVIEW_KEY, at=far, channel="preview", **extra)
+            assert answered.status_code == 200, (far, path, answered.text)
     # Sync follows real time: it takes no `at`, and no preview channel.
     _is_problem(_get(srv, "/v1/sync", PREVIEW_KEY, at=monday), 400, "at")
     _is_problem(_get(srv, "/v1/sync", PREVIEW_KEY, channel="preview"), 400, "channel")

@@ -52,6 +52,9 @@ _DROPPED = frozenset({b"cache-control", b"etag", b"x-robots-tag"})
 _PREVIEW_KEYS = frozenset({PREVIEW_CHANNEL})
 _TRIGGERS = frozenset({AT_PARAM, TOKEN_PARAM})
 _FRACTION = re.compile(r"\.[0-9]+", re.ASCII)
+#: The instants `at` is taken within.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def is_preview_request(view: RequestView) -> bool:
@@ -73,6 +76,11 @@ def parse_at(value: str) -> float:
         raise ValueError(exc.params[0].reason) from None
     assert utc is not None
     moment = dt.datetime.strptime(utc, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    if not EARLIEST <= moment <= LATEST:
+        # Review dates are counted from the instant's day (up to ten years on): clamped far
+        # enough from the calendar's ends that no date computed from it overflows. Nothing
+        # the content says happens before 1970 or after 9000, so the answer is the same.
+        return (EARLIEST if moment < EARLIEST else LATEST).timestamp()
     # parse_moment keeps whole seconds; the instant asked for may fall within one.
     fraction = _FRACTION.match(value, 19)
     return moment.timestamp() + (float(fraction.group(0)) if fraction else 0.0)
