@@ -12,7 +12,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from schemas.content import Image, Locale, Reference, Seo, SideEffect, Slug, UrgentCare
+from schemas.content import (
+    LOCALE_PATTERN,
+    Image,
+    Locale,
+    Reference,
+    Seo,
+    SideEffect,
+    Slug,
+    UrgentCare,
+)
 
 __all__ = [
     "ArticleDetail",
@@ -710,9 +719,17 @@ class PreviewLinkRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unkno
 
     slug: Slug
     type: Annotated[PreviewItemType, Meta(description="The item's type.")] = "article"
-    locale: Annotated[
-        Locale | None, Meta(description="The item's locale; the site's default when omitted.")
-    ] = None
+    locale: (
+        Annotated[
+            str,
+            Meta(
+                pattern=LOCALE_PATTERN,
+                max_length=10,
+                description="The item's locale; the site's default when omitted.",
+            ),
+        ]
+        | None
+    ) = None
     ttl: Annotated[
         int,
         Meta(ge=1, le=30 * 86400, description="Seconds the link opens the item (at most 30 days)."),

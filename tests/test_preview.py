@@ -27,6 +27,8 @@ import httpx
 import pytest
 import yaml
 
+from api import preview
+from api.settings import Settings, SettingsError
 from tests.conftest import CONTENT, ROOT, Server, build_db
 from tests.website_corpus import write_article
 
@@ -586,3 +588,45 @@ def test_no_public_answer_of_any_documented_operation_names_a_draft(servers: Ser
                         if response.status_code == 200:
                             assert "publication_status" not in text, (path, query)
     assert asked > 200
+
+
+def test_preview_settings_and_tokens() -> None:
+    """The settings a preview needs, checked at start; tokens open what they name only."""
+    settings = Settings.from_env(
+        {"CLINIC_API_KEYS": f"preview:{_digest(PREVIEW_KEY)}", "CLINIC_PREVIEW_SECRET": SECRET}
+    )
+    assert settings.public_keys == ()  # a preview key alone turns keys on for nothing else
+    assert settings.preview_secret == SECRET.encode()
+    assert SECRET not in repr(settings)
+    short = "too-short-a-secret"
+    with pytest.raises(SettingsError, match="CLINIC_PREVIEW_SECRET") as raised:
+        Settings.from_env({"CLINIC_PREVIEW_SECRET": short})
+    assert short not in str(raised.value)
+    with pytest.raises(SettingsError, match="CLINIC_SERVE_OVERDUE"):
+        Settings.from_env({"CLINIC_SERVE_OVERDUE": "preview"})  # it is served everything
+
+    secret = SECRET.encode()
+    token = preview.sign(secret, "faq", DRAFT_FAQ, "es", 2_000_000_000)
+    link = preview.verify(secret, token, now=1_900_000_000)
+    assert (link.path, link.locale) == (f"/v1/faqs/{DRAFT_FAQ}", "es")
+    with pytest.raises(preview.LinkError, match="expired"):
+        preview.verify(secret, token, now=2_000_000_000)
+    with pytest.raises(preview.LinkError, match="altered"):
+        preview.verify(b"another-secret-of-the-same-length-or-so!", token, now=0)
+    # The same payload signed for another item, by whoever lacks the secret: refused.
+    forged = preview.sign(b"x" * 40, "faq", DRAFT_FAQ, "es", 2_000_000_000)
+    with pytest.raises(preview.LinkError, match="altered"):
+        preview.verify(secret, forged, now=0)
+    for bad in ("", ".", "abc", "a.b.c", "!!.??"):
+        with pytest.raises(preview.LinkError):
+            preview.verify(secret, bad, now=0)
+    assert [preview.parse_ttl(t) for t in ("90", "90s", "30m", "1h", "2d")] == [
+        90,
+        90,
+        1800,
+        3600,
+        172800,
+    ]
+    for bad in ("0", "31d", "1w", "-5", "1.5h"):
+        with pytest.raises(ValueError, match=r"duration|lasts"):
+            preview.parse_ttl(bad)

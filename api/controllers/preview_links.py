@@ -93,6 +93,10 @@ def document_preview(schema: OpenAPI) -> None:
     """What the preview gate does, in the document: making a link needs a key (always),
     and every operation that takes `at` may answer 403 (no preview or editor key, or a
     key of another channel) besides the 401 of a missing or wrong key."""
+    # The body is read strictly (a misspelt field is refused, not ignored): say so.
+    request_schema = (schema.components.schemas or {}).get(PreviewLinkRequest.__name__)
+    if request_schema is not None:
+        request_schema.additional_properties = False
     for item in (schema.paths or {}).values():
         if item.post is not None and item.post.operation_id == "createPreviewLink":
             item.post.security = [{"ApiKey": []}, {"Bearer": []}]
