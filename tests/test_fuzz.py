@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Server
+from tests.support import ROOT, Server
 
 SEED = 20240611
 MAX_EXAMPLES = 100
@@ -46,7 +46,7 @@ CURSOR_OPERATIONS = {
 
 
 @pytest.fixture(scope="module")
-def keyed_server(built_db: Path) -> Iterator[Server]:
+def keyed_server(built_db: Path, starts_server: None) -> Iterator[Server]:
     keys = ",".join(
         f"{channel}:{hashlib.sha256(key.encode()).hexdigest()}" for channel, key in KEYS.items()
     )

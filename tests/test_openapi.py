@@ -20,7 +20,7 @@ from api.cli import editor_schemas
 from api.normalize import normalized_document
 from api.registry import TYPES
 from api.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 Client = TestClient  # type: ignore[type-arg]
 

@@ -29,7 +29,7 @@ import yaml
 
 from api import preview
 from api.settings import Settings, SettingsError
-from tests.conftest import CONTENT, ROOT, Server, build_db
+from tests.support import CONTENT, ROOT, Server, build_db
 from tests.website_corpus import write_article
 
 DRAFT = "preview-draft-notice"
@@ -75,7 +75,7 @@ def _start(db_path: Path, **env: str) -> Server:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+def servers(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> Iterator[Servers]:
     import shutil
 
     root = tmp_path_factory.mktemp("preview")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 
+from api import links
 from api.build.check import check_relations, check_schedule
 from api.build.load import ContentError, ContentErrors, Loaded, load
 from api.build.shape import shape
@@ -101,7 +102,8 @@ async def _build(
         raise ContentErrors(loaded.errors)
     assert loaded.site is not None
     if base_url:
-        loaded.site = msgspec.structs.replace(loaded.site, base_url=base_url.rstrip("/"))
+        configured = links.base_url(base_url, loaded.site.base_url)
+        loaded.site = msgspec.structs.replace(loaded.site, base_url=configured)
     shaped = shape(loaded)
     site = msgspec.json.encode(loaded.site)
     synonyms = [

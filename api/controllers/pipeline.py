@@ -2,7 +2,7 @@
 
 Each type declares what it allows (sorts, filters, fields, includes) as data in the
 registry (api/registry.py); the controllers only name the parameters that vary by type, so
-the OpenAPI document lists them, and take the ones every list shares from `list_params`.
+the OpenAPI document lists them, and take the ones every list shares from `list_request`.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
 #: A list's `sort` parameter, of the sorts its type's `Literal` names.
 Sort = Annotated[T | None, QueryParameter(description=SORT_DESCRIPTION)]
 
-#: The content store, provided by the app (see api.app.provide_store).
+#: The content store, provided by the app (see api.controllers.store.provide_store).
 StoreDep = NamedDependency[Store]
 #: RFC 3339 date-time, as JSON Schema's `format: date-time` means it (seconds may be 60),
 #: matched whole (`fullmatch`: no `$` that lets a final line break through) and in ASCII
@@ -185,29 +185,29 @@ def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
     return f"^({choice})(,({choice}))*$"
 
 
-def fields_param(spec: ContentType) -> Any:
-    """The `fields` query parameter of a type, its allowed names in the document."""
+def _names_param(names: frozenset[str] | Mapping[str, Any], what: str) -> Any:
     return QueryParameter(
         max_length=MAX_LIST_PARAM_LENGTH,
-        pattern=csv_pattern(spec.fields),
-        description="Comma-separated fields to return (no spaces); `type`, `slug` and"
-        f" `locale` always come. One or more of: {', '.join(sorted(spec.fields))}.",
+        pattern=csv_pattern(names),
+        description=f"{what} One or more of: {', '.join(sorted(names))}.",
     )
+
+
+def fields_param(spec: ContentType) -> Any:
+    """The `fields` query parameter of a type, its allowed names in the document."""
+    what = "Comma-separated fields to return (no spaces); `type`, `slug` and `locale` always come."
+    return _names_param(spec.fields, what)
 
 
 def include_param(spec: ContentType) -> Any:
     """The `include` query parameter of a type, its allowed names in the document."""
-    return QueryParameter(
-        max_length=MAX_LIST_PARAM_LENGTH,
-        pattern=csv_pattern(spec.includes),
-        description="Comma-separated related items to embed under `included` (no spaces)."
-        f" One or more of: {', '.join(sorted(spec.includes))}.",
-    )
+    what = "Comma-separated related items to embed under `included` (no spaces)."
+    return _names_param(spec.includes, what)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ListParams:
-    """The query parameters every list takes (see `list_params`)."""
+    """The query parameters every list takes (see `list_request`)."""
 
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
@@ -217,51 +217,13 @@ class ListParams:
     channel: str | None = None
 
 
-async def list_params(
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    locale: LocaleParam = None,
-    updated_since: UpdatedSince = None,
-    review_status: ReviewStatusFilter = None,
-    channel: ChannelParam = None,
-    at: AtParam = None,
-) -> ListParams:
-    """The query parameters every list takes, declared once: a dependency of each list
-    operation (Litestar documents them on each). A parameter every list gains goes here
-    and in `ListParams`. `at` is taken by the preview gate, before the framework."""
-    return ListParams(
-        limit=limit,
-        cursor=cursor,
-        locale=locale,
-        updated_since=updated_since,
-        review_status=review_status,
-        channel=channel,
-    )
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ItemParams:
-    """The parameters every item operation takes (see `item_params`)."""
+    """The parameters every item operation takes (see `item_request`)."""
 
     slug: str
     locale: str | None = None
     channel: str | None = None
-
-
-async def item_params(
-    slug: SlugPath,
-    locale: LocaleParam = None,
-    channel: ChannelParam = None,
-    at: AtParam = None,
-    preview_token: PreviewToken = None,
-) -> ItemParams:
-    """The parameters every item operation takes, declared once (a dependency). `at` and
-    `preview_token` are taken by the preview gate, before the framework."""
-    return ItemParams(slug=slug, locale=locale, channel=channel)
-
-
-ListParamsDep = NamedDependency[ListParams]
-ItemParamsDep = NamedDependency[ItemParams]
 
 
 def links(**filters: str | None) -> list[tuple[str, str]]:
@@ -450,15 +412,45 @@ class ItemRequest:
 
 
 async def list_request(
-    request: Request[Any, Any, Any], store: StoreDep, list_params: ListParamsDep
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    locale: LocaleParam = None,
+    updated_since: UpdatedSince = None,
+    review_status: ReviewStatusFilter = None,
+    channel: ChannelParam = None,
+    at: AtParam = None,
 ) -> ListRequest:
-    return ListRequest(store=store, request=request, params=list_params)
+    """The query parameters every list takes, declared once: a dependency of each list
+    operation (Litestar documents them on each). A parameter every list gains goes here
+    and in `ListParams`. `at` is judged and read by the preview gate, before the framework
+    (api/middleware/preview.py): it is named here for the document."""
+    params = ListParams(
+        limit=limit,
+        cursor=cursor,
+        locale=locale,
+        updated_since=updated_since,
+        review_status=review_status,
+        channel=channel,
+    )
+    return ListRequest(store=store, request=request, params=params)
 
 
 async def item_request(
-    request: Request[Any, Any, Any], store: StoreDep, item_params: ItemParamsDep
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    slug: SlugPath,
+    locale: LocaleParam = None,
+    channel: ChannelParam = None,
+    at: AtParam = None,
+    preview_token: PreviewToken = None,
 ) -> ItemRequest:
-    return ItemRequest(store=store, request=request, params=item_params)
+    """The parameters every item operation takes, declared once (a dependency). `at` and
+    `preview_token` are judged and read by the preview gate, before the framework
+    (api/middleware/preview.py): they are named here for the document."""
+    params = ItemParams(slug=slug, locale=locale, channel=channel)
+    return ItemRequest(store=store, request=request, params=params)
 
 
 ListDep = NamedDependency[ListRequest]
@@ -467,13 +459,11 @@ ItemDep = NamedDependency[ItemRequest]
 
 class ContentController(Controller):
     """A content type's controller. Its list operations take `listing` (the parameters
-    every list shares, from `list_params`), its item operations `item` (from
-    `item_params`); each operation declares only the parameters that vary by type."""
+    every list shares, from `list_request`), its item operations `item` (from
+    `item_request`); each operation declares only the parameters that vary by type."""
 
     dependencies = {  # noqa: RUF012 (how Litestar declares them)
-        "list_params": Provide(list_params),
         "listing": Provide(list_request),
-        "item_params": Provide(item_params),
         "item": Provide(item_request),
     }
 

@@ -407,17 +407,9 @@ class Store:
         """A row of `type, slug, locale, revision, gone, detail_json, next_review_due,
         live_until`, as the change it records."""
         type_, slug, locale, revision, gone, doc, due, live_until = row
-        if gone or doc is None:
-            return Change(
-                type=type_,
-                slug=slug,
-                locale=locale,
-                revision=int(revision),
-                deleted=True,
-                detail_json=None,
-            )
-        hide_after = live_until
-        if due is not None and not window.serve_overdue:
+        deleted = bool(gone) or doc is None
+        hide_after = None if deleted else live_until
+        if not deleted and due is not None and not window.serve_overdue:
             overdue = self.review_policy.instants(due)[1]
             hide_after = overdue if hide_after is None else min(hide_after, overdue)
         return Change(
@@ -425,8 +417,8 @@ class Store:
             slug=slug,
             locale=locale,
             revision=int(revision),
-            deleted=False,
-            detail_json=stamp(bytes(doc), due, window),
+            deleted=deleted,
+            detail_json=None if deleted else stamp(bytes(doc), due, window),
             hide_after=hide_after,
         )
 
