@@ -630,3 +630,26 @@ def test_preview_settings_and_tokens() -> None:
     for bad in ("0", "31d", "1w", "-5", "1.5h"):
         with pytest.raises(ValueError, match=r"duration|lasts"):
             preview.parse_ttl(bad)
+
+
+def _searched(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {word for term in response.json()["meta"]["terms"] for word in term["searched"]}
+
+
+def test_search_never_corrects_to_a_word_only_unpublished_items_use(servers: Servers) -> None:
+    """A misspelt query is corrected against the words of what is served at that instant:
+    `meta.terms` must not offer the word of an article that goes live next month."""
+    srv = servers.preview_only
+    unpublished = {SCHEDULED_WORD, DRAFT_WORD, DRAFT_FAQ_WORD}
+    for typo in ("marrem", "maram", "quilwort", "bladderwrak"):
+        for channel in ("website", "kiosk", "editor"):
+            assert not _searched(_get(srv, "/v1/search", q=typo, channel=channel)) & unpublished
+    # Once it is live (asked for with at=), and in the preview, the word is offered.
+    ahead = _get(srv, "/v1/search", PREVIEW_KEY, q="marrem", at=servers.monday)
+    assert SCHEDULED_WORD in _searched(ahead)
+    assert SCHEDULED in {hit["slug"] for hit in ahead.json()["data"]}
+    previewed = _get(srv, "/v1/search", PREVIEW_KEY, q="marrem", channel="preview")
+    assert SCHEDULED_WORD in _searched(previewed)
+    # Words the live content uses are still corrected to.
+    assert "ketamine" in _searched(_get(srv, "/v1/search", q="ketamene"))

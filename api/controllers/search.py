@@ -148,7 +148,7 @@ async def run_search(
     channel: str | None,
 ) -> tuple[list[SearchTerm], fts.Hits, str | None]:
     """Validate, analyse and run a search; the terms as understood, the hits, next cursor."""
-    vocabulary = await store.vocabulary()
+    vocabulary = await store.vocabulary(review_window(store, channel))
     try:
         terms = fts.analyse(q, vocabulary)
     except fts.BadQuery:

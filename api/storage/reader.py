@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
@@ -29,6 +30,10 @@ SORT_COLUMNS = {
 
 
 _STORED_STATUS = f'"review_status":"{STORED_STATUS}"'.encode()
+#: Every go-live and expiry of the indexed items: the vocabulary changes only at them.
+_BOUNDS = "SELECT live_from, live_until FROM items WHERE deleted = 0 AND withdrawn IS NULL"
+#: Served vocabularies kept per build (`at=` may ask for many instants).
+_MAX_VOCABULARIES = 16
 _decode_withdrawn = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -149,6 +154,9 @@ class Store:
     review_policy: ReviewPolicy = field(default_factory=ReviewPolicy)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _vocabulary: tuple[str, fts.Vocabulary] | None = None
+    #: The build's go-lives and expiries, and the served vocabulary of each span between.
+    _vocabulary_bounds: tuple[float, ...] = ()
+    _served_vocabularies: dict[int, fts.Vocabulary] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -242,13 +250,33 @@ class Store:
         ) as cur:
             return {str(row[0]) async for row in cur}
 
-    async def vocabulary(self) -> fts.Vocabulary:
-        """The search vocabulary of the current build, loaded once per build."""
+    async def vocabulary(self, window: ReviewWindow | None = None) -> fts.Vocabulary:
+        """The search vocabulary of the current build, loaded once per build; for a public
+        window, without the words only items not served at its instant use (so that no
+        correction names a word of a scheduled item), made once per transition window."""
         build = self.meta.get("content_hash", "")
         if self._vocabulary is None or self._vocabulary[0] != build:
             vocabulary = await fts.load_vocabulary(self.db, self.meta.get("synonyms", "[]"))
             self._vocabulary = (build, vocabulary)
-        return self._vocabulary[1]
+            self._served_vocabularies = {}
+            try:
+                async with self.db.execute(_BOUNDS) as cur:
+                    found = {bound async for row in cur for bound in row if bound is not None}
+            except aiosqlite.OperationalError:  # a database built before items had bounds
+                found = set()
+            self._vocabulary_bounds = tuple(sorted(found))
+        full = self._vocabulary[1]
+        if window is None or window.everything:
+            return full
+        # Between two bounds the same items are served: one vocabulary per such span.
+        span = bisect.bisect_right(self._vocabulary_bounds, window.now)
+        served = self._served_vocabularies.get(span)
+        if served is None:
+            served = full.without(await fts.unserved_words(self.db, window.now))
+            if len(self._served_vocabularies) >= _MAX_VOCABULARIES:
+                self._served_vocabularies.clear()
+            self._served_vocabularies[span] = served
+        return served
 
     async def search(self, query: fts.SearchQuery, window: ReviewWindow) -> fts.Hits:
         """Served items that match, with today's review status, for the window's channel."""
