@@ -22,6 +22,7 @@ from api.controllers.guards import documented_query_names, reject_unknown_parame
 from api.controllers.kiosk_app import kiosk_file, kiosk_page
 from api.controllers.operations import health, metrics, ready
 from api.controllers.parameters import parameter_rules
+from api.controllers.preview_links import create_preview_link
 from api.controllers.search import SearchController
 from api.controllers.site import get_site
 from api.controllers.sitemap import SitemapController
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             SearchController,
             SyncController,
             EventController,
+            create_preview_link,
             get_site,
             health,
             ready,

@@ -114,7 +114,7 @@ def test_allow_lists_head_with_get_once() -> None:
 
 
 def test_the_http_layer_imports_no_controller() -> None:
-    """The layers in front of the framework (api/http, api/middleware, the request view)
+    """The delivery layer in front of the framework (api/http) and the request view
     negotiate on their own: none of their modules imports a controller module, so a
     handler's module can change without the delivery layer seeing it."""
     import ast

@@ -35,7 +35,7 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while content is loaded, built and written.
 
     A large build makes millions of objects that live until it ends; every full collection
-    walks them all, several seconds of a 60,000-item build (issue 5) for no garbage found.
+    walks them all, several seconds of a 60,000-item build for no garbage found.
     Forked workers inherit the setting and exit when done. Memory still goes back by
     reference counting; the collector is turned back on after.
     """

@@ -139,9 +139,10 @@ _job: tuple[Context, list[PageFile], list[FaqTopicSource]] | None = None
 def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
     """Every item of the content as a Record, in a stable order. Expects checked content.
 
-    Rendering is most of a build; a large one is spread over one process per CPU (issue 5:
-    10,000 articles and 50,000 FAQs within a minute), and each process also hashes its items
-    and counts their words for the search vocabulary. The result does not depend on it.
+    Rendering is most of a build; a large one is spread over one process per CPU (the
+    target is 10,000 articles and 50,000 FAQs within a minute), and each process also
+    hashes its items and counts their words for the search vocabulary. The result does
+    not depend on it.
     """
     global _job
     assert loaded.people is not None
@@ -211,7 +212,7 @@ class RelatedArticles:
     one that is scheduled or expires is, and is left out when served while it is not live.
 
     Scored through an index of who links to what, not by comparing every pair: 10,000
-    articles are 10^8 pairs (issue 5). The index is built once; each article's list is
+    articles are 10^8 pairs. The index is built once; each article's list is
     found when the article is rendered, so a large build finds them in its workers.
     """
 

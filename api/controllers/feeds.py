@@ -31,7 +31,9 @@ from api.controllers.pipeline import (
     StoreDep,
     UpdatedSince,
     parse_moment,
+    review_window,
 )
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.controllers.website import website
 from api.reading import canonical_query, view_of
@@ -132,7 +134,7 @@ async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str)
                 sort="published_at",
                 descending=True,
                 limit=query.limit,
-                window=store.review_policy.window(CHANNEL),
+                window=review_window(store, CHANNEL),
                 links=query.links,
                 published_since=query.published_since,
                 updated_since=query.updated_since,
@@ -313,6 +315,7 @@ class FeedController(Controller):
         "feed_query": Provide(feed_query),
         "feed": Provide(requested_feed),
     }
+    parameters = AT_PARAMETERS
 
     @get(
         "/articles.atom",

@@ -7,6 +7,7 @@ the OpenAPI document lists them, and take the ones every list shares from `list_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -17,8 +18,10 @@ from urllib.parse import quote, urlencode
 import msgspec
 from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
 from litestar.params import PathParameter, QueryParameter
 
+from api import preview
 from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
@@ -31,7 +34,7 @@ from api.links import api_path
 from api.reading import view_of
 from api.registry import ContentType
 from api.review import ReviewWindow
-from api.storage.reader import Found, ListQuery, Store
+from api.storage.reader import Change, Found, ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
 from schemas.resources import Channel, ReviewStatus
 
@@ -141,6 +144,37 @@ ChannelParam = Annotated[
             " names the channel (by default only `editor`)."
         )
         + KIOSK_RENDITION
+    ),
+]
+AT_DESCRIPTION = (
+    "Answer as the content will be (or was) at this instant (RFC 3339, e.g."
+    " `2026-03-02T09:00:00+01:00`): what goes live, expires or falls overdue by then, for"
+    " the channel asked for (`channel=kiosk&at=...`: the kiosk on Monday). It shows what is"
+    " not public yet, so it needs a `preview` or `editor` key, even where keys are otherwise"
+    " off: without one it is refused (401 or 403), never ignored. Its answers are"
+    " `Cache-Control: private, no-store` and `X-Robots-Tag: noindex`."
+)
+#: Read by the preview gate in front (api/middleware/preview.py), which admits it and
+#: leaves the instant for `review_window`; the operations name it for the document.
+AtParam = Annotated[
+    str | None,
+    QueryParameter(max_length=64, description=AT_DESCRIPTION, schema_extra={"format": "date-time"}),
+]
+#: A signed preview link's token, for the operations that get one item: judged by the
+#: preview gate too (api/preview.py).
+PreviewToken = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=3,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description=(
+            "A signed preview link's token (`POST /v1/preview-links`, or `python -m api"
+            " preview-link`): opens this one item, in the link's locale (pass `locale` as the"
+            " link does), as `channel=preview` shows it, without a key, until the link"
+            " expires. An expired or altered token, or one for another item, answers 401,"
+            " never the published version."
+        ),
     ),
 ]
 
@@ -256,9 +290,35 @@ def default_locale(store: Store) -> str:
     return store.meta.get("default_locale", "en")
 
 
+class Forbidden(HTTPException):
+    status_code = 403
+
+
 def review_window(store: Store, channel: str | None) -> ReviewWindow:
-    """Today's review window for the channel; read once per request (it depends on the date)."""
-    return store.review_policy.window(channel or DEFAULT_CHANNEL)
+    """The channel's window for this request; read once per request (it depends on the
+    date). At the request's `at=` instant when the preview gate admitted one, and the
+    preview channel's (every item) for `channel=preview` (api/preview.py)."""
+    seen = preview.current()
+    if channel == preview.PREVIEW_CHANNEL:
+        if seen is None or not seen.preview:
+            # Only the gate in front admits the preview channel; never answer it without.
+            raise Forbidden(detail="channel=preview needs a key of the preview channel.")
+        return store.review_policy.window(channel, now=seen.at, everything=True)
+    return store.review_policy.window(
+        channel or DEFAULT_CHANNEL, now=seen.at if seen is not None else None
+    )
+
+
+def item_window(
+    store: Store, window: ReviewWindow, type_: str, slug: str, locale: str
+) -> ReviewWindow:
+    """The window one item is read in: the preview channel's for the item a signed link
+    opens (and only that one, in its locale), else the request's."""
+    seen = preview.current()
+    link = seen.link if seen is not None else None
+    if link is None or (link.type, link.slug, link.locale) != (type_, slug, locale):
+        return window
+    return store.review_policy.window(preview.PREVIEW_CHANNEL, everything=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,10 +420,12 @@ async def list_request(
     updated_since: UpdatedSince = None,
     review_status: ReviewStatusFilter = None,
     channel: ChannelParam = None,
+    at: AtParam = None,
 ) -> ListRequest:
     """The query parameters every list takes, declared once: a dependency of each list
     operation (Litestar documents them on each). A parameter every list gains goes here
-    and in `ListParams`."""
+    and in `ListParams`. `at` is judged and read by the preview gate, before the framework
+    (api/middleware/preview.py): it is named here for the document."""
     params = ListParams(
         limit=limit,
         cursor=cursor,
@@ -381,8 +443,12 @@ async def item_request(
     slug: SlugPath,
     locale: LocaleParam = None,
     channel: ChannelParam = None,
+    at: AtParam = None,
+    preview_token: PreviewToken = None,
 ) -> ItemRequest:
-    """The parameters every item operation takes, declared once (a dependency)."""
+    """The parameters every item operation takes, declared once (a dependency). `at` and
+    `preview_token` are judged and read by the preview gate, before the framework
+    (api/middleware/preview.py): they are named here for the document."""
     params = ItemParams(slug=slug, locale=locale, channel=channel)
     return ItemRequest(store=store, request=request, params=params)
 
@@ -449,6 +515,8 @@ async def _list_items(
             docs = [kiosk_rendition(doc) for doc in docs]
         if picked:
             keep = ALWAYS_FIELDS.union(picked)
+            if window.everything:
+                keep = keep | {"publication_status"}  # the point of a preview
             docs = [{k: v for k, v in doc.items() if k in keep or k == "included"} for doc in docs]
         rows = [_encoder.encode(doc) for doc in docs]
     meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
@@ -475,16 +543,20 @@ async def _get_item(
     default = negotiated.default
     locale = negotiated.locale
     window = review_window(store, channel)
-    found = _existing(await store.find(spec.name, slug, locale, window))
+    own = item_window(store, window, spec.name, slug, locale)
+    found = _existing(await store.find(spec.name, slug, locale, own), own)
     if found is None and negotiated.fallback is not None:
-        found = _existing(await store.find(spec.name, slug, negotiated.fallback, window))
+        own = item_window(store, window, spec.name, slug, negotiated.fallback)
+        found = _existing(await store.find(spec.name, slug, negotiated.fallback, own), own)
     if found is None:
         raise NotFound(detail=f"No {spec.name} with slug '{slug}' in locale '{locale}'.")
-    if found.withdrawn is not None:
+    if own.everything:
+        pass  # a preview shows the item wherever it stands; publication_status says where
+    elif found.withdrawn is not None:
         raise _gone(spec, slug=slug, locale=locale, default=default, withdrawn=found.withdrawn)
-    if found.state == "expired":
+    elif found.state == "expired":
         raise _expired(spec, slug, found.expired_at)
-    if found.review_status == "overdue" and not window.serve_overdue:
+    elif found.review_status == "overdue" and not window.serve_overdue:
         raise NotFound(
             detail=f"The {spec.name} '{slug}' is overdue for clinical review, so it is not"
             f" served to the {channel or DEFAULT_CHANNEL} channel until it is reviewed again."
@@ -506,10 +578,10 @@ async def _get_item(
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-def _existing(found: Found | None) -> Found | None:
+def _existing(found: Found | None, window: ReviewWindow) -> Found | None:
     """The item as a client may know of it: a draft, or one scheduled for later, does not
-    exist yet (its answer says nothing of it)."""
-    if found is None or found.state in ("draft", "scheduled"):
+    exist yet (its answer says nothing of it). A preview knows of every item."""
+    if found is None or (found.state in ("draft", "scheduled") and not window.everything):
         return None
     return found
 
@@ -535,6 +607,21 @@ async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: Revi
         return False
     doc["related"] = [entry for entry in related if entry["slug"] in served]
     return True
+
+
+async def served_related(store: Store, changes: list[Change], window: ReviewWindow) -> list[Change]:
+    """Synced items as the detail serves them: an article's `related` without the articles
+    the channel is not served at the window's instant (a scheduled one, say), which the
+    stored JSON, made at build time, still names."""
+    kept = []
+    for change in changes:
+        row = change.detail_json
+        if row is not None and b'"related":[{' in row:
+            doc = _decode_object.decode(row)
+            if await _hide_unserved_related(store, doc, window):
+                change = dataclasses.replace(change, detail_json=_encoder.encode(doc))
+        kept.append(change)
+    return kept
 
 
 def _gone(

@@ -24,6 +24,7 @@ from api.controllers.pipeline import (
     parse_csv,
     review_window,
 )
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.cursors import BadCursor
 from api.cursors import decode as decode_parts
@@ -147,7 +148,7 @@ async def run_search(
     channel: str | None,
 ) -> tuple[list[SearchTerm], fts.Hits, str | None]:
     """Validate, analyse and run a search; the terms as understood, the hits, next cursor."""
-    vocabulary = await store.vocabulary()
+    vocabulary = await store.vocabulary(review_window(store, channel))
     try:
         terms = fts.analyse(q, vocabulary)
     except fts.BadQuery:
@@ -185,6 +186,7 @@ async def run_search(
 class SearchController(Controller):
     path = "/v1/search"
     tags = ("search",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/",
@@ -235,6 +237,7 @@ class SearchController(Controller):
                     topic=doc.get("topic"),
                     link=_link(hit, doc, links, negotiated.default),
                     score=hit.score,
+                    publication_status=doc.get("publication_status", msgspec.UNSET),
                 )
             )
         body = SearchResults(

@@ -14,7 +14,8 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from api.controllers.modified import moment_header
-from api.controllers.pipeline import StoreDep
+from api.controllers.pipeline import StoreDep, review_window
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.controllers.website import website
 from api.registry import BY_NAME, FAQ_TOPIC_PAGE
@@ -31,7 +32,7 @@ _encoder = msgspec.json.Encoder()
 async def sitemap_entries(store: Store, state: State) -> list[SitemapEntry]:
     async with store.snapshot():
         site = await website(store, state)
-        pages = await store.public_pages(store.review_policy.window(CHANNEL))
+        pages = await store.public_pages(review_window(store, CHANNEL))
     entries: list[dict[str, Any]] = []
     topics: dict[tuple[str, str], dict[str, Any]] = {}
     for page in pages:
@@ -86,6 +87,7 @@ def sitemap_xml(entries: list[SitemapEntry]) -> bytes:
 class SitemapController(Controller):
     path = "/v1"
     tags = ("site",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/sitemap",

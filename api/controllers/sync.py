@@ -20,7 +20,13 @@ from api.controllers.kiosk import is_kiosk, kiosk_rendition
 from api.controllers.locales import site_locales
 from api.controllers.modified import header as last_modified
 from api.controllers.modified import newest_of_rows
-from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH, StoreDep, review_window
+from api.controllers.pipeline import (
+    CURSOR_PATTERN,
+    MAX_CURSOR_LENGTH,
+    StoreDep,
+    review_window,
+    served_related,
+)
 from api.controllers.responses import BAD_REQUEST, GUARDED, SYNC_GONE, UNAVAILABLE
 from api.cursors import BadCursor
 from api.cursors import decode as decode_parts
@@ -28,7 +34,7 @@ from api.cursors import encode as encode_parts
 from api.errors import Gone, bad_param
 from api.storage.reader import Change, DatabaseUnavailable
 from schemas.content import LOCALE_PATTERN
-from schemas.resources import Channel, SyncPage
+from schemas.resources import PublicChannel, SyncPage
 
 MAX_SYNC_LIMIT = 500
 DEFAULT_SYNC_LIMIT = 100
@@ -62,7 +68,7 @@ SyncLocale = Annotated[
     ),
 ]
 SyncChannel = Annotated[
-    Channel | None,
+    PublicChannel | None,
     QueryParameter(
         description=(
             "The channel the copy shows (without it: everything the `editor` channel is"
@@ -191,6 +197,9 @@ class SyncController(Controller):
                 since=since,
                 locale=locale,
             )
+            # Built JSON names related articles that may not be served yet.
+            moved = await served_related(store, moved, window)
+            changes = await served_related(store, changes, window)
         # The transitions come whole; the changes after `after` fill the rest of the page,
         # at least one a time so that every call moves on.
         room = max(1, limit - len(moved))

@@ -31,6 +31,7 @@ import time
 from api.http.delivery import Delivery
 from api.middleware.access_log import UNMATCHED, AccessLogMiddleware, new_request_id
 from api.middleware.keys import OPEN_PATHS, ApiKeyMiddleware, Refusal
+from api.middleware.preview import is_preview_request
 from api.middleware.ratelimit import RateLimiter
 from api.middleware.types import Headers, Message, Scope
 from api.reading import VIEW, RequestReader
@@ -65,8 +66,8 @@ class FastPath:
             return None
         # Read once, here; when this path declines, the layers take the same view.
         request = scope[VIEW] = self.reader.read(scope)
-        if request.problem is not None:
-            return None
+        if request.problem is not None or is_preview_request(request):
+            return None  # a preview is never answered from shared, prepared bytes
         delivery = self.delivery
         now = time.time()
         found = delivery.lookup(scope, request, now)

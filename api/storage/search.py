@@ -8,6 +8,7 @@ many of the query's words an item matches, then bm25 with the title weighted hig
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,18 @@ class Vocabulary:
         synonyms = {term: tuple(group) for group in groups for term in group}
         longest = max((len(t.split()) for t in synonyms), default=1)
         return cls(docs, synonyms, longest, sorted(docs))
+
+    def without(self, unserved: Counter[str]) -> Vocabulary:
+        """The vocabulary less the words only items not served use: a correction must not
+        name a word of an item that is not live yet (nor of one expired or withdrawn)."""
+        if not unserved:
+            return self
+        docs = {
+            term: count - unserved.get(term, 0)
+            for term, count in self.docs.items()
+            if count == 0 or count > unserved.get(term, 0)  # a synonym's word has no items
+        }
+        return Vocabulary(docs, self.synonyms, self.longest_synonym, sorted(docs))
 
     def corrections(self, word: str, prefix: bool) -> list[str]:
         """Indexed words the user probably meant by `word`, best first; [] if none is close.
@@ -186,6 +199,26 @@ class Hit:
 class Hits:
     hits: list[Hit]
     total: int
+
+
+#: The items a public channel is not served whatever the instant (withdrawn), or not at
+#: the instant given twice (before their go-live, from their expiry): drafts are not indexed.
+_UNSERVED = (
+    "SELECT s.title, s.keywords, s.summary, s.body FROM search s"
+    " JOIN items i ON i.revision = s.rowid WHERE i.deleted = 0 AND (i.withdrawn IS NOT NULL"
+    " OR (i.live_from IS NOT NULL AND i.live_from > ?)"
+    " OR (i.live_until IS NOT NULL AND i.live_until <= ?))"
+)
+
+
+async def unserved_words(db: aiosqlite.Connection, at: float) -> Counter[str]:
+    """How many indexed items not served at `at` (scheduled, expired, withdrawn) use each
+    word, counted as the build counts the vocabulary (storage/writer.py)."""
+    counted: Counter[str] = Counter()
+    async with db.execute(_UNSERVED, (at, at)) as cur:
+        async for row in cur:
+            counted.update(set(words(" ".join(str(column or "") for column in row))))
+    return counted
 
 
 async def load_vocabulary(db: aiosqlite.Connection, synonyms_json: str) -> Vocabulary:
