@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -49,6 +50,9 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int
+    #: CPU time the server spent per request answered (user + system, from /proc): unlike
+    #: req/s, it hardly depends on what else the machine's CPUs are doing meanwhile.
+    cpu_us: float = math.nan
 
 
 @dataclass
@@ -74,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="measure only the endpoints whose name contains TEXT (e.g. 304), beside the bare"
+        " app as usual; the sweep and the rebuild are left out",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print(WRK_HELP, file=sys.stderr)
@@ -110,11 +120,15 @@ def main(argv: list[str] | None = None) -> int:
         step(f"start-up to /ready: {report['startup_s'] * 1000:.0f} ms")
         report["rss_idle_mb"] = rss_mb(api.pid)
         scenarios = discover(api_port)
-        rows = measure(scenarios, api_port, bare_port, args)
+        if args.only:
+            scenarios = [s for s in scenarios if args.only.lower() in s.name.lower()]
+        rows = measure(scenarios, (api_port, api.pid), (bare_port, bare.pid), args)
         report["rows"] = [{**asdict(r), "ratio": round(r.ratio, 3)} for r in rows]
-        report["sweep"] = sweep(api_port, args, work)
+        if not args.only:
+            report["sweep"] = sweep(api_port, args, work)
         report["rss_mb"] = rss_mb(api.pid)
-        report["first_after_build"] = first_after_build(api_port, env, content, args)
+        if not args.only:
+            report["first_after_build"] = first_after_build(api_port, env, content, args)
     finally:
         for process in (api, bare):
             process.terminate()
@@ -217,20 +231,36 @@ _LATENCY = re.compile(r"^\s*(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(port: int, path: str, headers: dict[str, str], args: argparse.Namespace) -> Figures:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    server: tuple[int, int], path: str, headers: dict[str, str], args: argparse.Namespace
+) -> Figures:
+    port, pid = server
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
                "--latency", f"http://{HOST}:{port}{path}"]  # fmt: skip
     for name, value in headers.items():
         command[1:1] = ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     latency = {q: float(v) * _UNITS[unit] for q, v, unit in _LATENCY.findall(out)}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    answered = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     errors = int(bad.group(1)) if bad else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return Figures(rps, latency["50"], latency["99"], errors)
+    cpu_us = cpu / answered * 1e6 if answered else math.nan
+    return Figures(rps, latency["50"], latency["99"], errors, cpu_us)
 
 
 def median(figures: list[Figures]) -> Figures:
@@ -239,11 +269,15 @@ def median(figures: list[Figures]) -> Figures:
         statistics.median(f.p50_ms for f in figures),
         statistics.median(f.p99_ms for f in figures),
         sum(f.errors for f in figures),
+        statistics.median(f.cpu_us for f in figures),
     )
 
 
 def measure(
-    scenarios: list[Scenario], api_port: int, bare_port: int, args: argparse.Namespace
+    scenarios: list[Scenario],
+    api_server: tuple[int, int],
+    bare_server: tuple[int, int],
+    args: argparse.Namespace,
 ) -> list[Row]:
     api: dict[str, list[Figures]] = {s.name: [] for s in scenarios}
     bare: dict[str, list[Figures]] = {s.name: [] for s in scenarios}
@@ -251,8 +285,8 @@ def measure(
         for s in scenarios:
             step(f"round {round_ + 1}/{args.repeat}: {s.name}")
             # Interleaved, so a noisy neighbour on a shared machine hits both alike.
-            api[s.name].append(wrk(api_port, s.path, s.headers, args))
-            bare[s.name].append(wrk(bare_port, f"/{s.size}", {}, args))
+            api[s.name].append(wrk(api_server, s.path, s.headers, args))
+            bare[s.name].append(wrk(bare_server, f"/{s.size}", {}, args))
     return [Row(s.name, s.size, median(api[s.name]), median(bare[s.name])) for s in scenarios]
 
 
@@ -331,6 +365,14 @@ def print_report(report: dict[str, object], rows: list[Row], args: argparse.Name
             f"| {r.name}{errors} | {r.size} | {r.api.rps:,.0f} | {r.api.p50_ms:.2f} |"
             f" {r.api.p99_ms:.2f} | {r.bare.rps:,.0f} | {r.bare.p99_ms:.2f} | {r.ratio:.0%} |"
         )
+    print()
+    print("| endpoint | server CPU µs per request | bare | ratio by CPU |")
+    print("|---|---:|---:|---:|")
+    for r in rows:
+        share = r.bare.cpu_us / r.api.cpu_us if r.api.cpu_us else math.nan
+        print(f"| {r.name} | {r.api.cpu_us:.1f} | {r.bare.cpu_us:.1f} | {share:.0%} |")
+    if args.only:
+        return
     by_name = {r.name: r for r in rows}
     deep, first = by_name["FAQ list, page 200 (cursor)"], by_name["FAQ list, first page"]
     sweep = report["sweep"]

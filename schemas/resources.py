@@ -428,9 +428,7 @@ class FaqList(Resource, kw_only=True, frozen=True):
 
 
 class Site(Resource, kw_only=True, frozen=True):
-    locale: Annotated[
-        Locale, Meta(description="The language of the words below (negotiated).")
-    ]
+    locale: Annotated[Locale, Meta(description="The language of the words below (negotiated).")]
     name: str
     base_url: str
     description: str

@@ -111,3 +111,24 @@ def test_allow_lists_head_with_get_once() -> None:
     assert allow_with_head(b"GET, OPTIONS") == b"GET, OPTIONS, HEAD"
     assert allow_with_head(b"GET, HEAD, OPTIONS") == b"GET, HEAD, OPTIONS"
     assert allow_with_head(b"POST") == b"POST"
+
+
+def test_the_http_layer_imports_no_controller() -> None:
+    """The delivery layer in front of the framework (api/http) and the request view
+    negotiate on their own: none of their modules imports a controller module, so a
+    handler's module can change without the delivery layer seeing it."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "api"
+    files = [*(root / "http").glob("*.py"), root / "reading.py"]
+    offending = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            offending += [f"{path.name}: {n}" for n in names if n.startswith("api.controllers")]
+    assert offending == []

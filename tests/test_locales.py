@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.build import check
-from api.controllers.locales import accepted, match
+from api.http.negotiation import accepted, match
 
 
 @pytest.mark.parametrize(

@@ -275,9 +275,13 @@ def test_cache_lifetimes_count_down_to_the_next_transition() -> None:
     from api.timeline import Window
 
     prepared = Prepared(
-        Revision(("h", "1"), 0), Window(None, 1000.0), 1 << 20, b"public", b"", None,
-        (60, 300, 86400),
-    )  # fmt: skip
+        Revision(("h", "1"), 0),
+        Window(None, 1000.0),
+        max_bytes=1 << 20,
+        cache_control=b"public",
+        vary=b"",
+        lifetimes=(60, 300, 86400),
+    )
     assert prepared.cap_from == 1000.0 - 60 - 86400
     assert prepared.cache_control_at(500.0) == (
         b"public, max-age=60, stale-while-revalidate=300, stale-if-error=440"

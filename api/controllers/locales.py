@@ -12,12 +12,9 @@ import msgspec
 from litestar import Request
 
 from api.errors import bad_param
+from api.http.negotiation import header_locale
 from api.reading import view_of
 from api.storage.reader import Store
-
-#: Longer Accept-Language headers are read only this far; real ones are a few dozen bytes.
-MAX_HEADER = 500
-MAX_RANGES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,53 +46,6 @@ def site_locales(store: Store) -> tuple[str, tuple[str, ...]]:
         return default, (default,)
     site = msgspec.json.decode(raw)
     return str(site["default_locale"]), tuple(site["locales"])
-
-
-def accepted(header: str) -> list[str]:
-    """Language ranges of an Accept-Language header, most preferred first (RFC 9110 12.5.4).
-
-    Malformed parts are skipped rather than refused: browsers send what they send.
-    """
-    ranges: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header[:MAX_HEADER].split(",")[:MAX_RANGES]):
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip()
-        if not tag:
-            continue
-        quality = 1.0
-        name, _, value = params.strip().partition("=")
-        if name.strip().lower() == "q":
-            try:
-                quality = float(value.strip())
-            except ValueError:
-                continue
-            if not 0.0 <= quality <= 1.0:
-                continue
-        if quality > 0:
-            ranges.append((-quality, position, tag))
-    return [tag for _, _, tag in sorted(ranges)]
-
-
-def match(ranges: list[str], locales: tuple[str, ...]) -> str | None:
-    by_lower = {loc.lower(): loc for loc in locales}
-    for tag in ranges:
-        lower = tag.lower()
-        if lower == "*":
-            return None
-        if lower in by_lower:
-            return by_lower[lower]
-        primary = lower.split("-")[0]
-        if primary in by_lower:
-            return by_lower[primary]
-    return None
-
-
-def header_locale(accept_language: bytes | None, locales: tuple[str, ...]) -> str | None:
-    """The locale an Accept-Language header (all of its lines, combined) picks, if any. The
-    one negotiation: the handlers answer in it and prepared answers are keyed on it."""
-    if not accept_language:
-        return None
-    return match(accepted(accept_language.decode("latin-1")), locales)
 
 
 def negotiate(store: Store, request: Request[Any, Any, Any], locale: str | None) -> Negotiated:

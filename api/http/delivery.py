@@ -35,7 +35,7 @@ from typing import Any
 from api.errors import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, allow_with_head, precondition_status, preferred_codings
-from api.http.prepared import Entry, Header, Key, Prepared
+from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
@@ -157,12 +157,12 @@ class Delivery:
         await send({"type": "http.response.body", "body": body})
 
     def lookup(
-        self, scope: Scope, request: RequestView
+        self, scope: Scope, request: RequestView, now: float | None = None
     ) -> tuple[Prepared, Key, Entry | None] | None:
         """The prepared answer to this GET or HEAD, if there is one yet: (the live
         revision's prepared answers, the request's key, the entry or None). None when the
         request is never answered from prepared bytes (no content yet, or a path that must
-        reflect this moment)."""
+        reflect this moment). `now` is the clock's time, if the caller has read it."""
         path: str = scope["path"]
         if path in NO_STORE_PATHS or path.startswith(KIOSK_PREFIX):
             return None
@@ -170,7 +170,8 @@ class Delivery:
         if revision is None:
             return None
         prepared = self.prepared
-        now = time.time()
+        if now is None:
+            now = time.time()
         if prepared is None or prepared.revision is not revision or now >= prepared.until:
             # A build went live, or a transition passed: answer as if a build had landed.
             window = window_at(revision.transitions, now)
@@ -179,13 +180,16 @@ class Delivery:
             prepared = self.prepared = Prepared(
                 revision,
                 window,
-                self.settings.cache_max_bytes,
-                self.cache_control,
-                self.vary,
-                self.static_headers,
-                self.lifetimes,
+                max_bytes=self.settings.cache_max_bytes,
+                cache_control=self.cache_control,
+                vary=self.vary,
+                static_headers=self.static_headers,
+                lifetimes=self.lifetimes,
             )
-        key: Key = (path, request.query_key, prepared.language(request.accept_language))
+        language = prepared.languages.get(request.accept_language)  # as `language`, inline
+        if language is None:
+            language = prepared.language(request.accept_language)
+        key: Key = (path, request.query_key, language)
         return prepared, key, prepared.get(key)
 
     def answer(
@@ -194,6 +198,15 @@ class Delivery:
         """Status, headers (a new list) and body for a prepared entry: the representation
         the client accepts, 304 when its validator matches, or 412 when its If-Match or
         If-Unmodified-Since is false."""
+        status, headers, body = self.respond(prepared, entry, method, request, time.time())
+        # A copy: layers outside may add headers, and the prepared lists are shared.
+        return status, list(headers), body
+
+    def respond(
+        self, prepared: Prepared, entry: Entry, method: str, request: RequestView, now: float
+    ) -> tuple[int, list[Header], bytes]:
+        """As `answer`, at `now`, but the headers may be the entry's own list, shared by
+        every answer of it: the caller copies it before anything is added."""
         coding = IDENTITY
         if entry.compressible:
             coding = preferred_codings(request.accept_encoding)[0]
@@ -221,14 +234,12 @@ class Delivery:
         else:
             headers = self.precondition_failed
             body = PRECONDITION_FAILED if method == "GET" else b""
-        if status != 412:
-            now = time.time()
-            if now >= prepared.cap_from:
-                capped = prepared.cache_control_at(now)
-                headers = [(n, capped if n == b"cache-control" else v) for n, v in headers]
+        if status != 412 and now >= prepared.cap_from:
+            capped = prepared.cache_control_at(now)
+            headers = [(n, capped if n == b"cache-control" else v) for n, v in headers]
         origin = request.origin
-        # A copy: layers outside may add headers, and these lists are shared.
-        headers = headers + self.cors.response_headers(origin) if origin else list(headers)
+        if origin:
+            headers = headers + self.cors.response_headers(origin)
         return status, headers, body
 
     async def _prepare(
@@ -257,10 +268,7 @@ class Delivery:
             status, headers, body, route = await self._call_app(scope, receive)
             if route is not None:
                 scope["path_template"] = route
-            keep = status == 200 and not any(
-                n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
-            )
-            if keep:
+            if preparable(status, headers):
                 entry = prepared.make(key, headers, body)
                 entry.route = route
                 # Kept only if no build went live, and no transition passed, while the

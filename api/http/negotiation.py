@@ -1,4 +1,9 @@
-"""Request headers that pick or validate a representation: Accept-Encoding and validators."""
+"""Request headers that pick or validate a representation: Accept-Encoding,
+Accept-Language and validators.
+
+The handlers (api/controllers/locales.py) and the prepared answers (api/http/prepared.py)
+negotiate the language with the same function here, so a prepared answer is keyed on the
+locale the handler would answer in."""
 
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ _CODING = re.compile(
 _IMPLICIT_IDENTITY = 0.001
 _choices: dict[bytes | None, tuple[str, ...]] = {}
 _MAX_REMEMBERED = 512
+#: Longer Accept-Language headers are read only this far; real ones are a few dozen bytes.
+MAX_HEADER = 500
+MAX_RANGES = 20
 
 
 def preferred_codings(accept_encoding: bytes | None) -> tuple[str, ...]:
@@ -67,6 +75,53 @@ def _parse_accept_encoding(header: bytes | None) -> tuple[str, ...]:
     codings = tuple(name for _, _, name in ranked)
     # When even identity was refused, RFC 9110 lets us send it anyway rather than fail.
     return codings if IDENTITY in codings else (*codings, IDENTITY)
+
+
+def accepted(header: str) -> list[str]:
+    """Language ranges of an Accept-Language header, most preferred first (RFC 9110 12.5.4).
+
+    Malformed parts are skipped rather than refused: browsers send what they send.
+    """
+    ranges: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header[:MAX_HEADER].split(",")[:MAX_RANGES]):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag:
+            continue
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                continue
+            if not 0.0 <= quality <= 1.0:
+                continue
+        if quality > 0:
+            ranges.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(ranges)]
+
+
+def match(ranges: list[str], locales: tuple[str, ...]) -> str | None:
+    by_lower = {loc.lower(): loc for loc in locales}
+    for tag in ranges:
+        lower = tag.lower()
+        if lower == "*":
+            return None
+        if lower in by_lower:
+            return by_lower[lower]
+        primary = lower.split("-")[0]
+        if primary in by_lower:
+            return by_lower[primary]
+    return None
+
+
+def header_locale(accept_language: bytes | None, locales: tuple[str, ...]) -> str | None:
+    """The locale an Accept-Language header (all of its lines, combined) picks, if any. The
+    one negotiation: the handlers answer in it and prepared answers are keyed on it."""
+    if not accept_language:
+        return None
+    return match(accepted(accept_language.decode("latin-1")), locales)
 
 
 def etag_matches(if_none_match: bytes, etag: bytes) -> bool:

@@ -19,8 +19,7 @@ from typing import Any
 
 import brotli
 
-from api.controllers.locales import header_locale
-from api.http.negotiation import IDENTITY, http_date_seconds
+from api.http.negotiation import IDENTITY, header_locale, http_date_seconds
 from api.http.revision import Revision
 from api.timeline import Window, last_before
 
@@ -51,6 +50,18 @@ def _compressible(content_type: bytes) -> bool:
     return ct.startswith(_COMPRESSIBLE) or b"json" in ct or b"xml" in ct
 
 
+def preparable(status: int, headers: list[Header]) -> bool:
+    """Whether the framework's answer may be prepared and shared with every client that
+    asks the same: a 200 that does not say `Cache-Control: no-store`.
+
+    The one place an answer opts out of preparation: a handler whose answer is for one
+    client alone (a preview of unpublished content, say) sends `no-store`, and the delivery
+    layer then asks the framework every time and passes the answer on as it came."""
+    return status == 200 and not any(
+        n.lower() == b"cache-control" and b"no-store" in v.lower() for n, v in headers
+    )
+
+
 def _tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
@@ -62,7 +73,7 @@ class Variant:
 
     __slots__ = ("body", "headers", "not_modified", "quoted", "tag")
 
-    def __init__(self, body: bytes, tag: bytes, headers: list[Header], cache: list[Header]):
+    def __init__(self, *, body: bytes, tag: bytes, headers: list[Header], cache: list[Header]):
         self.body = body
         self.tag = tag
         self.quoted = b'"' + tag + b'"'
@@ -83,7 +94,12 @@ class Entry:
     )  # fmt: skip
 
     def __init__(
-        self, key: Key, headers: list[Header], cache: list[Header], variants: dict[str, Variant]
+        self,
+        key: Key,
+        *,
+        headers: list[Header],
+        cache: list[Header],
+        variants: dict[str, Variant],
     ):
         self.key = key
         self.headers = headers
@@ -105,6 +121,7 @@ class Prepared:
         self,
         revision: Revision,
         window: Window,
+        *,
         max_bytes: int,
         cache_control: bytes,
         vary: bytes,
@@ -145,19 +162,20 @@ class Prepared:
         self.expired_header = formatdate(self.expired_at, usegmt=True).encode("ascii")
         self.last_modified_at = modified
         self.last_modified = formatdate(modified, usegmt=True).encode("ascii")
-        self._languages: dict[bytes | None, str] = {}
+        #: Accept-Language as sent -> the locale it selects (`language`).
+        self.languages: dict[bytes | None, str] = {}
 
     def language(self, accept_language: bytes | None) -> str:
         """The locale an Accept-Language header selects in this revision, as the handlers
-        negotiate it (api/controllers/locales.py): one prepared answer per locale, not per
-        distinct header."""
-        found = self._languages.get(accept_language)
+        negotiate it (`header_locale`, api/http/negotiation.py): one prepared answer per
+        locale, not per distinct header."""
+        found = self.languages.get(accept_language)
         if found is None:
             revision = self.revision
             found = header_locale(accept_language, revision.locales) or revision.default_locale
-            if len(self._languages) >= _MAX_LANGUAGES:
-                self._languages.clear()
-            self._languages[accept_language] = found
+            if len(self.languages) >= _MAX_LANGUAGES:
+                self.languages.clear()
+            self.languages[accept_language] = found
         return found
 
     def cache_control_at(self, now: float) -> bytes:
@@ -203,8 +221,8 @@ class Prepared:
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
         headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
-        identity = Variant(body, _tag(body), headers, cache)
-        entry = Entry(key, headers, cache, {IDENTITY: identity})
+        identity = Variant(body=body, tag=_tag(body), headers=headers, cache=cache)
+        entry = Entry(key, headers=headers, cache=cache, variants={IDENTITY: identity})
         entry.last_modified_at = last_modified_at
         entry.compressible = (
             len(body) >= MIN_COMPRESS_BYTES and not encoded and _compressible(content_type)
@@ -236,7 +254,7 @@ class Prepared:
         else:
             tag = identity.tag + b"-" + coding.encode()
             headers = [*entry.headers, (b"content-encoding", coding.encode())]
-            variant = Variant(body, tag, headers, entry.cache)
+            variant = Variant(body=body, tag=tag, headers=headers, cache=entry.cache)
             if entry.key in self.index:
                 entry.size += len(body)
                 self.size += len(body)

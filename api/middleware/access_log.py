@@ -48,12 +48,10 @@ def new_request_id(offered: bytes | None) -> str:
     return f"{_ID_PREFIX}{next(_ids):016x}"
 
 
-#: One access-log line: a JSON object with these fields, in this order.
-_LINE = (
-    '{"ts":"%s","event":"request","request_id":"%s","method":"%s","path":%s,"route":%s,'
-    '"status":%d,"duration_ms":%.3f,"bytes":%d,"channel":%s}\n'
-)
-#: Distinct paths, routes and channels are few; their JSON is kept rather than made again.
+#: One access-log line is a JSON object with these fields, in this order:
+#: {"ts":…,"event":"request","request_id":…,"method":…,"path":…,"route":…,"status":…,
+#:  "duration_ms":…,"bytes":…,"channel":…}
+#: Distinct (method, path, route, channel) are few; their JSON is kept rather than made again.
 _MAX_REMEMBERED = 4096
 
 
@@ -70,14 +68,21 @@ class AccessLines:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
         self.pending: list[tuple[str, str, str, str, int, float, int, str | None]] = []
-        self._json: dict[str | None, str] = {}
+        #: (method, path, route, channel) -> the line's text from after the request id to
+        #: the status, and from after the byte count to its end.
+        self._fixed: dict[tuple[str, str, str, str | None], tuple[str, str]] = {}
 
-    def _quoted(self, value: str | None) -> str:
-        found = self._json.get(value)
-        if found is None:
-            if len(self._json) >= _MAX_REMEMBERED:
-                self._json.clear()
-            found = self._json[value] = msgspec.json.encode(value).decode()
+    def _fix(self, key: tuple[str, str, str, str | None]) -> tuple[str, str]:
+        method, path, route, channel = key
+        quoted = msgspec.json.encode
+        middle = (
+            f'","method":"{method}","path":{quoted(path).decode()},'
+            f'"route":{quoted(route).decode()},"status":'
+        )
+        found = (middle, f',"channel":{quoted(channel).decode()}}}\n')
+        if len(self._fixed) >= _MAX_REMEMBERED:
+            self._fixed.clear()
+        self._fixed[key] = found
         return found
 
     def write(
@@ -106,11 +111,13 @@ class AccessLines:
         if not self.pending:
             return
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        quoted = self._quoted
+        head = f'{{"ts":"{ts}","event":"request","request_id":"'
+        fixed = self._fixed
         lines = []
         for rid, method, path, route, status, ms, sent, channel in self.pending:
-            fields = (ts, rid, method, quoted(path), quoted(route), status, ms, sent)
-            lines.append(_LINE % (*fields, quoted(channel)))
+            key = (method, path, route, channel)
+            middle, tail = fixed.get(key) or self._fix(key)
+            lines.append(f'{head}{rid}{middle}{status},"duration_ms":{ms:.3f},"bytes":{sent}{tail}')
         text = "".join(lines)
         self.pending.clear()
         stream = self.stream or sys.stderr  # looked up late: servers may redirect stderr
@@ -124,6 +131,7 @@ class AccessLogMiddleware:
         self.app = app
         self.metrics = metrics
         self.lines = lines
+        self._observe = metrics.requests.observe  # one call fewer per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -170,8 +178,10 @@ class AccessLogMiddleware:
     ) -> None:
         """Count the request in the metrics and, if asked to, write its access-log line."""
         seconds = time.perf_counter() - started
-        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-        self.metrics.observe_request(route, method, status, seconds)
+        method = scope["method"]
+        if method not in _METHODS:
+            method = "OTHER"
+        self._observe(route, method, status, seconds)
         if self.lines is not None:
             self.lines.write(
                 rid, method, scope["path"][:512], route, status, seconds * 1000, sent, channel
