@@ -16,7 +16,7 @@ from api.app import create_app
 from api.middleware.access_log import AccessLines
 from api.reading import PLAIN, RequestView
 from api.settings import Settings
-from tests.conftest import Server
+from tests.support import Server
 
 DETAIL = "/v1/articles/ketamine-for-crps"
 

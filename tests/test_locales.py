@@ -1,4 +1,4 @@
-"""Spanish and locale negotiation (issue 3): locale= wins, then Accept-Language with
+"""Spanish and locale negotiation: locale= wins, then Accept-Language with
 q-values, then the site default; per-item fallback to English, said by `locale` and
 Content-Language; translations are checked against their originals."""
 

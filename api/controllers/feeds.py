@@ -30,12 +30,12 @@ from api.controllers.pipeline import (
     SlugFilter,
     StoreDep,
     UpdatedSince,
-    parse_moment,
     review_window,
 )
 from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.controllers.website import website
+from api.moments import parse_moment
 from api.reading import canonical_query, view_of
 from api.settings import Settings
 from api.storage.reader import ListQuery, Store

@@ -1,4 +1,4 @@
-"""Which language to answer in (issue 3): `locale=` wins, then Accept-Language, then the
+"""Which language to answer in: `locale=` wins, then Accept-Language, then the
 site's default. Items missing in that language fall back to the default language one by
 one; each item's `locale` field and the Content-Language header say what was served.
 """

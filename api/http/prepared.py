@@ -33,7 +33,7 @@ Key = tuple[Any, ...]
 MIN_COMPRESS_BYTES = 1024
 GZIP_LEVEL = 6
 #: Quality 5 compresses an article about as well as 11 for a tenth of the time, and a
-#: response is compressed on its first request after a build (issue 5: ≤ 5 ms).
+#: response is compressed on its first request after a build (the target is ≤ 5 ms).
 BROTLI_QUALITY = 5
 #: What an entry costs beyond its bodies (objects, header lists, keys), roughly.
 ENTRY_OVERHEAD = 600

@@ -1,4 +1,4 @@
-"""Request ids, one JSON access-log line per request, and request metrics (issue 6).
+"""Request ids, one JSON access-log line per request, and request metrics.
 
 The outermost layer: it sees every request, including those the inner layers refuse.
 An `X-Request-ID` the client sends is kept when it is sane (1-128 characters of letters,
@@ -8,7 +8,7 @@ and written in the log line. The route is the matched path template (e.g.
 Query strings and headers are not logged: keys travel in headers and are never written.
 
 Lines go to stderr, not through `logging`: a LogRecord, a formatter and a flushed write per
-request cost twice what answering a prepared request does (issue 5). `AccessLines`
+request cost twice what answering a prepared request does. `AccessLines`
 collects the lines of one event-loop turn and writes them with one call at its end, so a
 line is out microseconds after its answer, and nothing waits for the next request.
 """

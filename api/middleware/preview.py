@@ -28,11 +28,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from api.controllers.pipeline import parse_moment
 from api.errors import PROBLEM_MEDIA_TYPE, BadParameters, problem_bytes
 from api.http.cors import Cors
 from api.middleware.keys import CHALLENGE, Refusal
 from api.middleware.types import ASGIApp, Headers, Message, Receive, Scope, Send, context
+from api.moments import parse_moment
 from api.preview import (
     AT_PARAM,
     LINKS_PATH,
