@@ -170,8 +170,9 @@ def run(args: argparse.Namespace) -> Result:
         build = subprocess.Popen([sys.executable, "-m", "api", "build"], env=env, cwd=ROOT,
                                  stdout=subprocess.DEVNULL)  # fmt: skip
         committed = wait_for_commit(db, revision, build)
+        at_commit = prepared(port)  # what the build's stretch counts ends here
         after_build_run = load.measure(WINDOW, committed)
-        during_build = load.stop()
+        during_build = load.stop(at_commit)
         after_build = after_build_run.result()
         build.wait(timeout=300)
         rebuild_s = time.perf_counter() - started
@@ -403,12 +404,13 @@ class Load:
             self._command(seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
 
-    def stop(self) -> Segment:
+    def stop(self, counters: dict[str, float] | None = None) -> Segment:
+        """Stop; the prepared responses' counters are read now, unless given."""
         assert self.process is not None
         process, self.process = self.process, None
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=30)
-        return counted(parse(out), self.counters, prepared(self.port))
+        return counted(parse(out), self.counters, counters or prepared(self.port))
 
     def measure(self, seconds: float, since: float) -> Measured:
         """wrk for `seconds`, started now, `since` being the change's wall-clock time. The
