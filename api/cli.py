@@ -34,8 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("check", help="validate content/ and report every problem")
     commands.add_parser("build", help="build the database from content/")
     serve = commands.add_parser("serve", help="build if content changed, then serve with uvicorn")
-    serve.add_argument("--host", help="address to bind (default CLINIC_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default CLINIC_PORT or 8000)")
+    defaults = Settings()
+    serve.add_argument("--host", help=f"address to bind (default CLINIC_HOST or {defaults.host})")
+    serve.add_argument("--port", type=int, help=f"port (default CLINIC_PORT or {defaults.port})")
     serve.add_argument("--workers", type=int, default=1)
     status = commands.add_parser(
         "status", help="the calendar: scheduled, drafts, expiring, reviews, undelivered events"

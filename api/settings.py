@@ -1,42 +1,218 @@
-"""One frozen settings object, read from the environment (every variable is in the README)."""
+"""One frozen settings object, read from the environment.
+
+Each environment variable is declared once, as a field of `Settings`: its name, its default
+(written as it would be in the environment), the function that reads it, and what it means.
+The dataclass's defaults and `Settings.from_env` come from those declarations, and the
+README's settings table is held to them, defaults included, by a test (tests/test_docs.py).
+"""
+
+# `setting(...)` returns a `dataclasses.field`, as `field(...)` itself would be written there.
+# ruff: noqa: RUF009
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from api.events.outbox import DEFAULT_SCHEDULE
 from api.events.webhooks import Endpoint, WebhooksError, load_webhooks
 from api.review import CHANNELS, DEFAULT_DUE_DAYS, DEFAULT_SERVE_OVERDUE, ReviewPolicy
 
 ENV_PREFIX = "CLINIC_"
-#: The channels that may hold a key: those of DESIGN.md's "who uses it", and editors.
+#: The channels that may hold a key: the API's readers (the website, the waiting-room kiosk,
+#: the newsletter tool and integrators), and editors.
 KEY_CHANNELS = ("website", "kiosk", "newsletter", "integrators", "editor")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
     """An environment variable has a value the API cannot use; the message names it."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variable(Generic[T]):
+    """One environment variable, a row of the README's settings table."""
+
+    name: str
+    #: The value when the variable is not set, written as it would be in the environment.
+    default: str
+    #: Reads a value, given the variable's name and its text; a bad value raises an error
+    #: that names the variable.
+    parse: Callable[[str, str], T]
+    #: What the variable means: the README's "meaning" column.
+    help: str
+    #: What the README's default column says after the default, in brackets; for an empty
+    #: default, what it says instead of it (`none` when this is empty too).
+    note: str = ""
+    #: A value of only spaces means the default, rather than itself.
+    blank_is_default: bool = False
+
+    def read(self, env: Mapping[str, str]) -> T:
+        text = env.get(self.name)
+        if text is None or (self.blank_is_default and not text.strip()):
+            text = self.default
+        return self.parse(self.name, text)
+
+    @property
+    def shown_default(self) -> str:
+        """The README's default column for this variable."""
+        if not self.default:
+            return self.note or "none"
+        return f"`{self.default}` ({self.note})" if self.note else f"`{self.default}`"
+
+
+def setting(
+    name: str,
+    *,
+    default: str,
+    parse: Callable[[str, str], T],
+    help: str,
+    note: str = "",
+    blank_is_default: bool = False,
+    hidden: bool = False,
+) -> T:
+    """A field of `Settings` that the variable `name` sets; its default is `default` read
+    by `parse`. `hidden` keeps the value out of the settings' repr (keys)."""
+    variable = Variable(
+        name=name,
+        default=default,
+        parse=parse,
+        help=help,
+        note=note,
+        blank_is_default=blank_is_default,
+    )
+    value: T = field(default=parse(name, default), repr=not hidden, metadata={"variable": variable})
+    return value
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _whole(env: dict[str, str], name: str, default: int) -> int:
+# The readers below take the variable's name first, so that each error names it.
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _text_or_none(name: str, value: str) -> str | None:
+    return value or None
+
+
+def _list(name: str, value: str) -> tuple[str, ...]:
+    return _split(value)
+
+
+def _path(name: str, value: str) -> Path:
+    return Path(value)
+
+
+def _path_or_none(name: str, value: str) -> Path | None:
+    text = value.strip()
+    return Path(text) if text else None
+
+
+def _port(name: str, value: str) -> int:
+    return int(value)
+
+
+def _flag(name: str, value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _whole(name: str, value: str) -> int:
     """A non-negative integer setting; a bad value stops start-up with the variable's name."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+    raw = value.strip()
     try:
-        value = int(raw)
+        number = int(raw)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 0:
+    if number < 0:
         raise ValueError(f"{name} must not be negative, not {raw!r}")
-    return value
+    return number
+
+
+def _seconds(name: str, value: str) -> float:
+    raw = value.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise SettingsError(f"{name}={raw!r}: expected seconds, more than 0 and at most 3600")
+    return seconds
+
+
+_URL = re.compile(r"https?://[^/?#\s@]+(/[^?#\s]*)?")
+_HOST = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\]|\*")
+
+
+def _url(name: str, value: str) -> str | None:
+    """An absolute http(s) URL without query or fragment, without its trailing slash."""
+    text = value.strip()
+    if not text:
+        return None
+    if not _URL.fullmatch(text):
+        raise SettingsError(
+            f"{name}={value!r}: expected an absolute http:// or https:// URL without a query,"
+            " e.g. https://api.clinic.example"
+        )
+    return text.rstrip("/")
+
+
+def _hosts(name: str, value: str) -> tuple[str, ...]:
+    """Host names, lower-case; a port or a URL is a mistake worth stopping for."""
+    hosts = tuple(host.lower().rstrip(".") or "." for host in _split(value))
+    for host in hosts:
+        if not _HOST.fullmatch(host):
+            raise SettingsError(
+                f"{name}: {host!r} is not a host name (no scheme, no port;"
+                " `*.example.org` for subdomains, `*` for any)"
+            )
+    return hosts
+
+
+def _due_days(name: str, value: str) -> int:
+    days = int(value)
+    if not 0 <= days <= 3650:
+        raise SettingsError(f"{name} must be 0 to 3650, not {days}")
+    return days
+
+
+def _channels(name: str, value: str) -> frozenset[str]:
+    if value.strip().lower() == "none":
+        return frozenset()
+    names = frozenset(_split(value))
+    unknown = sorted(names - set(CHANNELS))
+    if unknown:
+        raise SettingsError(
+            f"{name}: unknown channel(s) {', '.join(unknown)}; known: {', '.join(CHANNELS)}"
+        )
+    return names
+
+
+def _schedule(name: str, value: str) -> tuple[float, ...]:
+    """Comma-separated seconds, or `0` for no retry."""
+    text = value.strip()
+    if text == "0":
+        return ()
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
+        raise SettingsError(
+            f"{name}={value!r}: expected comma-separated seconds"
+            " (each 0 to 604800), e.g. 5,300,1800; or 0 for no retries"
+        )
+    return delays
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,51 +259,237 @@ def parse_api_keys(value: str) -> tuple[tuple[str, bytes], ...]:
     return tuple(keys)
 
 
+def _api_keys(name: str, value: str) -> tuple[tuple[str, bytes], ...]:
+    return parse_api_keys(value)
+
+
+def _webhooks(path: Path | None, content_dir: Path) -> tuple[Endpoint, ...]:
+    if path is None:
+        return ()
+    try:
+        return load_webhooks(path, content_dir)
+    except WebhooksError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    content_dir: Path = Path("content")
-    db_path: Path = Path("var/clinic.db")
-    base_url: str | None = None
-    cors_origins: tuple[str, ...] = ()
-    host: str = "127.0.0.1"
-    port: int = 8000
-    build_on_start: bool = True
-    #: Days before next_review_due during which an item is `due` rather than `current`.
-    review_due_days: int = DEFAULT_DUE_DAYS
-    #: Channels that are still served items whose review is overdue (see api/review.py).
-    serve_overdue: frozenset[str] = DEFAULT_SERVE_OVERDUE
-    #: (channel, SHA-256 digest of its key); empty: no keys needed.
-    api_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
-    rate_limit_address: RateLimit = RateLimit(600, 60)
-    rate_limit_key: RateLimit = RateLimit(6000, 60)
-    access_log: bool = True
-    #: Cache-Control for every successful GET: how long clients and CDNs may reuse an answer,
-    #: serve it stale while they revalidate, and serve it stale when we answer with an error.
-    cache_max_age: int = 60
-    cache_stale_while_revalidate: int = 300
-    cache_stale_if_error: int = 86400
-    #: Upper bound, in bytes, of the responses kept prepared in memory (bodies included).
-    cache_max_bytes: int = 64 * 1024 * 1024
-    #: The API's own public URL, for the absolute links it makes to itself (a feed's self
-    #: link and id): never taken from the request's Host, which any client can set.
-    public_url: str | None = None
-    #: Host names the API answers to (`*.example.org` for subdomains); empty: any.
-    allowed_hosts: tuple[str, ...] = ()
-    #: Seconds `serve` keeps an idle connection open after an answer.
-    keep_alive_timeout: int = 5
-    #: Connections and requests `serve` takes at once before answering 503; 0: no limit.
-    concurrency_limit: int = 1000
-    #: The state store (events, webhook outbox); None: `state.db` beside the database.
-    state_path_setting: Path | None = None
-    #: The webhooks file, and the endpoints it configures (secrets are never shown).
-    webhooks_file: Path | None = None
+    """Every field but `webhooks` (read from the webhooks file) is one environment
+    variable, declared here once; the README's settings table lists them in this order."""
+
+    content_dir: Path = setting(
+        "CLINIC_CONTENT_DIR",
+        default="content",
+        parse=_path,
+        help="the content folder to check and build",
+    )
+    db_path: Path = setting(
+        "CLINIC_DB_PATH",
+        default="var/clinic.db",
+        parse=_path,
+        help="the SQLite database the build writes and the API reads",
+    )
+    base_url: str | None = setting(
+        "CLINIC_BASE_URL",
+        default="",
+        parse=_text_or_none,
+        help="public base URL of the website, for absolute links (see below)",
+        note="the `base_url` in `content/site.yaml`",
+    )
+    public_url: str | None = setting(
+        "CLINIC_PUBLIC_URL",
+        default="",
+        parse=_url,
+        help=(
+            "the API's own public URL, for the absolute links it makes to itself (a feed's self "
+            "link and Atom `<id>`); never taken from the request's `Host`"
+        ),
+        note="`http://<host>:<port>` that `serve` listens on (`127.0.0.1` for a wildcard address)",
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        "CLINIC_ALLOWED_HOSTS",
+        default="",
+        parse=_hosts,
+        help=(
+            "comma-separated host names the API answers to (no scheme, no port; `*.example.org` for"
+            " subdomains); any other `Host` gets `400`. `/health`, `/ready` and `/metrics` answer "
+            "whatever the `Host`, for probes and scrapes by address"
+        ),
+        note="none (any `Host`)",
+    )
+    cors_origins: tuple[str, ...] = setting(
+        "CLINIC_CORS_ORIGINS",
+        default="",
+        parse=_list,
+        help="comma-separated origins allowed to call the API from a browser",
+    )
+    host: str = setting(
+        "CLINIC_HOST",
+        default="127.0.0.1",
+        parse=_text,
+        help="address `serve` binds",
+    )
+    port: int = setting(
+        "CLINIC_PORT",
+        default="8000",
+        parse=_port,
+        help="port `serve` listens on",
+    )
+    build_on_start: bool = setting(
+        "CLINIC_BUILD_ON_START",
+        default="1",
+        parse=_flag,
+        help="`0` makes `serve` use the database as it is",
+    )
+    review_due_days: int = setting(
+        "CLINIC_REVIEW_DUE_DAYS",
+        default=str(DEFAULT_DUE_DAYS),
+        parse=_due_days,
+        help="days before `next_review_due` during which an item's `review_status` is `due`",
+        blank_is_default=True,
+    )
+    serve_overdue: frozenset[str] = setting(
+        "CLINIC_SERVE_OVERDUE",
+        default=",".join(sorted(DEFAULT_SERVE_OVERDUE)),
+        parse=_channels,
+        help=(
+            "comma-separated channels (`website`, `kiosk`, `newsletter`, `editor`) still served "
+            "items whose review is overdue; `none` for no channel"
+        ),
+    )
+    api_keys: tuple[tuple[str, bytes], ...] = setting(
+        "CLINIC_API_KEYS",
+        default="",
+        parse=_api_keys,
+        help=(
+            "channel keys as SHA-256 hex digests: `kiosk:<sha256>,website:<sha256>,...`; channels "
+            "are `website`, `kiosk`, `newsletter`, `integrators`, `editor`; a channel may have "
+            "several (for rotation)"
+        ),
+        note="none (no keys needed)",
+        hidden=True,
+    )
+    rate_limit_address: RateLimit = setting(
+        "CLINIC_RATE_LIMIT",
+        default="600/60",
+        parse=RateLimit.parse,
+        help=(
+            "requests per client address per window, as `REQUESTS/SECONDS`, for requests without a "
+            "valid key (no key, a wrong one, or keys off); `0` turns it off"
+        ),
+    )
+    rate_limit_key: RateLimit = setting(
+        "CLINIC_RATE_LIMIT_KEY",
+        default="6000/60",
+        parse=RateLimit.parse,
+        help=(
+            "requests per key per window (each configured key its own budget, not its channel's); "
+            "`0` turns it off"
+        ),
+    )
+    keep_alive_timeout: int = setting(
+        "CLINIC_KEEP_ALIVE_TIMEOUT",
+        default="5",
+        parse=_whole,
+        help=(
+            "seconds `serve` keeps an idle connection open after an answer (uvicorn's "
+            "`timeout_keep_alive`)"
+        ),
+        blank_is_default=True,
+    )
+    concurrency_limit: int = setting(
+        "CLINIC_CONCURRENCY_LIMIT",
+        default="1000",
+        parse=_whole,
+        help=(
+            "connections and requests `serve` takes at once; beyond it uvicorn answers `503` (its "
+            "`limit_concurrency`); `0` for no limit"
+        ),
+        blank_is_default=True,
+    )
+    access_log: bool = setting(
+        "CLINIC_ACCESS_LOG",
+        default="1",
+        parse=_flag,
+        help="`0` turns the JSON access log off",
+    )
+    cache_max_age: int = setting(
+        "CLINIC_CACHE_MAX_AGE",
+        default="60",
+        parse=_whole,
+        help="seconds clients and CDNs may reuse a GET answer (`Cache-Control: max-age`)",
+        blank_is_default=True,
+    )
+    cache_stale_while_revalidate: int = setting(
+        "CLINIC_CACHE_STALE_WHILE_REVALIDATE",
+        default="300",
+        parse=_whole,
+        help="seconds a cache may serve a stale answer while it revalidates",
+        blank_is_default=True,
+    )
+    cache_stale_if_error: int = setting(
+        "CLINIC_CACHE_STALE_IF_ERROR",
+        default="86400",
+        parse=_whole,
+        help="seconds a cache may serve a stale answer when the API answers with an error",
+        blank_is_default=True,
+    )
+    cache_max_bytes: int = setting(
+        "CLINIC_CACHE_MAX_BYTES",
+        default=str(64 * 1024 * 1024),
+        parse=_whole,
+        help="upper bound of the prepared responses kept in memory, compressed copies included",
+        note="64 MiB",
+        blank_is_default=True,
+    )
+    state_path_setting: Path | None = setting(
+        "CLINIC_STATE_PATH",
+        default="",
+        parse=_path_or_none,
+        help=(
+            "the state store: the event log and the webhook outbox (see [Events and "
+            "webhooks](#events-and-webhooks)); must outlive the content database, and be writable "
+            "by `build` and `serve`"
+        ),
+        note="`state.db` beside `CLINIC_DB_PATH`",
+    )
+    webhooks_file: Path | None = setting(
+        "CLINIC_WEBHOOKS_FILE",
+        default="",
+        parse=_path_or_none,
+        help=(
+            "YAML file of webhook endpoints, their secrets and the event types each wants; outside "
+            "`content/`"
+        ),
+        note="none (no webhooks)",
+    )
+    #: The endpoints the webhooks file configures (their secrets are never shown).
     webhooks: tuple[Endpoint, ...] = field(default=(), repr=False)
-    #: Seconds before each retry after a failed delivery; the last spent, it is given up.
-    webhook_retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
-    #: Seconds a delivery attempt may take, connection included.
-    webhook_timeout: float = 10.0
-    #: Seconds between looks at the outbox for new events.
-    webhook_poll: float = 0.5
+    webhook_retry_schedule: tuple[float, ...] = setting(
+        "CLINIC_WEBHOOK_RETRY_SCHEDULE",
+        default=",".join(f"{delay:g}" for delay in DEFAULT_SCHEDULE),
+        parse=_schedule,
+        help=(
+            "seconds before each retry after a failed delivery (the Standard Webhooks schedule:"
+            " 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h; each delay plus up to 10 %"
+            " jitter); once spent, the delivery is given up; `0` for no retries"
+        ),
+        blank_is_default=True,
+    )
+    webhook_timeout: float = setting(
+        "CLINIC_WEBHOOK_TIMEOUT",
+        default="10",
+        parse=_seconds,
+        help="seconds one delivery attempt may take, connecting included",
+        blank_is_default=True,
+    )
+    webhook_poll: float = setting(
+        "CLINIC_WEBHOOK_POLL",
+        default="0.5",
+        parse=_seconds,
+        help="seconds between the sender's looks for new events (a due retry wakes it sooner)",
+        blank_is_default=True,
+    )
 
     @property
     def state_path(self) -> Path:
@@ -147,141 +509,16 @@ class Settings:
         return ReviewPolicy(due_days=self.review_due_days, serve_overdue=self.serve_overdue)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
-        content_dir = Path(env.get("CLINIC_CONTENT_DIR", "content"))
-        raw_file = env.get("CLINIC_WEBHOOKS_FILE", "").strip()
-        webhooks_file = Path(raw_file) if raw_file else None
-        return cls(
-            content_dir=content_dir,
-            db_path=Path(env.get("CLINIC_DB_PATH", "var/clinic.db")),
-            base_url=env.get("CLINIC_BASE_URL") or None,
-            cors_origins=_split(env.get("CLINIC_CORS_ORIGINS", "")),
-            host=env.get("CLINIC_HOST", "127.0.0.1"),
-            port=int(env.get("CLINIC_PORT", "8000")),
-            build_on_start=_flag(env.get("CLINIC_BUILD_ON_START", "1")),
-            review_due_days=_due_days(env.get("CLINIC_REVIEW_DUE_DAYS")),
-            serve_overdue=_channels(env.get("CLINIC_SERVE_OVERDUE")),
-            api_keys=parse_api_keys(env.get("CLINIC_API_KEYS", "")),
-            rate_limit_address=RateLimit.parse(
-                "CLINIC_RATE_LIMIT", env.get("CLINIC_RATE_LIMIT", "600/60")
-            ),
-            rate_limit_key=RateLimit.parse(
-                "CLINIC_RATE_LIMIT_KEY", env.get("CLINIC_RATE_LIMIT_KEY", "6000/60")
-            ),
-            access_log=_flag(env.get("CLINIC_ACCESS_LOG", "1")),
-            cache_max_age=_whole(env, "CLINIC_CACHE_MAX_AGE", 60),
-            cache_stale_while_revalidate=_whole(env, "CLINIC_CACHE_STALE_WHILE_REVALIDATE", 300),
-            cache_stale_if_error=_whole(env, "CLINIC_CACHE_STALE_IF_ERROR", 86400),
-            cache_max_bytes=_whole(env, "CLINIC_CACHE_MAX_BYTES", 64 * 1024 * 1024),
-            public_url=_url("CLINIC_PUBLIC_URL", env.get("CLINIC_PUBLIC_URL", "")),
-            allowed_hosts=_hosts(env.get("CLINIC_ALLOWED_HOSTS", "")),
-            keep_alive_timeout=_whole(env, "CLINIC_KEEP_ALIVE_TIMEOUT", 5),
-            concurrency_limit=_whole(env, "CLINIC_CONCURRENCY_LIMIT", 1000),
-            state_path_setting=Path(env["CLINIC_STATE_PATH"])
-            if env.get("CLINIC_STATE_PATH", "").strip()
-            else None,
-            webhooks_file=webhooks_file,
-            webhooks=_webhooks(webhooks_file, content_dir),
-            webhook_retry_schedule=_schedule(env.get("CLINIC_WEBHOOK_RETRY_SCHEDULE", "")),
-            webhook_timeout=_seconds(env, "CLINIC_WEBHOOK_TIMEOUT", 10.0),
-            webhook_poll=_seconds(env, "CLINIC_WEBHOOK_POLL", 0.5),
-        )
+        values: dict[str, Any] = {name: variable.read(env) for name, variable in _FIELDS.items()}
+        webhooks = _webhooks(values["webhooks_file"], values["content_dir"])
+        return cls(**values, webhooks=webhooks)
 
 
-_URL = re.compile(r"https?://[^/?#\s@]+(/[^?#\s]*)?")
-_HOST = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\]|\*")
-
-
-def _url(name: str, value: str) -> str | None:
-    """An absolute http(s) URL without query or fragment, without its trailing slash."""
-    text = value.strip()
-    if not text:
-        return None
-    if not _URL.fullmatch(text):
-        raise SettingsError(
-            f"{name}={value!r}: expected an absolute http:// or https:// URL without a query,"
-            " e.g. https://api.clinic.example"
-        )
-    return text.rstrip("/")
-
-
-def _hosts(value: str) -> tuple[str, ...]:
-    """Host names, lower-case; a port or a URL is a mistake worth stopping for."""
-    hosts = tuple(host.lower().rstrip(".") or "." for host in _split(value))
-    for host in hosts:
-        if not _HOST.fullmatch(host):
-            raise SettingsError(
-                f"CLINIC_ALLOWED_HOSTS: {host!r} is not a host name (no scheme, no port;"
-                " `*.example.org` for subdomains, `*` for any)"
-            )
-    return hosts
-
-
-def _due_days(value: str | None) -> int:
-    if value is None or not value.strip():
-        return DEFAULT_DUE_DAYS
-    days = int(value)
-    if not 0 <= days <= 3650:
-        raise SettingsError(f"CLINIC_REVIEW_DUE_DAYS must be 0 to 3650, not {days}")
-    return days
-
-
-def _channels(value: str | None) -> frozenset[str]:
-    if value is None:
-        return DEFAULT_SERVE_OVERDUE
-    if value.strip().lower() == "none":
-        return frozenset()
-    names = frozenset(_split(value))
-    unknown = sorted(names - set(CHANNELS))
-    if unknown:
-        raise SettingsError(
-            f"CLINIC_SERVE_OVERDUE: unknown channel(s) {', '.join(unknown)};"
-            f" known: {', '.join(CHANNELS)}"
-        )
-    return names
-
-
-def _webhooks(path: Path | None, content_dir: Path) -> tuple[Endpoint, ...]:
-    if path is None:
-        return ()
-    try:
-        return load_webhooks(path, content_dir)
-    except WebhooksError as exc:
-        raise SettingsError(str(exc)) from None
-
-
-def _schedule(value: str) -> tuple[float, ...]:
-    """Comma-separated seconds; empty for the Standard Webhooks schedule, `0` for no retry."""
-    text = value.strip()
-    if not text:
-        return DEFAULT_SCHEDULE
-    if text == "0":
-        return ()
-    try:
-        delays = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        delays = ()
-    if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
-        raise SettingsError(
-            f"CLINIC_WEBHOOK_RETRY_SCHEDULE={value!r}: expected comma-separated seconds"
-            " (each 0 to 604800), e.g. 5,300,1800; or 0 for no retries"
-        )
-    return delays
-
-
-def _seconds(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        raise SettingsError(f"{name}={raw!r}: expected seconds, more than 0 and at most 3600")
-    return value
-
-
-def _flag(value: str) -> bool:
-    return value.strip().lower() not in ("0", "false", "no", "off")
+#: The environment variables, by the name of the field each sets, in the fields' order.
+_FIELDS: dict[str, Variable[Any]] = {
+    f.name: f.metadata["variable"] for f in fields(Settings) if "variable" in f.metadata
+}
+#: Every environment variable the settings read, in order: the README's settings table.
+VARIABLES: tuple[Variable[Any], ...] = tuple(_FIELDS.values())

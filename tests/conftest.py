@@ -1,33 +1,43 @@
-"""Shared fixtures: a database built by the same code the CLI uses, the app, a real server."""
+"""Shared fixtures: a database built by the same code the CLI uses, the app, a real server.
+Helpers that are not fixtures live in tests/support.py.
+
+A test that starts a real server process (uvicorn, `python -m api serve`) or a browser is
+marked `server`, so that `pytest -m "not server"` runs the in-process part alone. A test is
+marked by itself when it uses a fixture that requests `starts_server` (every fixture that
+starts one does); a test that starts one in its own body carries `@pytest.mark.server`. One
+that does neither fails when it starts a `Server` (support.ServerPolicy).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.build import build
 from api.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
-CONTENT = ROOT / "content"
-DATA = Path(__file__).resolve().parent / "data"
+from tests.support import CONTENT, Server, ServerPolicy, build_db, copy_content
 
 
-def build_db(content_dir: Path, db_path: Path) -> Path:
-    asyncio.run(build(content_dir, db_path))
-    return db_path
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        # fixturenames is the closure: fixtures requested through other fixtures count.
+        if "starts_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    ServerPolicy.allowed = item.get_closest_marker("server") is not None
+
+
+@pytest.fixture(scope="session")
+def starts_server() -> None:
+    """Requested by every fixture that starts a server process or a browser, so that each
+    test using it is marked `server`."""
 
 
 @pytest.fixture(scope="session")
@@ -53,81 +63,11 @@ def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A private copy of content/ that a test may edit."""
-    return Path(shutil.copytree(CONTENT, tmp_path / "content"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-#: Real servers in tests are not rate-limited unless a test asks for limits.
-NO_LIMITS = {"CLINIC_RATE_LIMIT": "0", "CLINIC_RATE_LIMIT_KEY": "0"}
-
-
-class Server:
-    """A real server in a subprocess on a loopback port: uvicorn serving api.app:app, or
-    `python -m api serve` with `cli=True`. Its output (the JSON access log) goes to a file,
-    so a busy server never blocks on a full pipe."""
-
-    def __init__(
-        self, db_path: Path, content_dir: Path = CONTENT, *, cli: bool = False, **env: str
-    ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.cli = cli
-        self.env = {
-            **os.environ,
-            **NO_LIMITS,
-            "CLINIC_DB_PATH": str(db_path),
-            "CLINIC_CONTENT_DIR": str(content_dir),
-            "CLINIC_BUILD_ON_START": "0",
-            **env,
-        }
-        self.log_path = db_path.parent / f"server-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def command(self) -> list[str]:
-        if self.cli:
-            return [sys.executable, "-m", "api", "serve", "--port", str(self.port)]
-        return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-server-header", "--no-access-log",
-                "--log-level", "warning"]  # fmt: skip
-
-    def start(self, timeout: float = 20.0) -> Server:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("server did not answer /health in time")
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, timeout: float = 15) -> int | None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return None if self.process is None else self.process.returncode
+    return copy_content(tmp_path)
 
 
 @pytest.fixture(scope="session")
-def server(built_db: Path) -> Iterator[Server]:
+def server(built_db: Path, starts_server: None) -> Iterator[Server]:
     """One real server over the session's database."""
     srv = Server(built_db).start()
     yield srv

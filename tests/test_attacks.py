@@ -35,7 +35,7 @@ from litestar import Request
 
 from api.reading import RequestReader, host_allowed, host_name
 from api.settings import Settings, SettingsError
-from tests.conftest import Server
+from tests.support import Server
 
 KIOSK_KEY = "kiosk-secret-4e1a"
 KIOSK_KEY_2 = "kiosk-secret-rotated-77c0"
@@ -125,7 +125,7 @@ def metric(server: Server, name: str, key: str | None = None) -> float:
 
 
 @pytest.fixture(scope="module")
-def keyed(built_db: Path) -> Iterator[Server]:
+def keyed(built_db: Path, starts_server: None) -> Iterator[Server]:
     """Keys on, a configured public URL, no limits."""
     srv = Server(built_db, CLINIC_API_KEYS=KEYS, CLINIC_PUBLIC_URL=API_URL).start()
     yield srv
@@ -133,7 +133,7 @@ def keyed(built_db: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def limited(built_db: Path) -> Iterator[Server]:
+def limited(built_db: Path, starts_server: None) -> Iterator[Server]:
     """Keys on and small budgets, in windows of an hour so no test straddles a window."""
     srv = Server(
         built_db,
@@ -149,7 +149,7 @@ CONCURRENCY = 6
 
 
 @pytest.fixture(scope="module")
-def served(built_db: Path) -> Iterator[Server]:
+def served(built_db: Path, starts_server: None) -> Iterator[Server]:
     """`python -m api serve` with allowed hosts, a short keep-alive and a small limit."""
     srv = Server(
         built_db,

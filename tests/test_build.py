@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.build import ContentErrors, build, check
-from tests.conftest import CONTENT, ROOT
+from tests.support import CONTENT, ROOT
 
 
 def errors_of(content: Path) -> list[str]:

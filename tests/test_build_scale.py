@@ -18,7 +18,7 @@ from api.build.shape import shape
 from api.storage.text import fold
 from api.storage.writer import SCHEMA, vocabulary
 from bench.corpus import generate
-from tests.conftest import CONTENT
+from tests.support import CONTENT
 
 load_module = importlib.import_module("api.build.load")
 shape_module = importlib.import_module("api.build.shape")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import yaml
 
 from api.events.transitions import Transitions
 from api.review import ReviewPolicy
-from tests.conftest import CONTENT, Server
+from tests.support import Server, copy_content
 from tests.test_webhooks import FAST, cli, query, wait_for, write_hooks
 from tests.webhook_receiver import Receiver, new_secret
 from tests.website_corpus import edit_front_matter, write_article
@@ -65,11 +64,11 @@ class Timed:
 
 
 @pytest.fixture(scope="module")
-def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Timed]:
+def timed(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> Iterator[Timed]:
     """A server started on built content; then a build (no request) schedules an article
     LEAD seconds ahead and an FAQ's expiry GAP seconds after it."""
     root = tmp_path_factory.mktemp("calendar")
-    content = Path(shutil.copytree(CONTENT, root / "content"))
+    content = copy_content(root)
     secrets = [new_secret()]
     receiver = Receiver(secrets).start()
     state = root / "state" / "state.db"
@@ -167,6 +166,7 @@ def test_an_expiry_is_announced_at_its_instant(timed: Timed) -> None:
     assert float(str(through)) >= _seconds(_iso(timed.expiry))
 
 
+@pytest.mark.server
 def test_a_transition_passed_while_no_server_ran_is_recorded_at_its_instant(
     content_copy: Path, tmp_path: Path
 ) -> None:
@@ -236,6 +236,7 @@ def test_reviews_falling_due_and_overdue_are_announced(content_copy: Path, tmp_p
     assert mine == [("review.due", due_at), ("review.overdue", overdue_at)]
 
 
+@pytest.mark.server
 def test_status_prints_the_calendar(content_copy: Path, tmp_path: Path) -> None:
     """A draft, a scheduled article, an expiring FAQ, an overdue review, and an event the
     endpoint refused: each in its section, in a stable order; exit 0."""

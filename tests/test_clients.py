@@ -28,7 +28,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Server
+from tests.support import ROOT, Server
+
+#: A real server or a browser, and outside toolchains (node, tsc, mypy) that take seconds:
+#: `pytest -m "not server"` leaves out the whole file.
+pytestmark = pytest.mark.server
 
 DOCUMENT = ROOT / "openapi" / "openapi.json"
 PYTHON = ROOT / "clients" / "python"
@@ -159,7 +163,9 @@ def python_client(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def python_runs(python_client: tuple[Path, str], built_db: Path) -> Iterator[Runs]:
+def python_runs(
+    python_client: tuple[Path, str], built_db: Path, starts_server: None
+) -> Iterator[Runs]:
     folder, _ = python_client
     server = keyed_server(built_db).start()
     env = {**os.environ, "PYTHONPATH": str(folder)}
@@ -288,7 +294,7 @@ def tsc(node_path: str, folder: Path, *extra: str) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def typescript_runs(
-    toolchain: str, typescript_build: tuple[Path, str], built_db: Path
+    toolchain: str, typescript_build: tuple[Path, str], built_db: Path, starts_server: None
 ) -> Iterator[Runs]:
     folder, _ = typescript_build
     server = keyed_server(built_db).start()

@@ -28,7 +28,7 @@ from api.build import ContentErrors, build
 from api.events import log
 from api.settings import Settings
 from schemas.resources import EventPage
-from tests.conftest import build_db
+from tests.support import build_db, build_for, client_settings
 from tests.test_sync import NEW_SYMPTOM
 
 BASE = "https://clinic.test"
@@ -78,11 +78,10 @@ def withdraw_treatment(content: Path) -> str:
 
 
 @pytest.fixture
-def live(content_copy: Path, tmp_path: Path) -> tuple[Path, Path, Settings]:
-    db = tmp_path / "clinic.db"
-    rebuild(content_copy, db)
-    settings = Settings(content_dir=content_copy, db_path=db, base_url=BASE, access_log=False)
-    return content_copy, db, settings
+def live(content_copy: Path) -> tuple[Path, Path, Settings]:
+    settings = client_settings(content_copy, base_url=BASE)
+    build_for(settings)
+    return content_copy, settings.db_path, settings
 
 
 def test_builds_announce_what_changed(live: tuple[Path, Path, Settings]) -> None:

@@ -8,9 +8,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from tests.conftest import build_db
+from tests.support import make_client
 
 
 def test_topics_in_order_with_titles_and_counts(client: TestClient[Any]) -> None:
@@ -51,7 +49,7 @@ def test_unknown_locale_and_parameters_are_refused(client: TestClient[Any]) -> N
         assert answer.headers["content-type"] == "application/problem+json"
 
 
-def test_the_kiosk_counts_no_overdue_question(content_copy: Path, tmp_path: Path) -> None:
+def test_the_kiosk_counts_no_overdue_question(content_copy: Path) -> None:
     """An overdue question is not counted for the kiosk (nor listed: a topic of overdue
     questions only is left out); the editor's channel counts it."""
     topic = content_copy / "faqs" / "about-crps.yaml"
@@ -63,18 +61,14 @@ def test_the_kiosk_counts_no_overdue_question(content_copy: Path, tmp_path: Path
         1,
     )
     topic.write_text(text, encoding="utf-8")
-    db = build_db(content_copy, tmp_path / "clinic.db")
-    settings = Settings(content_dir=content_copy, db_path=db, access_log=False)
-    with TestClient(create_app(settings)) as client:
+    with make_client(content_copy) as client:
         kiosk = client.get("/v1/faq-topics", params={"channel": "kiosk"}).json()["data"]
         editor = client.get("/v1/faq-topics", params={"channel": "editor"}).json()["data"]
     assert kiosk[0]["slug"] == editor[0]["slug"] == "about-crps"
     assert kiosk[0]["count"] == editor[0]["count"] - 1
 
 
-def test_drafts_scheduled_and_expired_questions_are_not_counted(
-    content_copy: Path, tmp_path: Path
-) -> None:
+def test_drafts_scheduled_and_expired_questions_are_not_counted(content_copy: Path) -> None:
     topic = content_copy / "faqs" / "about-crps.yaml"
     text = topic.read_text(encoding="utf-8")
     for slug, extra in (
@@ -84,9 +78,7 @@ def test_drafts_scheduled_and_expired_questions_are_not_counted(
     ):
         text = text.replace(f"  - slug: {slug}\n", f"  - slug: {slug}\n    {extra}\n", 1)
     topic.write_text(text, encoding="utf-8")
-    db = build_db(content_copy, tmp_path / "clinic.db")
-    settings = Settings(content_dir=content_copy, db_path=db, access_log=False)
-    with TestClient(create_app(settings)) as client:
+    with make_client(content_copy) as client:
         listed = client.get("/v1/faq-topics").json()["data"]
         served = client.get("/v1/faqs", params={"topic": "about-crps", "limit": 100}).json()
     assert listed[0]["slug"] == "about-crps"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import Server
+from tests.support import Server
 from tests.website_corpus import (
     API_URL,
     BASE_URL,

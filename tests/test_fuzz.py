@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Server
+from tests.support import ROOT, Server
 
 SEED = 20240611
 MAX_EXAMPLES = 100
@@ -44,7 +44,7 @@ CURSOR_OPERATIONS = {
 
 
 @pytest.fixture(scope="module")
-def keyed_server(built_db: Path) -> Iterator[Server]:
+def keyed_server(built_db: Path, starts_server: None) -> Iterator[Server]:
     digest = hashlib.sha256(KEY.encode()).hexdigest()
     srv = Server(
         built_db,

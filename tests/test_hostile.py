@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import pytest
 import yaml
 
 from api.build.render import _ALLOWED_TAGS, _URL_SCHEMES
-from tests.conftest import CONTENT, DATA, ROOT, Server
+from tests.support import DATA, ROOT, Server, copy_content
 
 PAYLOADS = [
     line
@@ -128,7 +127,9 @@ def write_hostile_content(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def hostile_server(
+    tmp_path_factory: pytest.TempPathFactory, starts_server: None
+) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("hostile")
     content = write_hostile_content(root)
     db = root / "clinic.db"
@@ -238,7 +239,7 @@ def test_script_urls_in_references_are_refused(
 
 def write_base(root: Path) -> Path:
     """A private copy of content/ under root."""
-    return Path(shutil.copytree(CONTENT, root / "content"))
+    return copy_content(root)
 
 
 def test_markup_in_kiosk_answers_is_refused(tmp_path: Path) -> None:

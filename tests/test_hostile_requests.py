@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.conftest import CONTENT, Server, build_db
+from tests.support import CONTENT, Server, build_db
 
 DETAIL = "/v1/articles/ketamine-for-crps"
 SECURITY_HEADERS = ("x-content-type-options", "content-security-policy", "x-frame-options")
@@ -320,7 +320,7 @@ def test_a_405_lists_each_allowed_method_once(server: Server, method: str, targe
 
 
 @pytest.fixture(scope="module")
-def log_server(built_db: Path) -> Iterator[Server]:
+def log_server(built_db: Path, starts_server: None) -> Iterator[Server]:
     """A server of its own, so its log holds only this module's requests."""
     srv = Server(built_db).start()
     yield srv
@@ -351,7 +351,7 @@ def broken_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def broken_server(broken_db: Path) -> Iterator[Server]:
+def broken_server(broken_db: Path, starts_server: None) -> Iterator[Server]:
     srv = Server(broken_db).start()
     yield srv
     srv.stop()
@@ -408,7 +408,7 @@ def test_a_failure_in_a_layer_is_a_logged_problem_500(
 
 
 @pytest.fixture(scope="module")
-def failing_server(built_db: Path) -> Iterator[Server]:
+def failing_server(built_db: Path, starts_server: None) -> Iterator[Server]:
     srv = Server(built_db)
     srv.command = lambda: [  # type: ignore[method-assign]
         sys.executable, "-m", "uvicorn", "tests.failing_app:app", "--host", "127.0.0.1",

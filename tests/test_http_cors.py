@@ -8,13 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.support import Server
 
 ALLOWED = "https://www.example-clinic.org"
 
 
 @pytest.fixture(scope="module")
-def cors_server(built_db: Path) -> Iterator[Server]:
+def cors_server(built_db: Path, starts_server: None) -> Iterator[Server]:
     srv = Server(built_db, CLINIC_CORS_ORIGINS=f"{ALLOWED}, https://kiosk.example.org").start()
     yield srv
     srv.stop()

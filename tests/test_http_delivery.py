@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from api.build import build
-from tests.conftest import CONTENT, Server, build_db
+from tests.support import CONTENT, Server, build_db
 
 DETAIL = "/v1/articles/ketamine-for-crps"
 LIST = "/v1/articles"
@@ -252,7 +252,9 @@ def test_replicas_built_from_the_same_content_agree(server: Server, tmp_path: Pa
 
 
 @pytest.fixture
-def live(content_copy: Path, tmp_path: Path) -> Iterator[tuple[Server, Path, Path]]:
+def live(
+    content_copy: Path, tmp_path: Path, starts_server: None
+) -> Iterator[tuple[Server, Path, Path]]:
     db = build_db(content_copy, tmp_path / "live.db")
     srv = Server(db, content_copy).start()
     yield srv, content_copy, db

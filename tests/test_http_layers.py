@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from api.settings import RateLimit, SettingsError, parse_api_keys
-from tests.conftest import Server
+from tests.support import Server
 
 KIOSK_KEY = "kiosk-key-1f0c9e"
 WEBSITE_KEY = "website-key-77ab02"
@@ -34,7 +34,7 @@ KEY_LIMIT = 40
 
 
 @pytest.fixture(scope="module")
-def keyed(built_db: Path) -> Iterator[Server]:
+def keyed(built_db: Path, starts_server: None) -> Iterator[Server]:
     srv = Server(
         built_db,
         CLINIC_API_KEYS=KEYS,
@@ -46,7 +46,7 @@ def keyed(built_db: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def open_server(built_db: Path) -> Iterator[Server]:
+def open_server(built_db: Path, starts_server: None) -> Iterator[Server]:
     """No keys; the per-address limit is small. Started with `python -m api serve`."""
     srv = Server(built_db, cli=True, CLINIC_RATE_LIMIT="5/3600").start()
     yield srv

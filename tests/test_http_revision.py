@@ -9,7 +9,7 @@ from pathlib import Path
 
 from api.build import build
 from api.http.revision import RevisionWatch
-from tests.conftest import build_db
+from tests.support import build_db
 
 
 def test_no_database_yet(tmp_path: Path) -> None:

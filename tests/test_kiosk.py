@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from tests.conftest import build_db
+from tests.support import make_client
 
 HTML_FIELDS = {"body_html", "answer_html", "toc"}
 
@@ -66,7 +64,7 @@ def test_unknown_channel_is_a_400(client: TestClient[Any]) -> None:
 
 
 @pytest.fixture
-def overdue_client(content_copy: Path, tmp_path: Path) -> Iterator[TestClient[Any]]:
+def overdue_client(content_copy: Path) -> Iterator[TestClient[Any]]:
     """content/ with one FAQ and one symptom whose review date has passed."""
     faqs = content_copy / "faqs" / "preparing-for-treatment.yaml"
     text = faqs.read_text(encoding="utf-8")
@@ -81,8 +79,7 @@ def overdue_client(content_copy: Path, tmp_path: Path) -> Iterator[TestClient[An
     text = text.replace("last_reviewed: 2026-11-02", "last_reviewed: 2024-11-02")
     text = text.replace("next_review_due: 2027-11-02", "next_review_due: 2025-11-02")
     symptom.write_text(text, encoding="utf-8")
-    db = build_db(content_copy, tmp_path / "clinic.db")
-    with TestClient(create_app(Settings(content_dir=content_copy, db_path=db))) as client:
+    with make_client(content_copy) as client:
         yield client
 
 

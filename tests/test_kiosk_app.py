@@ -31,9 +31,13 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import CONTENT, ROOT, Server
+from tests.support import ROOT, Server, copy_content
 from tests.test_clients import DOCUMENT, TYPESCRIPT, ensure_toolchain, run
 from tests.test_reloads import run_build
+
+#: A real server or a browser, and outside toolchains (node, tsc, mypy) that take seconds:
+#: `pytest -m "not server"` leaves out the whole file.
+pytestmark = pytest.mark.server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -97,7 +101,7 @@ def test_app_type_checks_against_the_document(toolchain: str, tmp_path: Path) ->
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
+def playwright(starts_server: None) -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is needed at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as driver:
@@ -136,10 +140,10 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live(tmp_path: Path, starts_server: None) -> Iterator[Live]:
     """A server over a private content copy in which one question's review falls due in
     ten days (so a test can move the clock past it)."""
-    content = Path(shutil.copytree(CONTENT, tmp_path / "content"))
+    content = copy_content(tmp_path)
     today = dt.datetime.now(dt.UTC).date()
 
     def due_soon(faqs: list[dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ from api.app import openapi_document
 from api.cli import editor_schemas
 from api.normalize import normalized_document
 from api.settings import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 Client = TestClient  # type: ignore[type-arg]
 

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from litestar.testing import TestClient
 
-from tests.conftest import DATA
+from tests.support import DATA
 
 TOP = 3
 MIN_HIT_RATE = 0.9

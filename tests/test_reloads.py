@@ -26,7 +26,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import ROOT, Server
+from tests.support import ROOT, Server
 
 LOAD_SECONDS = 32
 TOPIC = "about-crps"
@@ -74,7 +74,9 @@ def snapshot(server: Server) -> dict[str, Any]:
 
 
 @pytest.fixture
-def live(content_copy: Path, tmp_path: Path) -> Iterator[tuple[Server, Path, Path]]:
+def live(
+    content_copy: Path, tmp_path: Path, starts_server: None
+) -> Iterator[tuple[Server, Path, Path]]:
     db = tmp_path / "clinic.db"
     set_edition(content_copy, 0)
     assert run_build(content_copy, db).returncode == 0
@@ -223,6 +225,7 @@ def test_a_build_killed_half_way_changes_nothing(live: tuple[Server, Path, Path]
     assert httpx.get(server.url + "/v1/articles/bulk-000").status_code == 200
 
 
+@pytest.mark.server
 def test_sigterm_lets_requests_in_flight_finish(built_db: Path, tmp_path: Path) -> None:
     server = Server(built_db, CLINIC_ACCESS_LOG="0")
     server.command = lambda: [  # type: ignore[method-assign]

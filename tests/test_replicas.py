@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api.build import build
-from tests.conftest import CONTENT, ROOT, Server
+from tests.support import CONTENT, ROOT, Server
 
 #: What a cache keys on, stores or revalidates with (RFC 9111), and what describes the bytes.
 COMPARED = (
@@ -69,7 +69,9 @@ def urls() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory, starts_server: None
+) -> Iterator[tuple[Server, Server]]:
     state = tmp_path_factory.mktemp("state") / "state.db"
     first = tmp_path_factory.mktemp("replica-a") / "clinic.db"
     asyncio.run(build(CONTENT, first, state_path=state))

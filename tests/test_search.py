@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from tests.conftest import build_db
+from tests.support import make_client
 
 
 def slugs(client: TestClient[Any], q: str, **params: Any) -> list[str]:
@@ -247,7 +245,7 @@ def test_spanish_search_falls_back_to_english_items(client: TestClient[Any]) -> 
     assert body.headers["vary"].split(", ").count("Accept-Language") == 1
 
 
-def test_snippets_escape_content_and_only_mark(content_copy: Path, tmp_path: Path) -> None:
+def test_snippets_escape_content_and_only_mark(content_copy: Path) -> None:
     faq = content_copy / "faqs" / "about-ketamine.yaml"
     text = faq.read_text(encoding="utf-8")
     text = text.replace(
@@ -255,8 +253,7 @@ def test_snippets_escape_content_and_only_mark(content_copy: Path, tmp_path: Pat
         "Zebrafish `<script>alert(1)</script>` & ketamine is a medicine with a long history",
     )
     faq.write_text(text, encoding="utf-8")
-    db = build_db(content_copy, tmp_path / "x.db")
-    with TestClient(create_app(Settings(content_dir=content_copy, db_path=db))) as client:
+    with make_client(content_copy) as client:
         hit = client.get("/v1/search", params={"q": "zebrafish"}).json()["data"][0]
         assert hit["slug"] == "what-is-ketamine"
         assert "&lt;script&gt;" in hit["snippet"]
@@ -266,15 +263,12 @@ def test_snippets_escape_content_and_only_mark(content_copy: Path, tmp_path: Pat
         assert "<mark>" not in kiosk.json()["data"][0]["snippet"]
 
 
-def test_removed_items_leave_the_index(content_copy: Path, tmp_path: Path) -> None:
-    db = build_db(content_copy, tmp_path / "x.db")
-    settings = Settings(content_dir=content_copy, db_path=db)
-    with TestClient(create_app(settings)) as client:
+def test_removed_items_leave_the_index(content_copy: Path) -> None:
+    with make_client(content_copy) as client:
         assert slugs(client, "drive home")[0] == "faq/can-i-drive-home"
     (content_copy / "faqs" / "preparing-for-treatment.yaml").unlink()
     (content_copy / "faqs" / "preparing-for-treatment.es.yaml").unlink()
-    build_db(content_copy, db)
-    with TestClient(create_app(settings)) as client:
+    with make_client(content_copy) as client:  # built again in place
         found = slugs(client, "drive home", limit=50)
         assert found  # other items still mention driving
         assert "faq/can-i-drive-home" not in found

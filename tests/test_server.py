@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from api.build import build
-from tests.conftest import CONTENT, ROOT, Server, free_port
+from tests.support import CONTENT, ROOT, Server, free_port
 
 
 def test_done_when_urls_answer(server: Server) -> None:
@@ -65,6 +65,7 @@ def test_following_link_headers_visits_every_faq_once(server: Server) -> None:
     assert len(set(seen)) == total
 
 
+@pytest.mark.server
 def test_server_started_before_the_first_build_becomes_ready(tmp_path: Path) -> None:
     db = tmp_path / "late.db"
     srv = Server(db).start()
@@ -80,6 +81,7 @@ def test_server_started_before_the_first_build_becomes_ready(tmp_path: Path) -> 
         srv.stop()
 
 
+@pytest.mark.server
 def test_serve_command_builds_then_serves(tmp_path: Path) -> None:
     port = free_port()
     env = {

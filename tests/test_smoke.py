@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Server
+from tests.support import Server
 
 
 def test_real_server_serves_articles(server: Server) -> None:

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from tests.conftest import build_db
+from tests.support import make_client
 
 NEW_SYMPTOM = """\
 ---
@@ -54,9 +52,7 @@ def sync_all(client: TestClient[Any], cursor: str | None = None, limit: int = 10
 
 
 def test_sync_end_to_end(content_copy: Path, tmp_path: Path) -> None:
-    db = build_db(content_copy, tmp_path / "clinic.db")
-    settings = Settings(content_dir=content_copy, db_path=db)
-    with TestClient(create_app(settings)) as client:
+    with make_client(content_copy) as client:
         everything, cursor = sync_all(client, limit=7)  # several pages
         total = client.get("/v1/site").json()["content_revision"]
         keys = {(c["type"], c["slug"], c["locale"]) for c in everything}
@@ -83,9 +79,8 @@ def test_sync_end_to_end(content_copy: Path, tmp_path: Path) -> None:
     )
     (content_copy / "symptoms" / "burning-pain.es.md").unlink()
     (content_copy / "symptoms" / "fatigue.md").write_text(NEW_SYMPTOM, encoding="utf-8")
-    build_db(content_copy, db)
 
-    with TestClient(create_app(settings)) as client:
+    with make_client(content_copy) as client:  # built again in place
         changes, newer = sync_all(client, cursor)
         summary = sorted((c["op"], c["type"], c["slug"], c["locale"]) for c in changes)
         assert summary == [
@@ -111,8 +106,7 @@ def test_sync_end_to_end(content_copy: Path, tmp_path: Path) -> None:
         assert {c["op"] for c in fresh} == {"upsert"}
 
     # The same content built from scratch is another lineage: the old cursor is refused.
-    rebuilt = build_db(content_copy, tmp_path / "rebuilt.db")
-    with TestClient(create_app(Settings(content_dir=content_copy, db_path=rebuilt))) as client:
+    with make_client(content_copy, db_path=tmp_path / "rebuilt.db") as client:
         gone = client.get("/v1/sync", params={"cursor": newer})
         assert gone.status_code == 410
         assert gone.headers["content-type"] == "application/problem+json"

@@ -26,7 +26,7 @@ from api.build import check
 from api.build.check import check_schedule
 from api.review import ReviewPolicy
 from api.timeline import instants, read_instants, state, window_at
-from tests.conftest import CONTENT, Server, build_db
+from tests.support import Server, build_db, copy_content, make_client
 from tests.website_corpus import write_article
 
 SCHEDULED = "springtide-clinic-notice"
@@ -52,11 +52,9 @@ class Timed:
 
 
 @pytest.fixture(scope="module")
-def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Timed]:
-    import shutil
-
+def timed(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> Iterator[Timed]:
     root = tmp_path_factory.mktemp("timed")
-    content = Path(shutil.copytree(CONTENT, root / "content"))
+    content = copy_content(root)
     go_live = time.time() + LEAD
     expiry = go_live + GAP
     write_article(
@@ -385,12 +383,11 @@ def test_sync_reports_a_review_falling_overdue_as_a_removal(corpus_settings: Any
 
 def test_database_built_before_items_had_bounds_is_upgraded(tmp_path: Path) -> None:
     import asyncio
-    import shutil
     import sqlite3
 
     from api.build import build
 
-    content = Path(shutil.copytree(CONTENT, tmp_path / "content"))
+    content = copy_content(tmp_path)
     db = tmp_path / "clinic.db"
     asyncio.run(build(content, db))
     with sqlite3.connect(db) as conn:
@@ -420,7 +417,7 @@ def test_check_command_prints_notices_without_failing(content_copy: Path) -> Non
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.support import ROOT
 
     _front(content_copy / "treatments" / "ketamine-infusion.md", draft=True)
     result = subprocess.run(
@@ -441,16 +438,9 @@ def test_check_command_prints_notices_without_failing(content_copy: Path) -> Non
     assert "notice(s)" in result.stdout.splitlines()[-1]
 
 
-def test_a_draft_is_named_by_nothing(content_copy: Path, tmp_path: Path) -> None:
-    from litestar.testing import TestClient
-
-    from api.app import create_app
-    from api.settings import Settings
-
+def test_a_draft_is_named_by_nothing(content_copy: Path) -> None:
     _front(content_copy / "treatments" / "ketamine-infusion.md", draft=True)
-    db = build_db(content_copy, tmp_path / "clinic.db")
-    settings = Settings(content_dir=content_copy, db_path=db, access_log=False)
-    with TestClient(create_app(settings)) as client:
+    with make_client(content_copy) as client:
         unknown = client.get("/v1/treatments/no-such-treatment")
         draft = client.get("/v1/treatments/ketamine-infusion")
         assert draft.status_code == unknown.status_code == 404

@@ -31,7 +31,7 @@ from standardwebhooks.webhooks import Webhook
 from api.events import webhooks
 from api.events.outbox import DEFAULT_SCHEDULE, retry_delay
 from api.settings import Settings, SettingsError
-from tests.conftest import ROOT, Server
+from tests.support import ROOT, Server
 from tests.webhook_receiver import Receiver, new_secret
 
 #: Quick retries, so a test sees several within seconds.
@@ -82,7 +82,9 @@ def edit(content: Path, words: str) -> None:
 
 
 @pytest.fixture
-def setup(content_copy: Path, tmp_path: Path) -> Iterator[tuple[Receiver, dict[str, str], Path]]:
+def setup(
+    content_copy: Path, tmp_path: Path, starts_server: None
+) -> Iterator[tuple[Receiver, dict[str, str], Path]]:
     """A receiver knowing two secrets (a rotation), and the environment of a deployment
     whose webhooks file names it; yields (receiver, env, state path)."""
     secrets = [new_secret(), new_secret()]
@@ -308,6 +310,7 @@ def test_a_bad_webhooks_file_names_the_field_never_the_secret(
     assert secret[6:] not in message
 
 
+@pytest.mark.server
 def test_a_bad_webhooks_file_stops_the_server_at_start(tmp_path: Path) -> None:
     secret = new_secret()
     path = tmp_path / "webhooks.yaml"

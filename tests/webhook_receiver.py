@@ -14,7 +14,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.conftest import free_port
+from tests.support import free_port
 
 
 def new_secret() -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import yaml
 
 from api.build import build
 from api.settings import Settings
-from tests.conftest import CONTENT
+from tests.support import copy_content
 
 BASE_URL = "https://clinic.test"
 #: The API's own public URL (CLINIC_PUBLIC_URL), which feeds link to themselves with.
@@ -64,7 +63,7 @@ def write_article(folder: Path, slug: str, body: str = "Some text.\n", **fields:
 
 
 def make_corpus(root: Path) -> Path:
-    content = Path(shutil.copytree(CONTENT, root / "content"))
+    content = copy_content(root)
     articles = content / "articles"
     edit_front_matter(
         articles / f"{OVERDUE_ARTICLE}.md", last_reviewed=_days(-400), next_review_due=_days(-10)

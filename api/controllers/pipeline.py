@@ -87,7 +87,7 @@ SlugPath = Annotated[
 ]
 SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
 
-#: The content store, provided by the app (see api.app.provide_store).
+#: The content store, provided by the app (see api.controllers.store.provide_store).
 StoreDep = NamedDependency[Store]
 #: RFC 3339 date-time, as JSON Schema's `format: date-time` means it (seconds may be 60),
 #: matched whole (`fullmatch`: no `$` that lets a final line break through) and in ASCII
