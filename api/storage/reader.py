@@ -305,16 +305,15 @@ class Store:
             self._release(db)
 
     async def refresh_meta(self) -> dict[str, str]:
+        """The meta table as the current read transaction sees it."""
         current = self._current()
+        if current is not None:  # read when the transaction began, and it cannot change
+            return current.meta
         try:
             meta = _pairs(await self.db.execute_fetchall("SELECT key, value FROM meta"))
         except aiosqlite.OperationalError:  # opened before the first build finished
             meta = {}
-        if current is not None:
-            current.meta.clear()
-            current.meta.update(meta)
-        else:
-            self._meta = meta
+        self._meta = meta
         return meta
 
     async def build_stats(self) -> dict[str, str]:
