@@ -14,24 +14,20 @@ from litestar.exceptions import HTTPException
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from api import document
-from api.controllers.articles import ArticleController
-from api.controllers.conditions import ConditionController
 from api.controllers.docs import docs_asset
 from api.controllers.events import EventController, EventLog
 from api.controllers.faq_topics import FaqTopicController
-from api.controllers.faqs import FaqController
 from api.controllers.feeds import FeedController
 from api.controllers.guards import documented_query_names, reject_unknown_parameters
 from api.controllers.kiosk_app import kiosk_file, kiosk_page
 from api.controllers.operations import health, metrics, ready
 from api.controllers.parameters import parameter_rules
+from api.controllers.preview_links import create_preview_link
 from api.controllers.search import SearchController
 from api.controllers.site import get_site
 from api.controllers.sitemap import SitemapController
 from api.controllers.store import provide_store
-from api.controllers.symptoms import SymptomController
 from api.controllers.sync import SyncController
-from api.controllers.treatments import TreatmentController
 from api.errors import handle_exception
 from api.events.dispatch import Dispatcher
 from api.events.transitions import Transitions
@@ -41,6 +37,7 @@ from api.middleware.fast import FastPath
 from api.middleware.guard import Guard
 from api.middleware.types import ASGIApp
 from api.normalize import document_bytes
+from api.registry import content_controllers
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 
@@ -130,17 +127,14 @@ def create_app(settings: Settings | None = None) -> ContentApp:
 
     app = ContentApp(
         route_handlers=[
-            ArticleController,
-            ConditionController,
-            SymptomController,
-            TreatmentController,
-            FaqController,
+            *content_controllers(),
             FaqTopicController,
             FeedController,
             SitemapController,
             SearchController,
             SyncController,
             EventController,
+            create_preview_link,
             get_site,
             health,
             ready,

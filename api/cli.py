@@ -1,4 +1,4 @@
-"""python -m api: check | build | serve | status | openapi | schemas | events."""
+"""python -m api: check | build | serve | status | preview-link | openapi | schemas | events."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import msgspec
 
 from api.build import ContentErrors, build, check
 from api.normalize import normalized
+from api.registry import PAGE_FOLDERS, PAGE_SOURCES
 from api.settings import Settings, SettingsError
 from schemas.content import (
-    PAGE_SOURCES,
     FaqTopicSource,
     PeopleSource,
     SiteSource,
@@ -44,6 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     status.add_argument(
         "--days", type=int, default=30, help="how far ahead an expiry is listed (default 30)"
     )
+    link = commands.add_parser(
+        "preview-link", help="a signed URL that opens one item as the preview shows it"
+    )
+    link.add_argument("slug", help="the item's slug")
+    link.add_argument(
+        "--type",
+        default="article",
+        choices=("article", "condition", "symptom", "treatment", "faq"),
+        help="the item's type (default article)",
+    )
+    link.add_argument("--locale", help="the item's locale (default: the site's)")
+    link.add_argument("--ttl", default="1h", help="how long it opens: 3600, 90s, 30m, 1h, 7d")
     openapi = commands.add_parser("openapi", help=f"write {OPENAPI_PATH}")
     openapi.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     openapi.add_argument("--output", type=Path, default=OPENAPI_PATH)
@@ -79,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_events(settings, args))
     if args.command == "status":
         return _status(settings, args.days)
+    if args.command == "preview-link":
+        return _preview_link(settings, args.slug, args.type, args.locale, args.ttl)
     if args.command == "schemas":
         return _write_or_check(editor_schemas(), args.check, "python -m api schemas")
     return _write_or_check({args.output: openapi_document()}, args.check, "python -m api openapi")
@@ -185,6 +199,46 @@ def _status(settings: Settings, days: int) -> int:
     return 0
 
 
+def _preview_link(settings: Settings, slug: str, type_: str, locale: str | None, ttl: str) -> int:
+    """Print a signed link (api/preview.py) to one item of the built content."""
+    import sqlite3
+    import time
+
+    from api import preview
+
+    if settings.preview_secret is None:
+        print("error: CLINIC_PREVIEW_SECRET is not set: no link can be signed", file=sys.stderr)
+        return 2
+    try:
+        seconds = preview.parse_ttl(ttl)
+    except ValueError as exc:
+        print(f"error: --ttl: {exc}", file=sys.stderr)
+        return 2
+    if not settings.db_path.is_file():
+        print(f"error: no built database at {settings.db_path}; run build", file=sys.stderr)
+        return 1
+    db = sqlite3.connect(f"file:{settings.db_path.resolve()}?mode=ro", uri=True)
+    try:
+        if locale is None:
+            row = db.execute("SELECT value FROM meta WHERE key = 'default_locale'").fetchone()
+            locale = str(row[0]) if row else "en"
+        found = db.execute(
+            "SELECT 1 FROM items WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
+            (type_, slug, locale),
+        ).fetchone()
+    finally:
+        db.close()
+    if found is None:
+        print(f"error: no {type_} with slug {slug!r} in locale {locale!r}", file=sys.stderr)
+        return 1
+    expires = int(time.time()) + seconds
+    token = preview.sign(settings.preview_secret, type_, slug, locale, expires)
+    print(preview.link_url(settings.api_url, type_, slug, locale, token))
+    moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+    print(f"opens {type_} {slug} ({locale}) until {moment}", file=sys.stderr)
+    return 0
+
+
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:
     import uvicorn
 
@@ -223,7 +277,7 @@ def openapi_document() -> bytes:
 def editor_schemas() -> dict[Path, bytes]:
     """JSON Schema of each source file kind, for editors' IDEs (e.g. YAML language servers)."""
     files: dict[str, type[msgspec.Struct]] = {
-        f"{folder[:-1]}.schema.json": struct for folder, struct in PAGE_SOURCES.items()
+        f"{PAGE_FOLDERS[folder]}.schema.json": struct for folder, struct in PAGE_SOURCES.items()
     }
     files |= {
         "faq-topic.schema.json": FaqTopicSource,

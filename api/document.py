@@ -42,9 +42,11 @@ from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_router
 from api.controllers.events import EventController
 from api.controllers.kiosk import KIOSK_DROPS
 from api.controllers.pipeline import REVISION_HEADER
+from api.controllers.preview_links import document_preview
 from api.errors import problem_type
 from api.http import document_delivery
 from api.normalize import document_bytes
+from api.registry import TYPES
 from api.settings import Settings
 from schemas.resources import Rendition
 
@@ -113,11 +115,7 @@ def openapi_config() -> OpenAPIConfig:
         # Relative, so the committed document is the served one wherever the API runs.
         servers=[Server(url="/")],
         tags=[
-            Tag(name="articles", description="Patient articles with references."),
-            Tag(name="conditions", description="Conditions with their symptoms and treatments."),
-            Tag(name="symptoms", description="What a symptom is and how it shows."),
-            Tag(name="treatments", description="How a treatment works and what to expect."),
-            Tag(name="faqs", description="Questions and answers by topic, with kiosk answers."),
+            *(Tag(name=t.segment, description=t.description) for t in TYPES),
             Tag(
                 name="feeds",
                 description="Articles as Atom, RSS 2.0 and JSON Feed 1.1 for the newsletter.",
@@ -132,6 +130,10 @@ def openapi_config() -> OpenAPIConfig:
                 description="Every change as an event (also sent as signed webhooks).",
             ),
             Tag(name="site", description="The clinic's settings and the website's sitemap."),
+            Tag(
+                name="preview",
+                description="Signed links that open one unpublished item without a key.",
+            ),
             Tag(name="operations", description="Liveness and readiness."),
         ],
         components=Components(
@@ -178,7 +180,9 @@ def complete(schema: OpenAPI, settings: Settings) -> None:
       "the summary or its `...Fields`", and the kiosk pass adds its plain-text variant to
       that choice, which it looks for and finds only once the sparse pass has made it;
     - the cursor links come before the item links: the cursor pass sets a paged answer's
-      links (`next`), the item pass adds `item` (and `topic`) to them.
+      links (`next`), the item pass adds `item` (and `topic`) to them;
+    - the preview pass comes after the HTTP layers' pass: it copies the 401 that pass
+      completed into the 403 of the operations that take `at`.
 
     The events and locales passes read and write what no other pass does. The guards that
     refuse unknown and malformed parameters are read from the document after all of them,
@@ -193,6 +197,7 @@ def complete(schema: OpenAPI, settings: Settings) -> None:
     _document_locales(schema, settings)
     _document_cursor_links(schema)
     _document_item_links(schema)
+    document_preview(schema)
 
 
 def _header(description: str, kind: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:

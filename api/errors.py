@@ -51,13 +51,19 @@ class NotFound(HTTPException):
 
 
 class Gone(HTTPException):
-    """The content withdrew the item; `superseded_by` is the API path of its replacement."""
+    """What was here is gone for good: an item the content withdrew or that expired
+    (`superseded_by` is the API path of its replacement, or None, and the problem says so),
+    or a cursor from another lineage of the data (no `superseded_by`: nothing replaces it)."""
 
     status_code = 410
 
-    def __init__(self, detail: str, superseded_by: str | None) -> None:
+    def __init__(
+        self, detail: str, *, superseded_by: str | msgspec.UnsetType | None = msgspec.UNSET
+    ) -> None:
         self.superseded_by = superseded_by
-        headers = {"Link": f'<{superseded_by}>; rel="successor-version"'} if superseded_by else None
+        headers = None
+        if isinstance(superseded_by, str):
+            headers = {"Link": f'<{superseded_by}>; rel="successor-version"'}
         super().__init__(detail=detail, headers=headers)
 
 

@@ -97,6 +97,26 @@ def _reviewed_page(
     return doc
 
 
+def web_page(page: Mapping[str, Any], *, url: str, publisher: Doc) -> Doc:
+    """A page of a type without a schema.org type of its own: a reviewed MedicalWebPage
+    for patients, with its references when it has them."""
+    doc = _reviewed_page(
+        url=url,
+        locale=page["locale"],
+        last_reviewed=page["last_reviewed"],
+        reviewed_by=page["reviewed_by"],
+        publisher=publisher,
+        references=page.get("references") or (),
+    )
+    return {
+        "@context": CONTEXT,
+        **doc,
+        "name": page["title"],
+        "description": page["summary"],
+        "dateModified": page["updated_at"],
+    }
+
+
 def medical_web_page(
     article: Mapping[str, Any],
     *,

@@ -1,4 +1,4 @@
-"""Prometheus metrics, served at /metrics (issue 6).
+"""Prometheus metrics, served at /metrics.
 
 Each app has its own registry, so tests can build many apps in one process. With several
 uvicorn workers each process counts its own requests; run one worker per container (or
@@ -32,7 +32,7 @@ class RequestStats(Collector):
 
     prometheus_client's own Counter and Histogram take a lock and walk the buckets on every
     observation; the server observes every request on one event-loop thread, where that
-    costs more than answering a prepared response does (issue 5). The exposition is the
+    costs more than answering a prepared response does. The exposition is the
     same: `clinic_http_requests_total{route,method,status}` and
     `clinic_http_request_duration_seconds{route,status}` with `LATENCY_BUCKETS`.
     """

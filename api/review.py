@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import get_args
 
-from schemas.resources import Channel, ReviewStatus
+from schemas.resources import PublicChannel, ReviewStatus
 
 REVIEW_STATUSES: tuple[str, ...] = get_args(ReviewStatus)
-CHANNELS: tuple[str, ...] = get_args(Channel)
+#: The channels CLINIC_SERVE_OVERDUE may name (the preview channel is served everything).
+CHANNELS: tuple[str, ...] = get_args(PublicChannel)
 #: The status the build writes into stored JSON; the store swaps in the real one on read.
 STORED_STATUS: ReviewStatus = "current"
 DEFAULT_DUE_DAYS = 30
@@ -37,6 +38,9 @@ class ReviewWindow:
     due_until: str
     serve_overdue: bool
     now: float = 0.0
+    #: The preview channel's window: every item that exists (drafts, scheduled, expired and
+    #: withdrawn ones too), each saying where it stands (api/preview.py).
+    everything: bool = False
 
     def status(self, next_review_due: str | None) -> ReviewStatus:
         if next_review_due is None or next_review_due > self.due_until:
@@ -56,10 +60,16 @@ class ReviewPolicy:
     serve_overdue: frozenset[str] = field(default_factory=lambda: DEFAULT_SERVE_OVERDUE)
 
     def window(
-        self, channel: str, today: dt.date | None = None, *, now: float | None = None
+        self,
+        channel: str,
+        today: dt.date | None = None,
+        *,
+        now: float | None = None,
+        everything: bool = False,
     ) -> ReviewWindow:
         """The window at `now` (POSIX seconds; the clock when omitted), or at the start of
-        `today` (UTC) when only a day is given."""
+        `today` (UTC) when only a day is given. `everything`: the preview channel's, which
+        is served every item, overdue ones included."""
         if now is None:
             if today is None:
                 now = time.time()
@@ -69,8 +79,9 @@ class ReviewPolicy:
         return ReviewWindow(
             today=day.isoformat(),
             due_until=(day + dt.timedelta(days=self.due_days)).isoformat(),
-            serve_overdue=channel in self.serve_overdue,
+            serve_overdue=everything or channel in self.serve_overdue,
             now=now,
+            everything=everything,
         )
 
     def instants(self, next_review_due: str) -> tuple[float, float]:

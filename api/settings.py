@@ -20,12 +20,14 @@ from typing import Any, Generic, TypeVar
 
 from api.events.outbox import DEFAULT_SCHEDULE
 from api.events.webhooks import Endpoint, WebhooksError, load_webhooks
+from api.preview import MIN_SECRET_LENGTH, PREVIEW_CHANNEL
 from api.review import CHANNELS, DEFAULT_DUE_DAYS, DEFAULT_SERVE_OVERDUE, ReviewPolicy
 
 ENV_PREFIX = "CLINIC_"
 #: The channels that may hold a key: the API's readers (the website, the waiting-room kiosk,
-#: the newsletter tool and integrators), and editors.
-KEY_CHANNELS = ("website", "kiosk", "newsletter", "integrators", "editor")
+#: the newsletter tool and integrators), editors, and `preview` (what is not live yet:
+#: api/preview.py). A preview key alone does not turn keys on for the other channels.
+KEY_CHANNELS = ("website", "kiosk", "newsletter", "integrators", "editor", "preview")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 T = TypeVar("T")
@@ -263,6 +265,20 @@ def _api_keys(name: str, value: str) -> tuple[tuple[str, bytes], ...]:
     return parse_api_keys(value)
 
 
+def _secret(name: str, value: str) -> bytes | None:
+    """A secret long enough that what it signs cannot be forged by guessing it."""
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) < MIN_SECRET_LENGTH:
+        # The value is not echoed: it is a secret.
+        raise SettingsError(
+            f"{name} must be at least {MIN_SECRET_LENGTH} characters"
+            " (e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+        )
+    return text.encode("utf-8")
+
+
 def _webhooks(path: Path | None, content_dir: Path) -> tuple[Endpoint, ...]:
     if path is None:
         return ()
@@ -363,10 +379,25 @@ class Settings:
         parse=_api_keys,
         help=(
             "channel keys as SHA-256 hex digests: `kiosk:<sha256>,website:<sha256>,...`; channels "
-            "are `website`, `kiosk`, `newsletter`, `integrators`, `editor`; a channel may have "
-            "several (for rotation)"
+            "are `website`, `kiosk`, `newsletter`, `integrators`, `editor`, `preview`; a channel "
+            "may have several (for rotation). `preview` keys open the preview channel and `at=` "
+            "(see [Preview](#preview)); keys of `preview` alone do not make the other channels "
+            "need a key"
         ),
         note="none (no keys needed)",
+        hidden=True,
+    )
+    preview_secret: bytes | None = setting(
+        "CLINIC_PREVIEW_SECRET",
+        default="",
+        parse=_secret,
+        help=(
+            "the secret signed preview links are made and checked with (HMAC-SHA256), at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe())'`; changing it voids "
+            "every link given out; never logged or echoed"
+        ),
+        note="none (no signed links)",
         hidden=True,
     )
     rate_limit_address: RateLimit = setting(
@@ -490,6 +521,12 @@ class Settings:
         help="seconds between the sender's looks for new events (a due retry wakes it sooner)",
         blank_is_default=True,
     )
+
+    @property
+    def public_keys(self) -> tuple[tuple[str, bytes], ...]:
+        """The keys of every channel but `preview`: with none, no key is needed for
+        anything but previews."""
+        return tuple(key for key in self.api_keys if key[0] != PREVIEW_CHANNEL)
 
     @property
     def state_path(self) -> Path:

@@ -42,8 +42,11 @@ def state(draft: bool, live_from: float | None, live_until: float | None, now: f
 
 def live_at(window: ReviewWindow, alias: str = "") -> tuple[str, list[Any]]:
     """SQL that holds for items live at the window's instant (review aside), and its
-    parameters. `alias` names the items table in a subquery."""
+    parameters. `alias` names the items table in a subquery. The preview channel's window
+    holds every item that exists."""
     a = f"{alias}." if alias else ""
+    if window.everything:
+        return f"{a}deleted = 0", []
     sql = (
         f"{a}deleted = 0 AND {a}withdrawn IS NULL AND {a}draft = 0"
         f" AND ({a}live_from IS NULL OR {a}live_from <= ?)"
@@ -59,6 +62,27 @@ _FUTURE_BOUNDS = (
 _REVIEW_DAYS = (
     f"SELECT DISTINCT next_review_due FROM items WHERE next_review_due IS NOT NULL AND {PUBLISHED}"
 )
+
+
+def status_sql(window: ReviewWindow) -> str:
+    """A column for the items' `publication_status` at the window's instant, for the
+    preview channel's window; `NULL` for any other (public answers never carry it). The
+    instant is a float the server computed, never text from a request."""
+    if not window.everything:
+        return "NULL"
+    now = repr(float(window.now))
+    return (
+        "CASE WHEN withdrawn IS NOT NULL THEN 'withdrawn' WHEN draft THEN 'draft'"
+        f" WHEN live_from IS NOT NULL AND live_from > {now} THEN 'scheduled'"
+        f" WHEN live_until IS NOT NULL AND live_until <= {now} THEN 'expired' ELSE 'live' END"
+    )
+
+
+def publication_status(
+    withdrawn: object, draft: bool, live_from: float | None, live_until: float | None, now: float
+) -> str:
+    """The same as `status_sql`, for a row already read."""
+    return "withdrawn" if withdrawn is not None else state(draft, live_from, live_until, now)
 
 
 def instants(bounds: Iterable[float], review_days: Iterable[str], policy: ReviewPolicy,

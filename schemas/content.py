@@ -276,7 +276,7 @@ class SitePaths(Source, kw_only=True, frozen=True):
 
 
 class SiteTranslation(Source, kw_only=True, frozen=True):
-    """The site settings that are words, in one more locale (issue 3)."""
+    """The site settings that are words, in one more locale."""
 
     name: Title | None = None
     description: Summary
@@ -297,7 +297,7 @@ class SiteSource(Source, kw_only=True, frozen=True):
     email: Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=200)] | None = None
     address: Annotated[str, Meta(max_length=300)] | None = None
     paths: SitePaths = msgspec.field(default_factory=SitePaths)
-    #: The words of the site in its other locales, keyed by locale (issue 3).
+    #: The words of the site in its other locales, keyed by locale.
     translations: dict[Locale, SiteTranslation] = {}
 
 
@@ -323,14 +323,3 @@ class SynonymsSource(Source, kw_only=True, frozen=True):
     """content/synonyms.yaml: groups of equivalent search terms, in any locale."""
 
     groups: Annotated[list[SynonymGroup], Meta(min_length=1, max_length=2000)]
-
-
-Kind = Literal["article", "condition", "symptom", "treatment"]
-
-#: Markdown front-matter struct for each directory of content/.
-PAGE_SOURCES: dict[str, type[Page]] = {
-    "articles": ArticleSource,
-    "conditions": ConditionSource,
-    "symptoms": SymptomSource,
-    "treatments": TreatmentSource,
-}

@@ -12,7 +12,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from schemas.content import Image, Locale, Reference, Seo, SideEffect, Slug, UrgentCare
+from schemas.content import (
+    LOCALE_PATTERN,
+    Image,
+    Locale,
+    Reference,
+    Seo,
+    SideEffect,
+    Slug,
+    UrgentCare,
+)
 
 __all__ = [
     "ArticleDetail",
@@ -41,8 +50,12 @@ __all__ = [
     "ItemUpdated",
     "ListMeta",
     "PersonRef",
+    "PreviewLink",
+    "PreviewLinkRequest",
     "Problem",
     "ProblemParam",
+    "PublicChannel",
+    "PublicationStatus",
     "Reference",
     "RelatedArticle",
     "Rendition",
@@ -74,7 +87,11 @@ __all__ = [
 ]
 
 ReviewStatus = Literal["current", "due", "overdue"]
-Channel = Literal["website", "kiosk", "newsletter", "editor"]
+#: The channels that show content to patients and readers, and the editors'.
+PublicChannel = Literal["website", "kiosk", "newsletter", "editor"]
+#: ...and the preview channel, which sees what is not live yet (api/preview.py).
+Channel = Literal[PublicChannel, "preview"]
+PublicationStatus = Literal["draft", "scheduled", "live", "expired", "withdrawn"]
 
 ReviewStatusField = Annotated[
     ReviewStatus,
@@ -83,6 +100,17 @@ ReviewStatusField = Annotated[
             "`current`, `due` (next_review_due falls within the review window, by default"
             " 30 days) or `overdue` (next_review_due has passed). Computed when the request"
             " is answered, from today's date (UTC)."
+        )
+    ),
+]
+PublicationStatusField = Annotated[
+    PublicationStatus,
+    Meta(
+        description=(
+            "Only in preview answers (`channel=preview`, or a signed preview link): where the"
+            " item stands at the instant asked for: `draft`, `scheduled` (before its"
+            " `published_at`), `live`, `expired` (after its `expires_at`) or `withdrawn`."
+            " Public answers hold live items only and never carry it."
         )
     ),
 ]
@@ -165,6 +193,7 @@ class Item(Resource, kw_only=True, frozen=True):
     reading_minutes: int
     reading_grade: Annotated[float, Meta(description="Flesch-Kincaid grade level of the body.")]
     review_status: ReviewStatusField
+    publication_status: PublicationStatusField | msgspec.UnsetType = msgspec.UNSET
 
 
 class Included(Resource, kw_only=True, frozen=True):
@@ -304,6 +333,7 @@ class Faq(Resource, tag_field="type", tag="faq", kw_only=True, frozen=True):
     updated_at: dt.datetime
     content_hash: str
     review_status: ReviewStatusField
+    publication_status: PublicationStatusField | msgspec.UnsetType = msgspec.UNSET
     included: Included | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -481,6 +511,7 @@ class SearchHit(Resource, kw_only=True, frozen=True):
         float,
         Meta(description="Relevance, higher first; comparable only within one response."),
     ]
+    publication_status: PublicationStatusField | msgspec.UnsetType = msgspec.UNSET
 
 
 class SearchTerm(Resource, kw_only=True, frozen=True):
@@ -678,3 +709,46 @@ class EventPage(Resource, kw_only=True, frozen=True):
         Meta(description="Events, oldest first; the same JSON that webhooks send, per event."),
     ]
     meta: EventMeta
+
+
+PreviewItemType = Literal["article", "condition", "symptom", "treatment", "faq"]
+
+
+class PreviewLinkRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """The item a signed preview link is to open, and for how long."""
+
+    slug: Slug
+    type: Annotated[PreviewItemType, Meta(description="The item's type.")] = "article"
+    locale: (
+        Annotated[
+            str,
+            Meta(
+                pattern=LOCALE_PATTERN,
+                max_length=10,
+                description="The item's locale; the site's default when omitted.",
+            ),
+        ]
+        | None
+    ) = None
+    ttl: Annotated[
+        int,
+        Meta(ge=1, le=30 * 86400, description="Seconds the link opens the item (at most 30 days)."),
+    ] = 3600
+
+
+class PreviewLink(Resource, kw_only=True, frozen=True):
+    """A signed link that opens one item as the preview channel shows it, without a key."""
+
+    url: Annotated[
+        str,
+        Meta(
+            description="The item's API URL with its locale and `preview_token`: open it as"
+            " it is; an expired or altered link answers 401."
+        ),
+    ]
+    token: Annotated[str, Meta(description="The `preview_token` alone.")]
+    type: PreviewItemType
+    slug: Slug
+    locale: Locale
+    expires_at: dt.datetime
+    publication_status: PublicationStatusField

@@ -114,7 +114,7 @@ def test_filters(client: Client) -> None:
     by_treatment = client.get("/v1/faqs?treatment=ketamine-infusion&limit=100").json()["data"]
     assert by_treatment
     assert all(f["treatment"] == "ketamine-infusion" for f in by_treatment)
-    # No article is in Spanish yet: each falls back to English and says so (issue 3).
+    # No article is in Spanish yet: each falls back to English and says so.
     spanish = client.get("/v1/articles?locale=es").json()
     assert spanish["meta"]["total"] == client.get("/v1/articles").json()["meta"]["total"]
     assert {a["locale"] for a in spanish["data"]} == {"en"}

@@ -1,4 +1,4 @@
-"""What makes a large build fast changes nothing it produces (issue 5): forked workers load
+"""What makes a large build fast changes nothing it produces: forked workers load
 and render exactly what one process does, problems are reported the same, a database's
 first build ends with the same schema, and the fast path of `fold` folds as the slow one."""
 

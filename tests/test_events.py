@@ -253,7 +253,7 @@ def test_transitions_are_recorded_once(live: tuple[Path, Path, Settings]) -> Non
             " WHERE type = 'faq' AND locale = 'en' ORDER BY slug LIMIT 1"
         ).fetchone()
         site = conn.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()[0]
-    links = log.Links.from_site(site)
+    links = log.site_links(site)
     kind, slug, locale, revision, content_hash, topic = row
     due = log.ItemState(kind, slug, locale, revision, content_hash, True, topic, "due")
 

@@ -1,4 +1,4 @@
-"""Hostile content (issue 6): XSS and injection payloads from tests/data/hostile/payloads.txt
+"""Hostile content: XSS and injection payloads from tests/data/hostile/payloads.txt
 placed in titles, summaries, bodies, FAQ questions and answers and reference titles and
 URLs; built by `python -m api build` and read back from a real server.
 

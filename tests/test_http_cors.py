@@ -1,4 +1,4 @@
-"""CORS for the configured origins only, against a real server (issue 5)."""
+"""CORS for the configured origins only, against a real server."""
 
 from __future__ import annotations
 

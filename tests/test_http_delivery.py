@@ -1,5 +1,5 @@
 """HTTP behaviour of the delivery layer against a real server: validators, 304s, HEAD,
-Vary, compression, errors and a new build going live (issue 5)."""
+Vary, compression, errors and a new build going live."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Channel keys, rate limits, security headers, request ids, the access log and /metrics,
-against real servers (issue 6)."""
+against real servers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""channel=kiosk (issue 3): plain text only, and nothing overdue for medical review."""
+"""channel=kiosk: plain text only, and nothing overdue for medical review."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def overdue_client(content_copy: Path) -> Iterator[TestClient[Any]]:
 
 def test_kiosk_leaves_out_overdue_items(overdue_client: TestClient[Any]) -> None:
     client = overdue_client
-    # The editor channel is served overdue items; patient-facing ones are not (issue 4).
+    # The editor channel is served overdue items; patient-facing ones are not.
     editor = {"limit": 100, "channel": "editor"}
     web = [f["slug"] for f in client.get("/v1/faqs", params=editor).json()["data"]]
     kiosk_list = client.get("/v1/faqs", params={"limit": 100, "channel": "kiosk"}).json()

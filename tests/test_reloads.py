@@ -1,4 +1,4 @@
-"""Reloads and shutdowns that lose nothing (issue 6), with real processes: a server, and
+"""Reloads and shutdowns that lose nothing, with real processes: a server, and
 `python -m api build` beside it.
 
 - Under continuous load for more than 30 s while builds go live one after another: zero

@@ -1,4 +1,4 @@
-"""GET /v1/sync (issue 3): everything first, then exactly what changed, then nothing; a
+"""GET /v1/sync: everything first, then exactly what changed, then nothing; a
 cursor from a database rebuilt from scratch gets 410."""
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 
+from api import links
 from api.build.check import check_relations, check_schedule
 from api.build.load import ContentError, ContentErrors, Loaded, load
 from api.build.shape import shape
@@ -34,7 +35,7 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while content is loaded, built and written.
 
     A large build makes millions of objects that live until it ends; every full collection
-    walks them all, several seconds of a 60,000-item build (issue 5) for no garbage found.
+    walks them all, several seconds of a 60,000-item build for no garbage found.
     Forked workers inherit the setting and exit when done. Memory still goes back by
     reference counting; the collector is turned back on after.
     """
@@ -101,7 +102,8 @@ async def _build(
         raise ContentErrors(loaded.errors)
     assert loaded.site is not None
     if base_url:
-        loaded.site = msgspec.structs.replace(loaded.site, base_url=base_url.rstrip("/"))
+        configured = links.base_url(base_url, loaded.site.base_url)
+        loaded.site = msgspec.structs.replace(loaded.site, base_url=configured)
     shaped = shape(loaded)
     site = msgspec.json.encode(loaded.site)
     synonyms = [

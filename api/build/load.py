@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import msgspec
 import yaml
 
+from api.registry import PAGE_FOLDERS, PAGE_SOURCES
 from schemas.content import (
-    PAGE_SOURCES,
     FaqTopicSource,
     Page,
     PeopleSource,
@@ -29,7 +29,7 @@ from schemas.content import (
     SynonymsSource,
 )
 
-#: Optional: groups of equivalent search terms (issue 3).
+#: Optional: groups of equivalent search terms.
 SYNONYMS_FILE = "synonyms.yaml"
 
 #: Content files are small; anything larger is a mistake (a pasted image, a log file).
@@ -38,7 +38,7 @@ MAX_FILE_BYTES = 512 * 1024
 MAX_YAML_DEPTH = 20
 
 #: libyaml's loader when PyYAML was built with it: the pure-Python one is most of a large
-#: build's time (issue 5: 10,000 articles + 50,000 FAQs within a minute).
+#: build's time (the target: 10,000 articles and 50,000 FAQs within a minute).
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -141,8 +141,8 @@ def _load_parts(
 ) -> Iterator[Loaded]:
     """The files read and converted, in runs whose results come back in the files' order.
 
-    Parsing YAML and converting it is most of a large check (issue 5: 10,000 articles and
-    50,000 FAQs built within a minute), so a large content folder is read by one forked
+    Parsing YAML and converting it is most of a large check (the target: 10,000 articles
+    and 50,000 FAQs built within a minute), so a large content folder is read by one forked
     process per CPU. The result does not depend on it.
     """
     sizes = [path.stat().st_size for _, path in files]
@@ -188,10 +188,10 @@ def _load_files(content_dir: Path, files: list[tuple[str, Path]]) -> Loaded:
         data = _parse_yaml(match.group(1), rel, out.errors)
         source = _convert(data, PAGE_SOURCES[folder], rel, out.errors)
         if source is not None:
-            out.pages.append(PageFile(rel, folder.rstrip("s"), source, match.group(2)))
+            out.pages.append(PageFile(rel, PAGE_FOLDERS[folder], source, match.group(2)))
         elif isinstance(data, dict) and isinstance(data.get("slug"), str):
             # Already reported; keep its slug so references to it do not fail as well.
-            out.invalid_slugs.add((folder.rstrip("s"), data["slug"]))
+            out.invalid_slugs.add((PAGE_FOLDERS[folder], data["slug"]))
     return out
 
 

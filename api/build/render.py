@@ -131,7 +131,7 @@ def _hyphenator(locale: str) -> pyphen.Pyphen:
 @lru_cache(maxsize=1 << 16)
 def _syllables(word: str, locale: str) -> int:
     # Words repeat a great deal across a corpus; hyphenating each once is most of the saving
-    # on a large build (issue 5).
+    # on a large build.
     return len(_hyphenator(locale).positions(word)) + 1
 
 

@@ -18,9 +18,10 @@ import msgspec
 from api import jsonld
 from api.build.load import Loaded, PageFile
 from api.build.render import Rendered, render
+from api.links import SiteLinks
+from api.registry import BY_NAME
 from api.review import STORED_STATUS
 from api.storage.writer import Record, SearchText, vocabulary
-from api.weblinks import page_url
 from schemas import resources as r
 from schemas.content import (
     ArticleSource,
@@ -50,7 +51,8 @@ class Context:
     site: SiteSource
     people: dict[str, r.PersonRef]
     titles: dict[tuple[str, str, str], str]
-    related: Related
+    related: RelatedArticles
+    links: SiteLinks
     #: Pages that are drafts: they do not exist for clients, so no item names them.
     drafts: frozenset[tuple[str, str, str]] = frozenset()
 
@@ -61,8 +63,7 @@ class Context:
         return key in self.drafts
 
     def url(self, kind: str, slug: str, locale: str) -> str:
-        site = self.site
-        return page_url(site.base_url, site.paths, kind, slug, locale, site.default_locale)
+        return self.links.page(kind, slug, locale)
 
     @property
     def publisher(self) -> jsonld.Doc:
@@ -138,9 +139,10 @@ _job: tuple[Context, list[PageFile], list[FaqTopicSource]] | None = None
 def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
     """Every item of the content as a Record, in a stable order. Expects checked content.
 
-    Rendering is most of a build; a large one is spread over one process per CPU (issue 5:
-    10,000 articles and 50,000 FAQs within a minute), and each process also hashes its items
-    and counts their words for the search vocabulary. The result does not depend on it.
+    Rendering is most of a build; a large one is spread over one process per CPU (the
+    target is 10,000 articles and 50,000 FAQs within a minute), and each process also
+    hashes its items and counts their words for the search vocabulary. The result does
+    not depend on it.
     """
     global _job
     assert loaded.people is not None
@@ -150,7 +152,10 @@ def shape(loaded: Loaded, workers: int | None = None) -> Shaped:
         site=loaded.site,
         people=people,
         titles={(p.kind, p.source.slug, p.source.locale): p.source.title for p in loaded.pages},
-        related=Related.of([p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]),
+        related=RelatedArticles.of(
+            [p.source for p in loaded.pages if isinstance(p.source, ArticleSource)]
+        ),
+        links=SiteLinks.of(loaded.site),
         drafts=frozenset(
             (p.kind, p.source.slug, p.source.locale) for p in loaded.pages if p.source.draft
         ),
@@ -201,13 +206,13 @@ def _shape_records(
 
 
 @dataclass(frozen=True, slots=True)
-class Related:
+class RelatedArticles:
     """Finds, for an article, the others it shares most with: conditions, then treatments,
     then tags, newest first among equals. Withdrawn articles and drafts are never suggested;
     one that is scheduled or expires is, and is left out when served while it is not live.
 
     Scored through an index of who links to what, not by comparing every pair: 10,000
-    articles are 10^8 pairs (issue 5). The index is built once; each article's list is
+    articles are 10^8 pairs. The index is built once; each article's list is
     found when the article is rendered, so a large build finds them in its workers.
     """
 
@@ -218,7 +223,7 @@ class Related:
     index: dict[tuple[str, str, str], list[int]]
 
     @classmethod
-    def of(cls, articles: list[ArticleSource]) -> Related:
+    def of(cls, articles: list[ArticleSource]) -> RelatedArticles:
         live = [a for a in articles if a.withdrawn is None and not a.draft]
         published = [_utc(a.published_at) for a in live]
         order = sorted(range(len(live)), key=lambda j: (-published[j].timestamp(), live[j].slug))
@@ -358,7 +363,10 @@ def _page(page: PageFile, ctx: Context) -> Record:
         detail = r.ArticleDetail(**_with_json_ld(fields, doc), related=ctx.related.to(src))
         links = _links(tag=src.tags, condition=src.conditions, treatment=src.treatments)
         search = SearchText(
-            src.title, " ".join(t.replace("-", " ") for t in src.tags), src.summary, body.text
+            title=src.title,
+            keywords=" ".join(t.replace("-", " ") for t in src.tags),
+            summary=src.summary,
+            body=body.text,
         )
     elif isinstance(src, ConditionSource):
         condition = {
@@ -388,7 +396,12 @@ def _page(page: PageFile, ctx: Context) -> Record:
         )
         detail = r.ConditionDetail(**_with_json_ld(fields, doc))
         links = _links(symptom=src.symptoms, treatment=src.treatments)
-        search = SearchText(src.title, "\n".join(src.also_known_as), src.summary, body.text)
+        search = SearchText(
+            title=src.title,
+            keywords="\n".join(src.also_known_as),
+            summary=src.summary,
+            body=body.text,
+        )
     elif isinstance(src, SymptomSource):
         symptom = {**common, "what_it_is": src.what_it_is, "conditions": list(src.conditions)}
         summary = r.SymptomSummary(**symptom)
@@ -397,10 +410,9 @@ def _page(page: PageFile, ctx: Context) -> Record:
         detail = r.SymptomDetail(**_with_json_ld(fields, doc))
         links = _links(condition=src.conditions)
         search = SearchText(
-            src.title,
-            "",
-            f"{src.summary}\n{src.what_it_is}",
-            "\n".join([*src.how_it_shows, body.text]),
+            title=src.title,
+            summary=f"{src.summary}\n{src.what_it_is}",
+            body="\n".join([*src.how_it_shows, body.text]),
         )
     elif isinstance(src, TreatmentSource):
         treatment = {
@@ -425,15 +437,32 @@ def _page(page: PageFile, ctx: Context) -> Record:
         links = _links(condition=src.conditions)
         effects = [f"{e.name}. {e.description}" for e in src.side_effects]
         search = SearchText(
-            src.title,
-            "\n".join(e.name for e in src.side_effects),
-            f"{src.summary}\n{src.how_it_works}",
-            "\n".join(
+            title=src.title,
+            keywords="\n".join(e.name for e in src.side_effects),
+            summary=f"{src.summary}\n{src.how_it_works}",
+            body="\n".join(
                 [*src.before, *src.during, *src.after, *effects, *src.safety_notes, body.text]
             ),
         )
-    else:  # pragma: no cover - PAGE_SOURCES names every page struct
-        raise TypeError(type(src))
+    else:
+        # A type without shaping of its own (api/registry.py): its summary and detail take
+        # the source's fields of the same names, its page is a reviewed web page, and
+        # search reads its title, summary and body.
+        kind = BY_NAME[page.kind]
+        fields = {**common, **_same_named(src, kind.summary, common)}
+        summary = kind.summary(**fields)
+        fields |= _body(body, src.seo)
+        fields |= _same_named(src, kind.detail, fields)
+        doc = jsonld.web_page(_plain(fields), url=url, publisher=ctx.publisher)
+        detail = kind.detail(**_with_json_ld(fields, doc))
+        links = _links(
+            **{
+                RELATION_FIELDS[name]: list(value)
+                for name in RELATION_FIELDS
+                if isinstance(value := getattr(src, name, None), list)
+            }
+        )
+        search = SearchText(title=src.title, summary=src.summary, body=body.text)
     return Record(
         type=page.kind,
         slug=src.slug,
@@ -453,6 +482,24 @@ def _page(page: PageFile, ctx: Context) -> Record:
         live_from=_seconds(src.published_at),
         live_until=_seconds(src.expires_at),
     )
+
+
+#: Fields a detail gets from the build, never from the source.
+_BUILT_FIELDS = frozenset({"included", "json_ld", "json_ld_script"})
+
+
+def _same_named(
+    src: msgspec.Struct, struct: type[msgspec.Struct], have: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields of `struct` that `src` has under the same name, but those in `have`
+    (lists copied, so the item does not share them with its source)."""
+    found: dict[str, Any] = {}
+    for name in struct.__struct_fields__:
+        if name in have or name in _BUILT_FIELDS or name not in src.__struct_fields__:
+            continue
+        value = getattr(src, name)
+        found[name] = list(value) if isinstance(value, list) else value
+    return found
 
 
 def _withdrawn(withdrawn: Withdrawn | None) -> bytes | None:
@@ -516,7 +563,14 @@ def _faq(topic: FaqTopicSource, faq: FaqSource, people: dict[str, r.PersonRef]) 
         detail=item,
         next_review_due=item.next_review_due.isoformat(),
         withdrawn=_withdrawn(faq.withdrawn),
-        search=SearchText(item.question, topic.title, item.short_answer, item.answer_text),
+        # The topic is to an FAQ what tags are to an article: words it is filed under, so
+        # they go with the other names and tags, weighted below the question itself.
+        search=SearchText(
+            title=item.question,
+            keywords=topic.title,
+            summary=item.short_answer,
+            body=item.answer_text,
+        ),
         draft=faq.draft or topic.draft,
         live_from=_seconds(faq.published_at or topic.published_at),
         live_until=_seconds(faq.expires_at or topic.expires_at),

@@ -1,4 +1,4 @@
-"""Checks that tie translations to their originals (issue 3).
+"""Checks that tie translations to their originals.
 
 A translation keeps its original's slug and differs by `locale`, so the pair is one item in
 two languages: `GET /v1/faqs/{slug}?locale=es` falls back to the original when there is

@@ -10,8 +10,6 @@ silently incomplete answer, as a sync cursor does. Answers are never prepared or
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +22,10 @@ from litestar.params import QueryParameter
 
 from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from api.controllers.responses import BAD_REQUEST, GUARDED, UNAVAILABLE, _problem
-from api.controllers.sync import Gone
-from api.errors import bad_param
+from api.cursors import BadCursor
+from api.cursors import decode as decode_parts
+from api.cursors import encode as encode_parts
+from api.errors import Gone, bad_param
 from api.events import log
 from api.storage.reader import DatabaseUnavailable
 from schemas.resources import EventPage
@@ -88,16 +88,14 @@ class EventLog:
 
 
 def encode_cursor(lineage: str, seq: int) -> str:
-    return base64.urlsafe_b64encode(_encoder.encode((lineage, seq))).rstrip(b"=").decode()
+    return encode_parts(lineage, seq)
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        lineage, seq = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        return decode_parts(cursor, _decode_cursor)
+    except BadCursor:
         raise bad_param("cursor", "not an events cursor this API issued") from None
-    return lineage, seq
 
 
 class EventController(Controller):
@@ -136,7 +134,7 @@ class EventController(Controller):
             lineage_of_cursor != page.lineage or after > page.latest
         ):
             raise Gone(
-                detail=f"This cursor belongs to another event log (lineage {lineage_of_cursor},"
+                f"This cursor belongs to another event log (lineage {lineage_of_cursor},"
                 f" not {page.lineage}); the state store was made anew. Read again from the"
                 " start, without a cursor."
             )

@@ -26,6 +26,7 @@ from api.controllers.pipeline import (
     default_locale,
     review_window,
 )
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import detail_responses, list_responses
 from api.controllers.website import website
 from api.errors import NotFound
@@ -41,6 +42,7 @@ _encoder = msgspec.json.Encoder()
 class FaqTopicController(Controller):
     path = "/v1/faq-topics"
     tags = ("faqs",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/",

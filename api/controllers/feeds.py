@@ -31,7 +31,9 @@ from api.controllers.pipeline import (
     StoreDep,
     UpdatedSince,
     parse_moment,
+    review_window,
 )
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.controllers.website import website
 from api.reading import canonical_query, view_of
@@ -97,7 +99,7 @@ class Feed:
     modified: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedQuery:
     limit: int
     locale: str | None
@@ -132,7 +134,7 @@ async def load_feed(store: Store, state: State, query: FeedQuery, self_url: str)
                 sort="published_at",
                 descending=True,
                 limit=query.limit,
-                window=store.review_policy.window(CHANNEL),
+                window=review_window(store, CHANNEL),
                 links=query.links,
                 published_since=query.published_since,
                 updated_since=query.updated_since,
@@ -285,21 +287,35 @@ async def feed_query(
     pairs = (("tag", tag), ("condition", condition), ("treatment", treatment))
     links = [(rel, slug) for rel, slug in pairs if slug]
     return FeedQuery(
-        limit,
-        locale,
-        links,
-        parse_moment("published_since", published_since),
-        parse_moment("updated_since", updated_since),
+        limit=limit,
+        locale=locale,
+        links=links,
+        published_since=parse_moment("published_since", published_since),
+        updated_since=parse_moment("updated_since", updated_since),
     )
 
 
 FeedQueryDep = NamedDependency[FeedQuery]
 
 
+async def requested_feed(
+    request: Request[Any, Any, Any], state: State, store: StoreDep, feed_query: FeedQueryDep
+) -> Feed:
+    """The feed a request asks for, loaded (a dependency of the three feed operations)."""
+    return await load_feed(store, state, feed_query, feed_self_url(request))
+
+
+FeedDep = NamedDependency[Feed]
+
+
 class FeedController(Controller):
     path = "/v1/feeds"
     tags = ("feeds",)
-    dependencies = {"feed": Provide(feed_query)}  # noqa: RUF012 (how Litestar declares them)
+    dependencies = {  # noqa: RUF012 (how Litestar declares them)
+        "feed_query": Provide(feed_query),
+        "feed": Provide(requested_feed),
+    }
+    parameters = AT_PARAMETERS
 
     @get(
         "/articles.atom",
@@ -309,18 +325,9 @@ class FeedController(Controller):
         response_description="An Atom 1.0 feed (RFC 4287), newest first.",
         responses=list_responses(),
     )
-    async def get_articles_atom_feed(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        store: StoreDep,
-        feed: FeedQueryDep,
-    ) -> Response[bytes]:
+    async def get_articles_atom_feed(self, feed: FeedDep) -> Response[bytes]:
         """Articles as Atom with full HTML, summary, author, tags and hero image (Media RSS)."""
-        articles = await load_feed(store, state, feed, feed_self_url(request))
-        return Response(
-            content=atom(articles), media_type=ATOM, headers=last_modified(articles.modified)
-        )
+        return Response(content=atom(feed), media_type=ATOM, headers=last_modified(feed.modified))
 
     @get(
         "/articles.rss",
@@ -330,18 +337,9 @@ class FeedController(Controller):
         response_description="An RSS 2.0 feed, newest first.",
         responses=list_responses(),
     )
-    async def get_articles_rss_feed(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        store: StoreDep,
-        feed: FeedQueryDep,
-    ) -> Response[bytes]:
+    async def get_articles_rss_feed(self, feed: FeedDep) -> Response[bytes]:
         """Articles as RSS 2.0 with full HTML (content:encoded), summary and hero enclosure."""
-        articles = await load_feed(store, state, feed, feed_self_url(request))
-        return Response(
-            content=rss(articles), media_type=RSS, headers=last_modified(articles.modified)
-        )
+        return Response(content=rss(feed), media_type=RSS, headers=last_modified(feed.modified))
 
     @get(
         "/articles.json",
@@ -351,18 +349,9 @@ class FeedController(Controller):
         response_description="A JSON Feed 1.1 document, newest first.",
         responses=list_responses(),
     )
-    async def get_articles_json_feed(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        store: StoreDep,
-        feed: FeedQueryDep,
-    ) -> Response[JsonFeed]:
+    async def get_articles_json_feed(self, feed: FeedDep) -> Response[JsonFeed]:
         """Articles as JSON Feed 1.1 with full HTML, summary, authors, tags and image."""
-        articles = await load_feed(store, state, feed, feed_self_url(request))
         response: Response[Any] = Response(
-            content=json_feed(articles),
-            media_type=JSON_FEED,
-            headers=last_modified(articles.modified),
+            content=json_feed(feed), media_type=JSON_FEED, headers=last_modified(feed.modified)
         )
         return response

@@ -1,33 +1,40 @@
 """The one pipeline every content type goes through: validate → query → shape.
 
-Each type declares what it allows (sorts, filters, fields, includes) as data in a
-`TypeSpec`; the controllers only name their parameters, so the OpenAPI document lists them.
+Each type declares what it allows (sorts, filters, fields, includes) as data in the
+registry (api/registry.py); the controllers only name the parameters that vary by type, so
+the OpenAPI document lists them, and take the ones every list shares from `list_request`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Request, Response
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Response
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
 from litestar.params import PathParameter, QueryParameter
 
+from api import preview
 from api.controllers.kiosk import KIOSK_RENDITION, is_kiosk, kiosk_rendition
 from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
 from api.controllers.modified import item_modified, newest, newest_of_rows
+from api.cursors import BadCursor
+from api.cursors import decode as decode_parts
+from api.cursors import encode as encode_parts
 from api.errors import Gone, NotFound, bad_param
+from api.links import api_path
 from api.reading import view_of
+from api.registry import ContentType
 from api.review import ReviewWindow
-from api.storage.reader import Found, ListQuery, Store
+from api.storage.reader import Change, Found, ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
 from schemas.resources import Channel, ReviewStatus
 
@@ -36,6 +43,7 @@ DEFAULT_LIMIT = 20
 MAX_CURSOR_LENGTH = 512
 MAX_LIST_PARAM_LENGTH = 500
 
+T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _SqlInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _decode_cursor = msgspec.json.Decoder(tuple[str, str | _SqlInt | None, str])
@@ -86,6 +94,8 @@ SlugPath = Annotated[
     str, PathParameter(pattern=SLUG_PATTERN, max_length=80, description="The item's slug.")
 ]
 SORT_DESCRIPTION = "Field to sort by; a leading `-` sorts descending."
+#: A list's `sort` parameter, of the sorts its type's `Literal` names.
+Sort = Annotated[T | None, QueryParameter(description=SORT_DESCRIPTION)]
 
 #: The content store, provided by the app (see api.controllers.store.provide_store).
 StoreDep = NamedDependency[Store]
@@ -136,15 +146,37 @@ ChannelParam = Annotated[
         + KIOSK_RENDITION
     ),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Related:
-    """How `include=name` finds its items: by the slugs in a field, or by links to the item."""
-
-    type: str
-    from_field: str | None = None
-    linked_by: str | None = None
+AT_DESCRIPTION = (
+    "Answer as the content will be (or was) at this instant (RFC 3339, e.g."
+    " `2026-03-02T09:00:00+01:00`): what goes live, expires or falls overdue by then, for"
+    " the channel asked for (`channel=kiosk&at=...`: the kiosk on Monday). It shows what is"
+    " not public yet, so it needs a `preview` or `editor` key, even where keys are otherwise"
+    " off: without one it is refused (401 or 403), never ignored. Its answers are"
+    " `Cache-Control: private, no-store` and `X-Robots-Tag: noindex`."
+)
+#: Read by the preview gate in front (api/middleware/preview.py), which admits it and
+#: leaves the instant for `review_window`; the operations name it for the document.
+AtParam = Annotated[
+    str | None,
+    QueryParameter(max_length=64, description=AT_DESCRIPTION, schema_extra={"format": "date-time"}),
+]
+#: A signed preview link's token, for the operations that get one item: judged by the
+#: preview gate too (api/preview.py).
+PreviewToken = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=3,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description=(
+            "A signed preview link's token (`POST /v1/preview-links`, or `python -m api"
+            " preview-link`): opens this one item, in the link's locale (pass `locale` as the"
+            " link does), as `channel=preview` shows it, without a key, until the link"
+            " expires. An expired or altered token, or one for another item, answers 401,"
+            " never the published version."
+        ),
+    ),
+]
 
 
 def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
@@ -153,49 +185,50 @@ def csv_pattern(names: frozenset[str] | Mapping[str, Any]) -> str:
     return f"^({choice})(,({choice}))*$"
 
 
-@dataclass(frozen=True, slots=True)
-class TypeSpec:
-    type: str
-    path: str
-    sorts: tuple[str, ...]
-    default_sort: str
-    fields: frozenset[str]
-    includes: Mapping[str, Related] = field(default_factory=dict)
-
-    @property
-    def fields_param(self) -> Any:
-        """The `fields` query parameter, its allowed names in the document."""
-        return QueryParameter(
-            max_length=MAX_LIST_PARAM_LENGTH,
-            pattern=csv_pattern(self.fields),
-            description="Comma-separated fields to return (no spaces); `type`, `slug` and"
-            f" `locale` always come. One or more of: {', '.join(sorted(self.fields))}.",
-        )
-
-    @property
-    def include_param(self) -> Any:
-        """The `include` query parameter, its allowed names in the document."""
-        return QueryParameter(
-            max_length=MAX_LIST_PARAM_LENGTH,
-            pattern=csv_pattern(self.includes),
-            description="Comma-separated related items to embed under `included` (no spaces)."
-            f" One or more of: {', '.join(sorted(self.includes))}.",
-        )
+def _names_param(names: frozenset[str] | Mapping[str, Any], what: str) -> Any:
+    return QueryParameter(
+        max_length=MAX_LIST_PARAM_LENGTH,
+        pattern=csv_pattern(names),
+        description=f"{what} One or more of: {', '.join(sorted(names))}.",
+    )
 
 
-@dataclass(slots=True)
+def fields_param(spec: ContentType) -> Any:
+    """The `fields` query parameter of a type, its allowed names in the document."""
+    what = "Comma-separated fields to return (no spaces); `type`, `slug` and `locale` always come."
+    return _names_param(spec.fields, what)
+
+
+def include_param(spec: ContentType) -> Any:
+    """The `include` query parameter of a type, its allowed names in the document."""
+    what = "Comma-separated related items to embed under `included` (no spaces)."
+    return _names_param(spec.includes, what)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListParams:
+    """The query parameters every list takes (see `list_request`)."""
+
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
-    sort: str | None = None
-    fields: str | None = None
-    include: str | None = None
     locale: str | None = None
-    links: list[tuple[str, str]] = field(default_factory=list)
     updated_since: str | None = None
-    published_since: str | None = None
     review_status: str | None = None
     channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemParams:
+    """The parameters every item operation takes (see `item_request`)."""
+
+    slug: str
+    locale: str | None = None
+    channel: str | None = None
+
+
+def links(**filters: str | None) -> list[tuple[str, str]]:
+    """The slug filters given, as the (relation, slug) pairs storage filters by."""
+    return [(rel, slug) for rel, slug in filters.items() if slug]
 
 
 ALWAYS_FIELDS = frozenset({"type", "slug", "locale"})
@@ -227,27 +260,25 @@ def next_link(request: Request[Any, Any, Any], cursor: str) -> str:
 
 
 def encode_cursor(sort: str, key: tuple[Any, str]) -> str:
-    """The keyset position after an item, for one sort: base64url JSON [sort, value, slug]."""
-    raw = _encoder.encode((sort, key[0], key[1]))
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """The keyset position after an item, for one sort: [sort, value, slug]."""
+    return encode_parts(sort, key[0], key[1])
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, value, slug = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
+        cursor_sort, value, slug = decode_parts(cursor, _decode_cursor)
         # JSON can spell a lone surrogate as an escape; SQLite cannot bind one.
         slug.encode("utf-8")
         if isinstance(value, str):
             value.encode("utf-8")
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+    except (BadCursor, UnicodeEncodeError):
         raise bad_param("cursor", "not a cursor this API issued; start again without it") from None
     if cursor_sort != sort:
         raise bad_param("cursor", f"issued for sort={cursor_sort}, not sort={sort}")
     return value, slug
 
 
-def _sort(spec: TypeSpec, sort: str | None) -> tuple[str, bool]:
+def _sort(spec: ContentType, sort: str | None) -> tuple[str, bool]:
     chosen = sort or spec.default_sort
     name = chosen.removeprefix("-")
     if chosen not in spec.sorts:
@@ -259,43 +290,195 @@ def default_locale(store: Store) -> str:
     return store.meta.get("default_locale", "en")
 
 
+class Forbidden(HTTPException):
+    status_code = 403
+
+
 def review_window(store: Store, channel: str | None) -> ReviewWindow:
-    """Today's review window for the channel; read once per request (it depends on the date)."""
-    return store.review_policy.window(channel or DEFAULT_CHANNEL)
+    """The channel's window for this request; read once per request (it depends on the
+    date). At the request's `at=` instant when the preview gate admitted one, and the
+    preview channel's (every item) for `channel=preview` (api/preview.py)."""
+    seen = preview.current()
+    if channel == preview.PREVIEW_CHANNEL:
+        if seen is None or not seen.preview:
+            # Only the gate in front admits the preview channel; never answer it without.
+            raise Forbidden(detail="channel=preview needs a key of the preview channel.")
+        return store.review_policy.window(channel, now=seen.at, everything=True)
+    return store.review_policy.window(
+        channel or DEFAULT_CHANNEL, now=seen.at if seen is not None else None
+    )
+
+
+def item_window(
+    store: Store, window: ReviewWindow, type_: str, slug: str, locale: str
+) -> ReviewWindow:
+    """The window one item is read in: the preview channel's for the item a signed link
+    opens (and only that one, in its locale), else the request's."""
+    seen = preview.current()
+    link = seen.link if seen is not None else None
+    if link is None or (link.type, link.slug, link.locale) != (type_, slug, locale):
+        return window
+    return store.review_policy.window(preview.PREVIEW_CHANNEL, everything=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Varying:
+    """What a list takes that differs by type."""
+
+    sort: str | None
+    fields: str | None
+    include: str | None
+    links: list[tuple[str, str]]
+    published_since: str | None
 
 
 async def list_items(
-    store: Store, spec: TypeSpec, params: ListParams, request: Request[Any, Any, Any]
+    store: Store,
+    spec: ContentType,
+    params: ListParams,
+    request: Request[Any, Any, Any],
+    *,
+    sort: str | None,
+    fields: str | None,
+    include: str | None = None,
+    links: list[tuple[str, str]],
+    published_since: str | None = None,
 ) -> Response[Any]:
+    """One page of a type's list: the shared `params` and what the type's handler adds."""
+    varying = _Varying(
+        sort=sort, fields=fields, include=include, links=links, published_since=published_since
+    )
     async with store.snapshot():
         negotiated = negotiate(store, request, params.locale)
-        return await _list_items(store, spec, params, request, negotiated)
+        return await _list_items(store, spec, params, varying, request, negotiated)
 
 
 async def get_item(
     store: Store,
-    spec: TypeSpec,
-    slug: str,
-    locale: str | None,
-    include: str | None,
+    spec: ContentType,
+    item: ItemParams,
     request: Request[Any, Any, Any],
-    channel: str | None = None,
+    *,
+    include: str | None = None,
 ) -> Response[Any]:
     async with store.snapshot():
-        negotiated = negotiate(store, request, locale)
-        return await _get_item(store, spec, slug, negotiated, include, channel)
+        negotiated = negotiate(store, request, item.locale)
+        return await _get_item(store, spec, item, negotiated, include)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListRequest:
+    """A list operation's request with the parameters every list shares."""
+
+    store: Store
+    request: Request[Any, Any, Any]
+    params: ListParams
+
+    async def answer(
+        self,
+        spec: ContentType,
+        *,
+        sort: str | None,
+        fields: str | None,
+        include: str | None = None,
+        published_since: str | None = None,
+        **filters: str | None,
+    ) -> Response[Any]:
+        """One page of the type's list; `filters` are its slug filters, by name."""
+        assert set(filters) <= set(spec.filters), filters
+        return await list_items(
+            self.store,
+            spec,
+            self.params,
+            self.request,
+            sort=sort,
+            fields=fields,
+            include=include,
+            links=links(**filters),
+            published_since=published_since,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRequest:
+    """An item operation's request with the parameters every item operation shares."""
+
+    store: Store
+    request: Request[Any, Any, Any]
+    params: ItemParams
+
+    async def answer(self, spec: ContentType, *, include: str | None = None) -> Response[Any]:
+        return await get_item(self.store, spec, self.params, self.request, include=include)
+
+
+async def list_request(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    locale: LocaleParam = None,
+    updated_since: UpdatedSince = None,
+    review_status: ReviewStatusFilter = None,
+    channel: ChannelParam = None,
+    at: AtParam = None,
+) -> ListRequest:
+    """The query parameters every list takes, declared once: a dependency of each list
+    operation (Litestar documents them on each). A parameter every list gains goes here
+    and in `ListParams`. `at` is judged and read by the preview gate, before the framework
+    (api/middleware/preview.py): it is named here for the document."""
+    params = ListParams(
+        limit=limit,
+        cursor=cursor,
+        locale=locale,
+        updated_since=updated_since,
+        review_status=review_status,
+        channel=channel,
+    )
+    return ListRequest(store=store, request=request, params=params)
+
+
+async def item_request(
+    request: Request[Any, Any, Any],
+    store: StoreDep,
+    slug: SlugPath,
+    locale: LocaleParam = None,
+    channel: ChannelParam = None,
+    at: AtParam = None,
+    preview_token: PreviewToken = None,
+) -> ItemRequest:
+    """The parameters every item operation takes, declared once (a dependency). `at` and
+    `preview_token` are judged and read by the preview gate, before the framework
+    (api/middleware/preview.py): they are named here for the document."""
+    params = ItemParams(slug=slug, locale=locale, channel=channel)
+    return ItemRequest(store=store, request=request, params=params)
+
+
+ListDep = NamedDependency[ListRequest]
+ItemDep = NamedDependency[ItemRequest]
+
+
+class ContentController(Controller):
+    """A content type's controller. Its list operations take `listing` (the parameters
+    every list shares, from `list_request`), its item operations `item` (from
+    `item_request`); each operation declares only the parameters that vary by type."""
+
+    dependencies = {  # noqa: RUF012 (how Litestar declares them)
+        "listing": Provide(list_request),
+        "item": Provide(item_request),
+    }
 
 
 async def _list_items(
     store: Store,
-    spec: TypeSpec,
+    spec: ContentType,
     params: ListParams,
+    varying: _Varying,
     request: Request[Any, Any, Any],
     negotiated: Negotiated,
 ) -> Response[Any]:
-    sort_name, descending = _sort(spec, params.sort)
-    picked = parse_csv("fields", params.fields, spec.fields)
-    includes = parse_csv("include", params.include, spec.includes)
+    sort_name, descending = _sort(spec, varying.sort)
+    picked = parse_csv("fields", varying.fields, spec.fields)
+    includes = parse_csv("include", varying.include, spec.includes)
     sort_key = f"{'-' if descending else ''}{sort_name}"
     after = decode_cursor(params.cursor, sort_key) if params.cursor else None
     locale = negotiated.locale
@@ -303,15 +486,15 @@ async def _list_items(
     window = review_window(store, params.channel)
     page = await store.list_page(
         ListQuery(
-            type=spec.type,
+            type=spec.name,
             locale=locale,
             sort=sort_name,
             descending=descending,
             limit=params.limit,
             window=window,
-            links=params.links,
+            links=varying.links,
             updated_since=parse_moment("updated_since", params.updated_since),
-            published_since=parse_moment("published_since", params.published_since),
+            published_since=parse_moment("published_since", varying.published_since),
             review_status=params.review_status,
             after=after,
             fallback_locale=negotiated.fallback,
@@ -332,6 +515,8 @@ async def _list_items(
             docs = [kiosk_rendition(doc) for doc in docs]
         if picked:
             keep = ALWAYS_FIELDS.union(picked)
+            if window.everything:
+                keep = keep | {"publication_status"}  # the point of a preview
             docs = [{k: v for k, v in doc.items() if k in keep or k == "included"} for doc in docs]
         rows = [_encoder.encode(doc) for doc in docs]
     meta = _encoder.encode({"total": page.total, "limit": params.limit, "next_cursor": next_cursor})
@@ -348,28 +533,32 @@ async def _list_items(
 
 async def _get_item(
     store: Store,
-    spec: TypeSpec,
-    slug: str,
+    spec: ContentType,
+    item: ItemParams,
     negotiated: Negotiated,
     include: str | None,
-    channel: str | None,
 ) -> Response[Any]:
+    slug, channel = item.slug, item.channel
     includes = parse_csv("include", include, spec.includes)
     default = negotiated.default
     locale = negotiated.locale
     window = review_window(store, channel)
-    found = _existing(await store.find(spec.type, slug, locale, window))
+    own = item_window(store, window, spec.name, slug, locale)
+    found = _existing(await store.find(spec.name, slug, locale, own), own)
     if found is None and negotiated.fallback is not None:
-        found = _existing(await store.find(spec.type, slug, negotiated.fallback, window))
+        own = item_window(store, window, spec.name, slug, negotiated.fallback)
+        found = _existing(await store.find(spec.name, slug, negotiated.fallback, own), own)
     if found is None:
-        raise NotFound(detail=f"No {spec.type} with slug '{slug}' in locale '{locale}'.")
-    if found.withdrawn is not None:
-        raise _gone(spec, slug, locale, default, found.withdrawn)
-    if found.state == "expired":
+        raise NotFound(detail=f"No {spec.name} with slug '{slug}' in locale '{locale}'.")
+    if own.everything:
+        pass  # a preview shows the item wherever it stands; publication_status says where
+    elif found.withdrawn is not None:
+        raise _gone(spec, slug=slug, locale=locale, default=default, withdrawn=found.withdrawn)
+    elif found.state == "expired":
         raise _expired(spec, slug, found.expired_at)
-    if found.review_status == "overdue" and not window.serve_overdue:
+    elif found.review_status == "overdue" and not window.serve_overdue:
         raise NotFound(
-            detail=f"The {spec.type} '{slug}' is overdue for clinical review, so it is not"
+            detail=f"The {spec.name} '{slug}' is overdue for clinical review, so it is not"
             f" served to the {channel or DEFAULT_CHANNEL} channel until it is reviewed again."
         )
     body = found.doc
@@ -389,20 +578,21 @@ async def _get_item(
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-def _existing(found: Found | None) -> Found | None:
+def _existing(found: Found | None, window: ReviewWindow) -> Found | None:
     """The item as a client may know of it: a draft, or one scheduled for later, does not
-    exist yet (its answer says nothing of it)."""
-    if found is None or found.state in ("draft", "scheduled"):
+    exist yet (its answer says nothing of it). A preview knows of every item."""
+    if found is None or (found.state in ("draft", "scheduled") and not window.everything):
         return None
     return found
 
 
-def _expired(spec: TypeSpec, slug: str, expired_at: float | None) -> Gone:
+def _expired(spec: ContentType, slug: str, expired_at: float | None) -> Gone:
     when = ""
     if expired_at is not None:
         moment = dt.datetime.fromtimestamp(expired_at, dt.UTC)
         when = f" on {moment:%Y-%m-%dT%H:%M:%SZ}"
-    return Gone(f"The {spec.type} '{slug}' expired{when} and is no longer published.", None)
+    detail = f"The {spec.name} '{slug}' expired{when} and is no longer published."
+    return Gone(detail, superseded_by=None)
 
 
 async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: ReviewWindow) -> bool:
@@ -419,25 +609,40 @@ async def _hide_unserved_related(store: Store, doc: dict[str, Any], window: Revi
     return True
 
 
-def _gone(spec: TypeSpec, slug: str, locale: str, default: str, withdrawn: dict[str, Any]) -> Gone:
+async def served_related(store: Store, changes: list[Change], window: ReviewWindow) -> list[Change]:
+    """Synced items as the detail serves them: an article's `related` without the articles
+    the channel is not served at the window's instant (a scheduled one, say), which the
+    stored JSON, made at build time, still names."""
+    kept = []
+    for change in changes:
+        row = change.detail_json
+        if row is not None and b'"related":[{' in row:
+            doc = _decode_object.decode(row)
+            if await _hide_unserved_related(store, doc, window):
+                change = dataclasses.replace(change, detail_json=_encoder.encode(doc))
+        kept.append(change)
+    return kept
+
+
+def _gone(
+    spec: ContentType, *, slug: str, locale: str, default: str, withdrawn: dict[str, Any]
+) -> Gone:
     replacement = withdrawn.get("superseded_by")
     path = None
     if replacement:
-        path = f"{spec.path}/{replacement}"
-        if locale != default:
-            path += f"?locale={locale}"
+        path = api_path(spec.name, replacement, locale=locale, default_locale=default)
     reason = str(withdrawn["reason"]).strip()
     if not reason.endswith((".", "!", "?")):
         reason += "."
-    detail = f"The {spec.type} '{slug}' was withdrawn: {reason}"
+    detail = f"The {spec.name} '{slug}' was withdrawn: {reason}"
     if path:
         detail += f" It is replaced by {path}."
-    return Gone(detail, path)
+    return Gone(detail, superseded_by=path)
 
 
 async def _embed(
     store: Store,
-    spec: TypeSpec,
+    spec: ContentType,
     doc: dict[str, Any],
     includes: list[str],
     negotiated: Negotiated,

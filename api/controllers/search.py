@@ -1,7 +1,8 @@
-"""GET /v1/search: ranked, typo-tolerant search over every content type (issue 3)."""
+"""GET /v1/search: ranked, typo-tolerant search over every content type."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 from typing import Annotated, Any
 
@@ -23,26 +24,26 @@ from api.controllers.pipeline import (
     parse_csv,
     review_window,
 )
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
+from api.cursors import BadCursor
+from api.cursors import decode as decode_parts
+from api.cursors import encode as encode_parts
 from api.errors import bad_param
+from api.links import SiteLinks, api_path
+from api.registry import SEGMENTS
 from api.storage import search as fts
 from api.storage.reader import Store
-from api.weblinks import page_url
-from schemas.content import SLUG_PATTERN, SitePaths
+from schemas.content import SLUG_PATTERN, SiteSource
 from schemas.resources import SearchHit, SearchLink, SearchMeta, SearchResults, SearchTerm
 
 MAX_QUERY_LENGTH = 300
 MAX_SEARCH_LIMIT = 50
 DEFAULT_SEARCH_LIMIT = 10
-#: The path segment of each type, in this API and (by convention) on the website.
-SEGMENTS = {
-    "article": "articles",
-    "condition": "conditions",
-    "symptom": "symptoms",
-    "treatment": "treatments",
-    "faq": "faqs",
-}
-
+#: An offset SQLite can bind (a signed 64-bit integer); a forged larger one is refused.
+_Offset = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_decode_cursor = msgspec.json.Decoder(tuple[str, _Offset])
+_decode_site = msgspec.json.Decoder(SiteSource)
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 _encoder = msgspec.json.Encoder()
 
@@ -89,28 +90,42 @@ TopicFilter = Annotated[
 ]
 
 
-def site_links(request: Request[Any, Any, Any], store: Store) -> tuple[str | None, SitePaths]:
-    """The website's base URL (CLINIC_BASE_URL, else site.yaml) and where its pages live."""
-    site = msgspec.json.decode(store.meta["site"]) if "site" in store.meta else {}
-    base = request.app.state.settings.base_url or site.get("base_url")
-    paths = msgspec.convert(site.get("paths") or {}, SitePaths)
-    return (str(base) if base else None), paths
+def site_links(request: Request[Any, Any, Any], store: Store) -> SiteLinks | None:
+    """Where the website's pages and this API's items are; None before the first build."""
+    if "site" not in store.meta:
+        return None
+    site = _decode_site.decode(store.meta["site"])
+    return SiteLinks.of(site, request.app.state.settings.base_url)
 
 
-def _link(
-    hit: fts.Hit, doc: dict[str, Any], default: str, base: str | None, paths: SitePaths
-) -> SearchLink:
-    api = f"/v1/{SEGMENTS[hit.type]}/{hit.slug}"
-    if hit.locale != default:
-        api += f"?locale={hit.locale}"
-    site = None
-    if base is not None:
-        if hit.type == "faq":
-            topic = page_url(base, paths, "faq-topic", doc["topic"], hit.locale, default)
-            site = f"{topic}#{hit.slug}"
-        else:
-            site = page_url(base, paths, hit.type, hit.slug, hit.locale, default)
-    return SearchLink(api=api, site=site)
+def _link(hit: fts.Hit, doc: dict[str, Any], links: SiteLinks | None, default: str) -> SearchLink:
+    if links is None:
+        path = api_path(hit.type, hit.slug, locale=hit.locale, default_locale=default)
+        return SearchLink(api=path, site=None)
+    return SearchLink(
+        api=links.api_path(hit.type, hit.slug, hit.locale),
+        site=links.item(hit.type, hit.slug, hit.locale, doc.get("topic")),
+    )
+
+
+def fingerprint(*parts: object) -> str:
+    """Ties a cursor to the query it pages, so it cannot page another."""
+    return hashlib.sha256(_encoder.encode(parts)).hexdigest()[:12]
+
+
+def encode_cursor(key: str, offset: int) -> str:
+    """The place after a page of results, for one query (`key` is its fingerprint)."""
+    return encode_parts(key, offset)
+
+
+def decode_cursor(cursor: str, key: str) -> int:
+    try:
+        issued_for, offset = decode_parts(cursor, _decode_cursor)
+    except BadCursor:
+        raise bad_param("cursor", "not a cursor this API issued; start again without it") from None
+    if issued_for != key:
+        raise bad_param("cursor", "issued for another query; start again without it")
+    return offset
 
 
 def _snippet(raw: str, kiosk: bool) -> str:
@@ -133,18 +148,15 @@ async def run_search(
     channel: str | None,
 ) -> tuple[list[SearchTerm], fts.Hits, str | None]:
     """Validate, analyse and run a search; the terms as understood, the hits, next cursor."""
-    vocabulary = await store.vocabulary()
+    vocabulary = await store.vocabulary(review_window(store, channel))
     try:
         terms = fts.analyse(q, vocabulary)
     except fts.BadQuery:
         terms = []  # no word to search for (only punctuation or symbols): nothing is found
-    key = fts.fingerprint(
+    key = fingerprint(
         [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or DEFAULT_CHANNEL
     )
-    try:
-        offset = fts.decode_cursor(cursor, key) if cursor else 0
-    except fts.BadCursor as exc:
-        raise bad_param("cursor", str(exc)) from None
+    offset = decode_cursor(cursor, key) if cursor else 0
     hits = (
         fts.Hits([], 0)
         if not terms
@@ -163,7 +175,7 @@ async def run_search(
         )
     )
     end = offset + len(hits.hits)
-    next_cursor = fts.encode_cursor(key, end) if end < hits.total else None
+    next_cursor = encode_cursor(key, end) if end < hits.total else None
     understood = [
         SearchTerm(typed=t.typed, searched=[*t.phrases, *([f"{t.prefix}*"] if t.prefix else [])])
         for t in terms
@@ -174,6 +186,7 @@ async def run_search(
 class SearchController(Controller):
     path = "/v1/search"
     tags = ("search",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/",
@@ -208,7 +221,7 @@ class SearchController(Controller):
                 cursor=cursor,
                 channel=channel,
             )
-            base, paths = site_links(request, store)
+            links = site_links(request, store)
         kiosk = is_kiosk(channel)
         data = []
         docs = [_decode_object.decode(hit.summary_json) for hit in found.hits]
@@ -222,8 +235,9 @@ class SearchController(Controller):
                     summary=doc.get("short_answer") or doc["summary"],
                     snippet=_snippet(hit.snippet, kiosk),
                     topic=doc.get("topic"),
-                    link=_link(hit, doc, negotiated.default, base, paths),
+                    link=_link(hit, doc, links, negotiated.default),
                     score=hit.score,
+                    publication_status=doc.get("publication_status", msgspec.UNSET),
                 )
             )
         body = SearchResults(

@@ -14,9 +14,11 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from api.controllers.modified import moment_header
-from api.controllers.pipeline import StoreDep
+from api.controllers.pipeline import StoreDep, review_window
+from api.controllers.preview_links import AT_PARAMETERS
 from api.controllers.responses import list_responses
 from api.controllers.website import website
+from api.registry import BY_NAME, FAQ_TOPIC_PAGE
 from api.storage.reader import Store
 from schemas.resources import Sitemap, SitemapEntry, SitemapMeta
 
@@ -30,27 +32,41 @@ _encoder = msgspec.json.Encoder()
 async def sitemap_entries(store: Store, state: State) -> list[SitemapEntry]:
     async with store.snapshot():
         site = await website(store, state)
-        pages = await store.public_pages(store.review_policy.window(CHANNEL))
+        pages = await store.public_pages(review_window(store, CHANNEL))
     entries: list[dict[str, Any]] = []
     topics: dict[tuple[str, str], dict[str, Any]] = {}
     for page in pages:
-        if page.type == "faq":
+        if BY_NAME[page.type].page is None:
             # FAQs live on their topic's page, last modified when its newest answer was.
             assert page.topic is not None
             key = (page.topic, page.locale)
             entry = topics.get(key)
             if entry is None:
-                entry = topics[key] = _entry(site.url, "faq-topic", page.topic, page.locale, "")
+                entry = topics[key] = _entry(
+                    site.url(FAQ_TOPIC_PAGE, page.topic, page.locale),
+                    kind=FAQ_TOPIC_PAGE,
+                    slug=page.topic,
+                    locale=page.locale,
+                    lastmod="",
+                )
                 entries.append(entry)
             entry["lastmod"] = max(entry["lastmod"], page.updated_at)
         else:
-            entries.append(_entry(site.url, page.type, page.slug, page.locale, page.updated_at))
+            entries.append(
+                _entry(
+                    site.url(page.type, page.slug, page.locale),
+                    kind=page.type,
+                    slug=page.slug,
+                    locale=page.locale,
+                    lastmod=page.updated_at,
+                )
+            )
     return [msgspec.convert(entry, SitemapEntry) for entry in entries[:MAX_URLS]]
 
 
-def _entry(url: Any, kind: str, slug: str, locale: str, lastmod: str) -> dict[str, Any]:
+def _entry(loc: str, *, kind: str, slug: str, locale: str, lastmod: str) -> dict[str, Any]:
     return {
-        "loc": url(kind, slug, locale),
+        "loc": loc,
         "lastmod": lastmod,
         "type": kind,
         "slug": slug,
@@ -71,6 +87,7 @@ def sitemap_xml(entries: list[SitemapEntry]) -> bytes:
 class SitemapController(Controller):
     path = "/v1"
     tags = ("site",)
+    parameters = AT_PARAMETERS
 
     @get(
         "/sitemap",

@@ -1,4 +1,4 @@
-"""GET /v1/sync: what changed since a cursor, for offline copies such as the kiosk's (issue 3).
+"""GET /v1/sync: what changed since a cursor, for offline copies such as the kiosk's.
 
 Every change to an item takes the next number of one database-wide sequence (its revision),
 and a removed item stays as a tombstone with a revision of its own; so "what changed since"
@@ -9,26 +9,32 @@ cursor from a database built from scratch since cannot be read against this one,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get
-from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
 from api.controllers.kiosk import is_kiosk, kiosk_rendition
 from api.controllers.locales import site_locales
 from api.controllers.modified import header as last_modified
 from api.controllers.modified import newest_of_rows
-from api.controllers.pipeline import CURSOR_PATTERN, MAX_CURSOR_LENGTH, StoreDep, review_window
+from api.controllers.pipeline import (
+    CURSOR_PATTERN,
+    MAX_CURSOR_LENGTH,
+    StoreDep,
+    review_window,
+    served_related,
+)
 from api.controllers.responses import BAD_REQUEST, GUARDED, SYNC_GONE, UNAVAILABLE
-from api.errors import bad_param
+from api.cursors import BadCursor
+from api.cursors import decode as decode_parts
+from api.cursors import encode as encode_parts
+from api.errors import Gone, bad_param
 from api.storage.reader import Change, DatabaseUnavailable
 from schemas.content import LOCALE_PATTERN
-from schemas.resources import Channel, SyncPage
+from schemas.resources import PublicChannel, SyncPage
 
 MAX_SYNC_LIMIT = 500
 DEFAULT_SYNC_LIMIT = 100
@@ -62,7 +68,7 @@ SyncLocale = Annotated[
     ),
 ]
 SyncChannel = Annotated[
-    Channel | None,
+    PublicChannel | None,
     QueryParameter(
         description=(
             "The channel the copy shows (without it: everything the `editor` channel is"
@@ -81,31 +87,24 @@ SyncLimit = Annotated[
 ]
 
 
-class Gone(HTTPException):
-    status_code = 410
-
-
 def encode_cursor(lineage: str, revision: int, instant: float) -> str:
     """Base64url JSON [lineage, revision, instant in ms]: the copy has every change up to
     that revision, and every transition up to that instant (rounded down, so a transition
     in the last millisecond is sent again rather than never)."""
     # The smallest nudge, so that a product like 1234.5669999 still names 1234.567.
-    raw = _encoder.encode((lineage, revision, int(instant * 1000 + 0.001)))
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return encode_parts(lineage, revision, int(instant * 1000 + 0.001))
 
 
 def decode_cursor(cursor: str) -> tuple[str, int, float | None]:
     """(lineage, revision, instant); a cursor issued before cursors carried an instant has
     none, and gets every transition again (the upserts are the same items)."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.urlsafe_b64decode(padded)
         try:
-            lineage, revision, millis = _decode_cursor.decode(raw)
-        except msgspec.ValidationError:
-            lineage, revision = _decode_legacy.decode(raw)
+            lineage, revision, millis = decode_parts(cursor, _decode_cursor)
+        except BadCursor:
+            lineage, revision = decode_parts(cursor, _decode_legacy)
             return lineage, revision, None
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+    except BadCursor:
         raise bad_param("cursor", "not a sync cursor this API issued") from None
     return lineage, revision, millis / 1000
 
@@ -179,7 +178,7 @@ class SyncController(Controller):
             lineage, latest = meta["lineage"], int(meta["content_revision"])
             if lineage_of_cursor is not None and (lineage_of_cursor != lineage or after > latest):
                 raise Gone(
-                    detail=f"This cursor belongs to another build of the content (lineage"
+                    f"This cursor belongs to another build of the content (lineage"
                     f" {lineage_of_cursor}, not {lineage}); the database was rebuilt from"
                     " scratch. Drop the local copy and sync again from the start, without"
                     " a cursor."
@@ -198,6 +197,9 @@ class SyncController(Controller):
                 since=since,
                 locale=locale,
             )
+            # Built JSON names related articles that may not be served yet.
+            moved = await served_related(store, moved, window)
+            changes = await served_related(store, changes, window)
         # The transitions come whole; the changes after `after` fill the rest of the page,
         # at least one a time so that every call moves on.
         room = max(1, limit - len(moved))

@@ -1,80 +1,36 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get
-from litestar.params import QueryParameter
+from litestar import Response, get
 
-from api.controllers.pipeline import (
-    DEFAULT_LIMIT,
-    SORT_DESCRIPTION,
-    ChannelParam,
-    Cursor,
-    Limit,
-    ListParams,
-    LocaleParam,
-    Related,
-    ReviewStatusFilter,
-    SlugFilter,
-    SlugPath,
-    StoreDep,
-    TypeSpec,
-    UpdatedSince,
-    get_item,
-    list_items,
-)
+from api.controllers import pipeline as p
 from api.controllers.responses import detail_responses, list_responses
-from schemas.resources import TreatmentDetail, TreatmentList, TreatmentSummary
+from api.registry import TreatmentSort, spec
+from schemas.resources import TreatmentDetail, TreatmentList
 
-TreatmentSort = Literal["title", "-title", "updated_at", "-updated_at"]
-SPEC = TypeSpec(
-    type="treatment",
-    path="/v1/treatments",
-    sorts=("title", "-title", "updated_at", "-updated_at"),
-    default_sort="title",
-    fields=frozenset(TreatmentSummary.__struct_fields__) - {"included"},
-    includes={
-        "conditions": Related("condition", from_field="conditions"),
-        "faqs": Related("faq", linked_by="treatment"),
-    },
-)
+SPEC = spec("treatment")
+Fields = Annotated[str | None, p.fields_param(SPEC)]
+Include = Annotated[str | None, p.include_param(SPEC)]
 
 
-class TreatmentController(Controller):
+class TreatmentController(p.ContentController):
     path = SPEC.path
-    tags = ("treatments",)
+    tags = (SPEC.segment,)
 
     @get("/", operation_id="listTreatments", summary="List treatments", responses=list_responses())
     async def list_treatments(
         self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-        sort: Annotated[TreatmentSort | None, QueryParameter(description=SORT_DESCRIPTION)] = None,
-        fields: Annotated[str | None, SPEC.fields_param] = None,
-        include: Annotated[str | None, SPEC.include_param] = None,
-        locale: LocaleParam = None,
-        condition: SlugFilter = None,
-        updated_since: UpdatedSince = None,
-        review_status: ReviewStatusFilter = None,
-        channel: ChannelParam = None,
+        listing: p.ListDep,
+        sort: p.Sort[TreatmentSort] = None,
+        fields: Fields = None,
+        include: Include = None,
+        condition: p.SlugFilter = None,
     ) -> Response[TreatmentList]:
         """Treatments A to Z; filter by condition."""
-        links = [(rel, v) for rel, v in (("condition", condition),) if v]
-        params = ListParams(
-            limit,
-            cursor,
-            sort,
-            fields,
-            include,
-            locale,
-            links,
-            updated_since,
-            review_status=review_status,
-            channel=channel,
+        return await listing.answer(
+            SPEC, sort=sort, fields=fields, include=include, condition=condition
         )
-        return await list_items(store, SPEC, params, request)
 
     @get(
         "/{slug:str}",
@@ -83,13 +39,7 @@ class TreatmentController(Controller):
         responses=detail_responses(),
     )
     async def get_treatment(
-        self,
-        request: Request[Any, Any, Any],
-        store: StoreDep,
-        slug: SlugPath,
-        locale: LocaleParam = None,
-        include: Annotated[str | None, SPEC.include_param] = None,
-        channel: ChannelParam = None,
+        self, item: p.ItemDep, include: Include = None
     ) -> Response[TreatmentDetail]:
         """One treatment: how it works, what to expect, side effects and safety."""
-        return await get_item(store, SPEC, slug, locale, include, request, channel)
+        return await item.answer(SPEC, include=include)

@@ -10,8 +10,8 @@ import msgspec
 from litestar.datastructures import State
 
 from api.jsonld import Doc, organization
+from api.links import SiteLinks, base_url
 from api.storage.reader import DatabaseUnavailable, Store
-from api.weblinks import page_url
 from schemas.content import SiteSource
 
 log = logging.getLogger("api.website")
@@ -21,12 +21,14 @@ _decode_site = msgspec.json.Decoder(SiteSource)
 @dataclass(frozen=True, slots=True)
 class Website:
     site: SiteSource
-    base_url: str
+    links: SiteLinks
+
+    @property
+    def base_url(self) -> str:
+        return self.links.base_url
 
     def url(self, kind: str, slug: str, locale: str) -> str:
-        return page_url(
-            self.base_url, self.site.paths, kind, slug, locale, self.site.default_locale
-        )
+        return self.links.page(kind, slug, locale)
 
     @property
     def home(self) -> str:
@@ -49,13 +51,14 @@ async def website(store: Store, state: State) -> Website:
         raise DatabaseUnavailable("no build yet")
     site = _decode_site.decode(meta["site"])
     configured: str | None = state.settings.base_url
-    base_url = (configured or site.base_url).rstrip("/")
-    if configured and base_url != site.base_url.rstrip("/") and not state.get("warned_base_url"):
+    links = SiteLinks.of(site, configured)
+    built = base_url(None, site.base_url)
+    if configured and links.base_url != built and not state.get("warned_base_url"):
         state.warned_base_url = True
         log.warning(
             "CLINIC_BASE_URL is %s but the database was built with %s; rebuild so the"
             " JSON-LD in items uses the same base URL",
-            base_url,
+            links.base_url,
             site.base_url,
         )
-    return Website(site=site, base_url=base_url)
+    return Website(site=site, links=links)

@@ -28,13 +28,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 import msgspec
 
-from api.weblinks import page_url
-from schemas.content import SitePaths
+from api.links import SiteLinks
+from schemas.content import SiteSource
 
 SCHEMA = (Path(__file__).parent / "state.sql").read_text(encoding="utf-8")
 
@@ -48,17 +47,8 @@ CONTENT_CHANGED = "content.changed"
 EVENT_TYPES = (
     ITEM_PUBLISHED, ITEM_UPDATED, ITEM_UNPUBLISHED, REVIEW_DUE, REVIEW_OVERDUE, CONTENT_CHANGED
 )  # fmt: skip
-#: The API's collection of each item type.
-COLLECTIONS = {
-    "article": "articles",
-    "condition": "conditions",
-    "symptom": "symptoms",
-    "treatment": "treatments",
-    "faq": "faqs",
-}
-
 _encoder = msgspec.json.Encoder()
-_decode_site = msgspec.json.Decoder(dict[str, Any])
+_decode_site = msgspec.json.Decoder(SiteSource)
 
 
 def schema_sql(schema: str) -> str:
@@ -110,34 +100,10 @@ class ItemState:
         return (self.type, self.slug, self.locale)
 
 
-@dataclass(frozen=True, slots=True)
-class Links:
-    """How an event names its item: the API path and the website page."""
-
-    base_url: str
-    paths: SitePaths
-    default_locale: str
-
-    @classmethod
-    def from_site(cls, site: bytes | str) -> Links:
-        """From the site settings as the build stores them (meta `site`)."""
-        doc = _decode_site.decode(site)
-        paths = msgspec.convert(doc.get("paths") or {}, SitePaths)
-        return cls(str(doc["base_url"]), paths, str(doc.get("default_locale") or "en"))
-
-    def api_path(self, type_: str, slug: str, locale: str) -> str:
-        path = f"/v1/{COLLECTIONS.get(type_, type_)}/{slug}"
-        return path if locale == self.default_locale else f"{path}?locale={locale}"
-
-    def url(self, type_: str, slug: str, locale: str, topic: str | None) -> str | None:
-        if type_ == "faq":
-            if topic is None:
-                return None
-            page = page_url(
-                self.base_url, self.paths, "faq-topic", topic, locale, self.default_locale
-            )
-            return f"{page}#{slug}"
-        return page_url(self.base_url, self.paths, type_, slug, locale, self.default_locale)
+def site_links(site: bytes | str) -> SiteLinks:
+    """How an event names its item, from the site settings as the build stores them
+    (meta `site`): the API path and the website page."""
+    return SiteLinks.of(_decode_site.decode(site))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +134,7 @@ async def announce(
     states: Iterable[ItemState],
     *,
     at: float,
-    links: Links,
+    links: SiteLinks,
     complete: bool,
     cause: str,
     content_revision: int,
@@ -203,7 +169,7 @@ async def announce(
             "locale": state.locale,
             "revision": state.revision,
             "path": links.api_path(state.type, state.slug, state.locale),
-            "url": links.url(state.type, state.slug, state.locale, state.topic),
+            "url": links.item(state.type, state.slug, state.locale, state.topic),
         }
         if kind in (REVIEW_DUE, REVIEW_OVERDUE):
             data["review_status"] = state.review_status
@@ -341,7 +307,7 @@ async def record_transition(
     states: Sequence[ItemState],
     *,
     at: float,
-    links: Links,
+    links: SiteLinks,
     content_revision: int,
     through: float | None = None,
 ) -> list[Recorded]:

@@ -180,7 +180,7 @@ class Transitions:
             self.state_path,
             states,
             at=at,
-            links=log.Links.from_site(meta["site"]),
+            links=log.site_links(meta["site"]),
             content_revision=int(meta.get("content_revision") or 0),
             through=at,
         )

@@ -2,7 +2,7 @@
 
 `Delivery` (api/http/delivery.py) is one ASGI app wrapping the Litestar app. It answers a
 GET or HEAD it has seen in this content revision from bytes prepared once, before any
-routing, and lets everything else through (issue 5).
+routing, and lets everything else through.
 """
 
 from api.http.delivery import Delivery

@@ -3,14 +3,16 @@
 `wrap` composes them, outermost first:
 
     access log & request id → security headers → request reading → rate limit
-    → channel keys → delivery (prepared responses, validators, compression, CORS;
-    api/http) → (app)
+    → preview gate → channel keys → delivery (prepared responses, validators,
+    compression, CORS; api/http) → (app)
 
 so every answer, including a refusal by an inner layer, carries a request id and the
 security headers and is logged and counted, and a prepared answer still needs a key. The
 request is read once (api/reading.py) and every layer, the fast path and the handlers use
 that one view. Rate limits come before keys, so a request with no key or a wrong one is
-counted (against its address) before it is refused.
+counted (against its address) before it is refused. The preview gate judges every request
+that asks for content not live yet (api/middleware/preview.py) and sends it to the app
+directly, past the keys and the prepared answers, so nothing it answers is shared.
 
 It also returns the same layers' `FastPath` (api/middleware/fast.py), which answers a
 request whose response is prepared in one pass, in front of the framework.
@@ -25,6 +27,7 @@ from api.metrics import Metrics
 from api.middleware.access_log import AccessLines, AccessLogMiddleware
 from api.middleware.fast import FastPath
 from api.middleware.keys import ApiKeyMiddleware
+from api.middleware.preview import PreviewGate
 from api.middleware.ratelimit import RateLimiter, RateLimitMiddleware
 from api.middleware.reading import RequestReadingMiddleware
 from api.middleware.security import API_HEADERS, SecurityHeadersMiddleware
@@ -45,14 +48,18 @@ class Layers(NamedTuple):
 def wrap(app: ASGIApp, settings: Settings, metrics: Metrics) -> Layers:
     """`app` inside the layers, configured from `settings`."""
     reader = RequestReader(settings.api_keys, settings.allowed_hosts)
+    framework = app
     delivery = Delivery(app, settings, static_headers=API_HEADERS, reader=reader)
     metrics.watch_prepared(delivery)
     app = delivery
     # A layer that would only pass requests through is left out: each ASGI layer costs a
     # few microseconds on every request.
     keys = None
-    if settings.api_keys:
+    if settings.public_keys:
+        # A preview key alone does not make the other channels need keys.
         app = keys = ApiKeyMiddleware(app, reader, settings.serve_overdue)
+    # Always there: without a preview key configured, previews are refused, not served.
+    app = PreviewGate(app, framework, reader, settings, delivery.cors)
     limiter = None
     # Without keys no request has a key, so only the per-address limit can apply.
     per_key = settings.rate_limit_key.enabled and bool(settings.api_keys)

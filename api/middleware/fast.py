@@ -27,6 +27,7 @@ import time
 from api.http.delivery import Delivery
 from api.middleware.access_log import UNMATCHED, AccessLogMiddleware, new_request_id
 from api.middleware.keys import OPEN_PATHS, ApiKeyMiddleware, Refusal
+from api.middleware.preview import is_preview_request
 from api.middleware.ratelimit import RateLimiter
 from api.middleware.types import Headers, Scope, Send
 from api.reading import VIEW, RequestReader
@@ -55,8 +56,8 @@ class FastPath:
         started = time.perf_counter()
         # Read once, here; when this path declines, the layers take the same view.
         request = scope[VIEW] = self.reader.read(scope)
-        if request.problem is not None:
-            return False
+        if request.problem is not None or is_preview_request(request):
+            return False  # a preview is never answered from shared, prepared bytes
         found = self.delivery.lookup(scope, request)
         if found is None:
             return False

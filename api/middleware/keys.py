@@ -1,4 +1,4 @@
-"""Channel API keys (issue 6).
+"""Channel API keys.
 
 Keys are optional. When `CLINIC_API_KEYS` names any, every request outside the open paths
 must carry one, as `X-API-Key: <key>` or `Authorization: Bearer <key>`. Only SHA-256

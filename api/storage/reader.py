@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextvars
 import dataclasses
 import datetime as dt
@@ -18,7 +19,7 @@ import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
 from api.storage import search as fts
-from api.timeline import PUBLISHED, State, live_at, state
+from api.timeline import PUBLISHED, State, live_at, publication_status, state, status_sql
 
 #: Columns a list may be sorted by, by the name clients use. Keys of this mapping are the
 #: only column names that ever reach SQL text.
@@ -31,6 +32,10 @@ SORT_COLUMNS = {
 
 
 _STORED_STATUS = f'"review_status":"{STORED_STATUS}"'.encode()
+#: Every go-live and expiry of the indexed items: the vocabulary changes only at them.
+_BOUNDS = "SELECT live_from, live_until FROM items WHERE deleted = 0 AND withdrawn IS NULL"
+#: Served vocabularies kept per build (`at=` may ask for many instants).
+_MAX_VOCABULARIES = 16
 _decode_withdrawn = msgspec.json.Decoder(dict[str, Any])
 
 #: Read connections the server keeps open at most, each with aiosqlite's thread. An answer
@@ -92,16 +97,22 @@ def review_filter(window: ReviewWindow, status: str | None = None) -> tuple[list
     return where, params
 
 
-def stamp(doc: bytes, next_review_due: str | None, window: ReviewWindow) -> bytes:
-    """The stored JSON with today's review_status in place of the one the build wrote.
+def stamp(
+    doc: bytes, next_review_due: str | None, window: ReviewWindow, published: str | None = None
+) -> bytes:
+    """The stored JSON with today's review_status in place of the one the build wrote, and,
+    in the preview channel's window, the item's `publication_status` (`published`).
 
     The pattern cannot occur inside a JSON string (its quotes would be escaped there), and
     no nested object carries review_status, so the first match is the item's own field.
     """
     status = window.status(next_review_due)
-    if status == STORED_STATUS:
-        return doc
-    return doc.replace(_STORED_STATUS, f'"review_status":"{status}"'.encode(), 1)
+    if status != STORED_STATUS:
+        doc = doc.replace(_STORED_STATUS, f'"review_status":"{status}"'.encode(), 1)
+    if published is not None and doc.endswith(b"}"):
+        # The stored JSON is one object: the field goes in before its closing brace.
+        doc = doc[:-1] + b',"publication_status":"' + published.encode() + b'"}'
+    return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +148,7 @@ class Found:
     expired_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PublicPage:
     type: str
     slug: str
@@ -155,7 +166,7 @@ class Page:
     locales: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
     """One row of the revision log: an item as it is now, or its tombstone."""
 
@@ -198,6 +209,9 @@ class Store:
     _opening: int = 0
     _releasing: set[asyncio.Task[None]] = field(default_factory=set)
     _vocabulary: tuple[str, fts.Vocabulary] | None = None
+    #: The build's go-lives and expiries, and the served vocabulary of each span between.
+    _vocabulary_bounds: tuple[float, ...] = ()
+    _served_vocabularies: dict[int, fts.Vocabulary] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -347,8 +361,13 @@ class Store:
         if row is None:
             return None
         doc, due, withdrawn, draft, live_from, live_until = row
+        published = None
+        if window.everything:
+            published = publication_status(
+                withdrawn, bool(draft), live_from, live_until, window.now
+            )
         return Found(
-            doc=stamp(bytes(doc), due, window),
+            doc=stamp(bytes(doc), due, window, published),
             review_status=window.status(due),
             withdrawn=None if withdrawn is None else _decode_withdrawn.decode(withdrawn),
             state=state(bool(draft), live_from, live_until, window.now),
@@ -371,13 +390,33 @@ class Store:
         )
         return {str(row[0]) for row in rows}
 
-    async def vocabulary(self) -> fts.Vocabulary:
-        """The search vocabulary of the current build, loaded once per build."""
+    async def vocabulary(self, window: ReviewWindow | None = None) -> fts.Vocabulary:
+        """The search vocabulary of the current build, loaded once per build; for a public
+        window, without the words only items not served at its instant use (so that no
+        correction names a word of a scheduled item), made once per transition window."""
         build = self.meta.get("content_hash", "")
         if self._vocabulary is None or self._vocabulary[0] != build:
             vocabulary = await fts.load_vocabulary(self.db, self.meta.get("synonyms", "[]"))
             self._vocabulary = (build, vocabulary)
-        return self._vocabulary[1]
+            self._served_vocabularies = {}
+            try:
+                rows = await self.db.execute_fetchall(_BOUNDS)
+                found = {bound for row in rows for bound in row if bound is not None}
+            except aiosqlite.OperationalError:  # a database built before items had bounds
+                found = set()
+            self._vocabulary_bounds = tuple(sorted(found))
+        full = self._vocabulary[1]
+        if window is None or window.everything:
+            return full
+        # Between two bounds the same items are served: one vocabulary per such span.
+        span = bisect.bisect_right(self._vocabulary_bounds, window.now)
+        served = self._served_vocabularies.get(span)
+        if served is None:
+            served = full.without(await fts.unserved_words(self.db, window.now))
+            if len(self._served_vocabularies) >= _MAX_VOCABULARIES:
+                self._served_vocabularies.clear()
+            self._served_vocabularies[span] = served
+        return served
 
     async def search(self, query: fts.SearchQuery, window: ReviewWindow) -> fts.Hits:
         """Served items that match, with today's review status, for the window's channel."""
@@ -388,13 +427,40 @@ class Store:
             condition_params=[*query.condition_params, *review_params],
         )
         found = await fts.search(self.db, query)
+        published = await self._statuses([(h.type, h.slug, h.locale) for h in found.hits], window)
         hits = [
             dataclasses.replace(
-                hit, summary_json=stamp(hit.summary_json, hit.next_review_due, window)
+                hit,
+                summary_json=stamp(
+                    hit.summary_json,
+                    hit.next_review_due,
+                    window,
+                    published.get((hit.type, hit.slug, hit.locale)),
+                ),
             )
             for hit in found.hits
         ]
         return fts.Hits(hits, found.total)
+
+    async def _statuses(
+        self, keys: Sequence[tuple[str, str, str]], window: ReviewWindow
+    ) -> dict[tuple[str, str, str], str]:
+        """The items' publication_status in the preview channel's window (empty otherwise)."""
+        if not window.everything or not keys:
+            return {}
+        wanted = list(set(keys))
+        # Every item's statement queued at once: one wait for the connection's thread.
+        rows = await asyncio.gather(
+            *(
+                self._one(
+                    f"SELECT {status_sql(window)} FROM items"
+                    " WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
+                    key,
+                )
+                for key in wanted
+            )
+        )
+        return {key: str(row[0]) for key, row in zip(wanted, rows, strict=True) if row is not None}
 
     async def changes(
         self,
@@ -436,7 +502,7 @@ class Store:
             )
         else:
             rows = await newer
-        return moved, [self._change(window, *row) for row in rows]
+        return moved, [self._change(window, row) for row in rows]
 
     async def transitioned(
         self,
@@ -484,7 +550,7 @@ class Store:
             " ORDER BY revision",
             (*served_params, *params),
         )
-        return [self._change(window, *row) for row in rows]
+        return [self._change(window, row) for row in rows]
 
     async def last_transition(self, window: ReviewWindow) -> float:
         """The latest transition at or before the window's instant (0 for none): an instant
@@ -510,26 +576,23 @@ class Store:
                 found.append(self.review_policy.instants(due_day)[0])
         return max(found)
 
-    def _change(
-        self,
-        window: ReviewWindow,
-        type_: str,
-        slug: str,
-        locale: str,
-        revision: int,
-        gone: int,
-        doc: bytes | None,
-        due: str | None,
-        live_until: float | None,
-    ) -> Change:
-        if gone or doc is None:
-            return Change(type_, slug, locale, int(revision), True, None)
-        hide_after = live_until
-        if due is not None and not window.serve_overdue:
+    def _change(self, window: ReviewWindow, row: Any) -> Change:
+        """A row of `type, slug, locale, revision, gone, detail_json, next_review_due,
+        live_until`, as the change it records."""
+        type_, slug, locale, revision, gone, doc, due, live_until = row
+        deleted = bool(gone) or doc is None
+        hide_after = None if deleted else live_until
+        if not deleted and due is not None and not window.serve_overdue:
             overdue = self.review_policy.instants(due)[1]
             hide_after = overdue if hide_after is None else min(hide_after, overdue)
         return Change(
-            type_, slug, locale, int(revision), False, stamp(bytes(doc), due, window), hide_after
+            type=type_,
+            slug=slug,
+            locale=locale,
+            revision=int(revision),
+            deleted=deleted,
+            detail_json=None if deleted else stamp(bytes(doc), due, window),
+            hide_after=hide_after,
         )
 
     async def summaries(
@@ -541,12 +604,14 @@ class Store:
         marks = ",".join("?" * len(slugs))
         review, review_params = review_filter(window)
         rows = await self.db.execute_fetchall(
-            f"SELECT slug, summary_json, next_review_due FROM items"
+            f"SELECT slug, summary_json, next_review_due, {status_sql(window)} FROM items"
             f" WHERE type = ? AND locale = ? AND slug IN ({marks})"
             + "".join(f" AND {cond}" for cond in review),
             (type_, locale, *slugs, *review_params),
         )
-        found = {slug: stamp(bytes(doc), due, window) for slug, doc, due in rows}
+        found = {
+            slug: stamp(bytes(doc), due, window, published) for slug, doc, due, published in rows
+        }
         return [found[s] for s in slugs if s in found]
 
     async def linked(
@@ -555,27 +620,30 @@ class Store:
         """Served summaries of a type that link to target (e.g. FAQs of a condition)."""
         review, review_params = review_filter(window)
         rows = await self.db.execute_fetchall(
-            "SELECT summary_json, next_review_due FROM links l JOIN items USING"
-            " (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
+            f"SELECT summary_json, next_review_due, {status_sql(window)} FROM links l"
+            " JOIN items USING (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
             " AND l.locale = ?"
             + "".join(f" AND {cond}" for cond in review)
             + " ORDER BY position, slug",
             (type_, rel, target, locale, *review_params),
         )
-        return [stamp(bytes(doc), due, window) for doc, due in rows]
+        return [stamp(bytes(doc), due, window, published) for doc, due, published in rows]
 
     async def faq_topics(self, locale: str, window: ReviewWindow) -> list[tuple[str, int, bytes]]:
         """Each served FAQ of a locale as (topic, position, summary), topics in their order
         and questions in theirs: what the list of topics is grouped from."""
         review, review_params = review_filter(window)
         rows = await self.db.execute_fetchall(
-            "SELECT topic, position, summary_json, next_review_due FROM items"
-            " WHERE type = 'faq' AND locale = ?"
+            f"SELECT topic, position, summary_json, next_review_due, {status_sql(window)}"
+            " FROM items WHERE type = 'faq' AND locale = ?"
             + "".join(f" AND {cond}" for cond in review)
             + " ORDER BY position, slug",
             (locale, *review_params),
         )
-        return [(topic, int(pos), stamp(bytes(doc), due, window)) for topic, pos, doc, due in rows]
+        return [
+            (topic, int(pos), stamp(bytes(doc), due, window, published))
+            for topic, pos, doc, due, published in rows
+        ]
 
     async def public_pages(self, window: ReviewWindow) -> list[PublicPage]:
         """Every served item, in a stable order, for the sitemap."""
@@ -586,7 +654,10 @@ class Store:
             + " ORDER BY type, locale, position, slug",
             review_params,
         )
-        return [PublicPage(*row) for row in rows]
+        return [
+            PublicPage(type=type_, slug=slug, locale=locale, updated_at=updated, topic=topic)
+            for type_, slug, locale, updated, topic in rows
+        ]
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]
@@ -631,7 +702,8 @@ class Store:
         order = "DESC" if q.descending else "ASC"
         doc = "detail_json" if q.detail else "summary_json"
         page = self.db.execute_fetchall(
-            f"SELECT {doc}, {column}, slug, next_review_due, locale FROM items"
+            f"SELECT {doc}, {column}, slug, next_review_due, locale, {status_sql(q.window)}"
+            " FROM items"
             f" WHERE {' AND '.join(where)} ORDER BY {column} {order}, slug {order} LIMIT ?",
             [*params, q.limit + 1],
         )
@@ -642,6 +714,6 @@ class Store:
         has_more = len(rows) > q.limit
         rows = rows[: q.limit]
         last = (rows[-1][1], rows[-1][2]) if rows and has_more else None
-        docs = [stamp(bytes(r[0]), r[3], q.window) for r in rows]
+        docs = [stamp(bytes(r[0]), r[3], q.window, r[5]) for r in rows]
         locales = sorted({str(r[4]) for r in rows})
         return Page(docs, total, last, has_more, locales)

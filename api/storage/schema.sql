@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS links (
 
 CREATE INDEX IF NOT EXISTS links_by_target ON links (type, rel, target, locale, slug);
 
--- Full-text search (issue 3). One row per live item; its rowid is the item's revision, so a
+-- Full-text search. One row per live item; its rowid is the item's revision, so a
 -- hit joins items through items_by_revision and a change replaces exactly one row.
 -- porter stems English ("infusions" finds "infusion"); unicode61 folds case and accents
 -- ("inyeccion" finds "inyección"). Columns are weighted at query time (bm25).

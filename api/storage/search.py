@@ -1,4 +1,4 @@
-"""Full-text search over the FTS5 index the build writes (issue 3).
+"""Full-text search over the FTS5 index the build writes.
 
 User text never reaches FTS5 as syntax: it is split into folded words here, each word is
 corrected against the vocabulary the build stored (typos, half-typed words), expanded with
@@ -9,13 +9,11 @@ many of the query's words an item matches, then bm25 with the title weighted hig
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 import aiosqlite
 import msgspec
@@ -38,17 +36,10 @@ SERVED_INDEX = "items_by_revision_served"
 MARK_START, MARK_END = "\x02", "\x03"
 
 _encoder = msgspec.json.Encoder()
-#: An offset SQLite can bind (a signed 64-bit integer); a forged larger one is refused.
-_Offset = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-_decode_cursor = msgspec.json.Decoder(tuple[str, _Offset])
 
 
 class BadQuery(ValueError):
     """The query cannot be searched (e.g. it has no words); the message says why."""
-
-
-class BadCursor(ValueError):
-    pass
 
 
 def max_edits(word: str) -> int:
@@ -72,6 +63,18 @@ class Vocabulary:
         synonyms = {term: tuple(group) for group in groups for term in group}
         longest = max((len(t.split()) for t in synonyms), default=1)
         return cls(docs, synonyms, longest, sorted(docs))
+
+    def without(self, unserved: Counter[str]) -> Vocabulary:
+        """The vocabulary less the words only items not served use: a correction must not
+        name a word of an item that is not live yet (nor of one expired or withdrawn)."""
+        if not unserved:
+            return self
+        docs = {
+            term: count - unserved.get(term, 0)
+            for term, count in self.docs.items()
+            if count == 0 or count > unserved.get(term, 0)  # a synonym's word has no items
+        }
+        return Vocabulary(docs, self.synonyms, self.longest_synonym, sorted(docs))
 
     def corrections(self, word: str, prefix: bool) -> list[str]:
         """Indexed words the user probably meant by `word`, best first; [] if none is close.
@@ -203,6 +206,26 @@ class Hits:
     total: int
 
 
+#: The items a public channel is not served whatever the instant (withdrawn), or not at
+#: the instant given twice (before their go-live, from their expiry): drafts are not indexed.
+_UNSERVED = (
+    "SELECT s.title, s.keywords, s.summary, s.body FROM search s"
+    " JOIN items i ON i.revision = s.rowid WHERE i.deleted = 0 AND (i.withdrawn IS NOT NULL"
+    " OR (i.live_from IS NOT NULL AND i.live_from > ?)"
+    " OR (i.live_until IS NOT NULL AND i.live_until <= ?))"
+)
+
+
+async def unserved_words(db: aiosqlite.Connection, at: float) -> Counter[str]:
+    """How many indexed items not served at `at` (scheduled, expired, withdrawn) use each
+    word, counted as the build counts the vocabulary (storage/writer.py)."""
+    counted: Counter[str] = Counter()
+    async with db.execute(_UNSERVED, (at, at)) as cur:
+        async for row in cur:
+            counted.update(set(words(" ".join(str(column or "") for column in row))))
+    return counted
+
+
 async def load_vocabulary(db: aiosqlite.Connection, synonyms_json: str) -> Vocabulary:
     rows = await db.execute_fetchall("SELECT term, docs FROM search_terms")
     docs = {term: int(n) for term, n in rows}
@@ -317,24 +340,3 @@ def _best_snippet(summary: str, body: str) -> str:
     if body.count(MARK_START) > summary.count(MARK_START):
         return body
     return summary
-
-
-def fingerprint(*parts: object) -> str:
-    """Ties a cursor to the query it pages, so it cannot page another."""
-    return hashlib.sha256(_encoder.encode(parts)).hexdigest()[:12]
-
-
-def encode_cursor(print_: str, offset: int) -> str:
-    raw = _encoder.encode((print_, offset))
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def decode_cursor(cursor: str, print_: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        issued_for, offset = _decode_cursor.decode(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise BadCursor("not a cursor this API issued; start again without it") from None
-    if issued_for != print_:
-        raise BadCursor("issued for another query; start again without it")
-    return offset

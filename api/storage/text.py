@@ -1,4 +1,4 @@
-"""Words as search sees them, the same at build time and at query time (issue 3).
+"""Words as search sees them, the same at build time and at query time.
 
 SQLite's `unicode61 remove_diacritics 2` tokenizer folds case and accents when it indexes;
 the vocabulary, the synonyms and the user's query are folded here the same way, so that

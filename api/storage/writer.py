@@ -24,12 +24,12 @@ from api.storage.text import STOP_WORDS, index_text, words
 SCHEMA = (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
 #: The schema's indexes, one statement a line. A database's first build creates them once
 #: its rows are in, in the same transaction: one sort per index is much cheaper than
-#: updating every index for each of 60,000 rows (issue 5).
+#: updating every index for each of 60,000 rows.
 INDEXES = re.findall(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS [^;]*;$", SCHEMA, re.M)
 #: The schema without its indexes.
 TABLES = re.sub(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS [^;]*;$", "", SCHEMA, flags=re.M)
-#: 2: next_review_due and withdrawn columns (issue 4); rows written before them are written
-#: again. 3: the search index and its vocabulary (issue 3), rebuilt from every item.
+#: 2: next_review_due and withdrawn columns; rows written before them are written
+#: again. 3: the search index and its vocabulary, rebuilt from every item.
 #: 4: draft, live_from and live_until (content over time); rows are written again.
 SCHEMA_VERSION = "4"
 #: Columns added since schema version 1, added in place to databases built before them.
@@ -44,7 +44,7 @@ ADDED_COLUMNS = {
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SearchText:
     """What search indexes of an item, column by column (weights are in storage.search)."""
 
@@ -169,7 +169,7 @@ async def write(
                 db,
                 await events_log.content_states(db, now),
                 at=now,
-                links=events_log.Links.from_site(site),
+                links=events_log.site_links(site),
                 complete=True,
                 cause="build",
                 content_revision=result.content_revision,
@@ -211,7 +211,7 @@ async def _write(
     created = updated = unchanged = deleted = 0
     live = set()
     # Collected, then written one statement per kind of change: a 60,000-item build was
-    # otherwise dominated by round trips to the database thread (issue 5).
+    # otherwise dominated by round trips to the database thread.
     unindexed: list[tuple[int]] = []
     upserts: list[tuple[object, ...]] = []
     indexed: list[tuple[object, ...]] = []
