@@ -429,7 +429,7 @@ class FaqList(Resource, kw_only=True, frozen=True):
 
 class Site(Resource, kw_only=True, frozen=True):
     locale: Annotated[
-        Locale, Meta(description="The language of the words below (negotiated, issue 3).")
+        Locale, Meta(description="The language of the words below (negotiated).")
     ]
     name: str
     base_url: str
@@ -477,7 +477,7 @@ class Problem(Resource, kw_only=True, frozen=True):
     ) = msgspec.UNSET
 
 
-# Search, sync and the kiosk (issue 3).
+# Search, sync and the kiosk.
 
 ItemType = Literal["article", "condition", "symptom", "treatment", "faq"]
 ItemDetail = ArticleDetail | ConditionDetail | SymptomDetail | TreatmentDetail | Faq
