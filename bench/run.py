@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench import after_change
 from bench.corpus import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         for process in (api, bare):
             process.terminate()
             process.wait(timeout=10)
+    # On a server of its own, so that the figures above are of a server left as they found it.
+    changed = after_change.run(args)
+    report["after_change"] = after_change.as_dict(changed)
     print_report(report, rows, args)
+    after_change.print_result(changed)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextvars
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,38 @@ _BOUNDS = "SELECT live_from, live_until FROM items WHERE deleted = 0 AND withdra
 #: Served vocabularies kept per build (`at=` may ask for many instants).
 _MAX_VOCABULARIES = 16
 _decode_withdrawn = msgspec.json.Decoder(dict[str, Any])
+
+#: Read connections the server keeps open at most, each with aiosqlite's thread. An answer
+#: not prepared yet holds one for its read transaction; with several, such answers do not
+#: wait for each other (WAL lets readers run side by side, and sqlite3 lets go of the GIL
+#: while a statement runs). Opened as they are needed: a store that answers one request
+#: at a time keeps one.
+READERS = 4
+#: SQLite's page cache of each read connection, in KiB (2 MiB by default, less than the
+#: pages a list or a search of a thousand articles reads again and again; pages are kept
+#: only once read).
+CACHE_KIB = 16 * 1024
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """The read transaction a request's queries run in: its connection and the meta it read."""
+
+    store: Store
+    db: aiosqlite.Connection
+    meta: dict[str, str]
+
+
+#: The snapshot of the running task (and of the tasks it starts), if any.
+_snapshot: contextvars.ContextVar[_Snapshot | None] = contextvars.ContextVar(
+    "clinic_snapshot", default=None
+)
+
+
+def _pairs(rows: Iterable[Any]) -> dict[Any, Any]:
+    return {k: v for k, v in rows}
 
 
 class DatabaseUnavailable(Exception):
@@ -146,13 +180,34 @@ class Change:
     hide_after: float | None = None
 
 
+async def _connect(path: Path) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    await db.execute("PRAGMA query_only = 1")
+    await db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    return db
+
+
 @dataclass(slots=True)
 class Store:
-    db: aiosqlite.Connection
-    meta: dict[str, str] = field(default_factory=dict)
+    """The content database, read through aiosqlite.
+
+    Each `await` of a statement is a round trip to the connection's thread and back
+    through the event loop, which under load comes back to it only after a whole turn of
+    other requests. So every statement is one `execute_fetchall` (not execute, fetch and
+    close), statements that do not depend on each other are queued together (a connection
+    runs its queue in order, and the answers come back in one turn), and a request holds
+    one of a few connections (`READERS`), not the only one.
+    """
+
+    path: Path
+    #: Every read connection opened, the first one also for reads outside a snapshot.
+    readers: list[aiosqlite.Connection]
     #: Set by the app from the settings; decides review_status and what each channel gets.
     review_policy: ReviewPolicy = field(default_factory=ReviewPolicy)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _meta: dict[str, str] = field(default_factory=dict)
+    _idle: asyncio.Queue[aiosqlite.Connection] = field(default_factory=asyncio.Queue)
+    _opening: int = 0
+    _releasing: set[asyncio.Task[None]] = field(default_factory=set)
     _vocabulary: tuple[str, fts.Vocabulary] | None = None
     #: The build's go-lives and expiries, and the served vocabulary of each span between.
     _vocabulary_bounds: tuple[float, ...] = ()
@@ -162,62 +217,147 @@ class Store:
     async def open(cls, path: Path) -> Store:
         if not path.is_file():
             raise DatabaseUnavailable(str(path))
-        db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-        await db.execute("PRAGMA query_only = 1")
-        store = cls(db)
+        db = await _connect(path)
+        store = cls(path, [db])
+        store._idle.put_nowait(db)
         await store.refresh_meta()
         return store
 
+    async def settle(self) -> None:
+        """Wait until every read transaction that ended has given its connection back."""
+        while self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
+
     async def close(self) -> None:
-        await self.db.close()
+        await self.settle()
+        for db in self.readers:
+            await db.close()
+
+    def _current(self) -> _Snapshot | None:
+        current = _snapshot.get()
+        return current if current is not None and current.store is self else None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The connection of the running request's snapshot, else the first one."""
+        current = self._current()
+        return current.db if current is not None else self.readers[0]
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """The meta table as the running request's snapshot read it, else as last read."""
+        current = self._current()
+        return current.meta if current is not None else self._meta
+
+    async def _acquire(self) -> aiosqlite.Connection:
+        try:
+            return self._idle.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        if len(self.readers) + self._opening < READERS:
+            self._opening += 1
+            try:
+                db = await _connect(self.path)
+            finally:
+                self._opening -= 1
+            self.readers.append(db)
+            return db
+        return await self._idle.get()
+
+    def _release(self, db: aiosqlite.Connection) -> None:
+        """End the read transaction and give the connection back, without keeping the
+        answer waiting for it: the COMMIT runs after whatever the connection was asked
+        before (its queue is in order), so the next request finds it out of any
+        transaction."""
+
+        async def release() -> None:
+            try:
+                await db.commit()
+            except Exception:  # a read transaction has nothing to lose; keep serving
+                log.exception("ending a read transaction failed")
+            self._idle.put_nowait(db)
+
+        task = asyncio.get_running_loop().create_task(release())
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Store]:
         """Run a request's queries in one read transaction, so they all see one build.
 
         A build commits while the server reads (WAL); without this, a list's count and its
-        page could come from two different builds.
+        page could come from two different builds. The meta is read in it too (the build
+        may have committed since the last request), and is the request's own: another
+        request's snapshot, newer or older, does not change what this one sees.
         """
-        async with self._lock:
-            await self.db.execute("BEGIN")
-            try:
-                # The build may have committed since the last request: read its meta too.
-                await self.refresh_meta()
-                yield self
-            finally:
-                await self.db.execute("COMMIT")
+        if self._current() is not None:  # already in one: the same transaction
+            yield self
+            return
+        db = await self._acquire()
+        token = None
+        try:
+            # BEGIN and the meta queued together: one wait for the connection's thread.
+            begun, rows = await asyncio.gather(
+                db.execute("BEGIN"),
+                db.execute_fetchall("SELECT key, value FROM meta"),
+                return_exceptions=True,
+            )
+            if isinstance(begun, BaseException):
+                raise begun
+            if isinstance(rows, aiosqlite.OperationalError):
+                meta: dict[str, str] = {}  # opened before the first build finished
+            elif isinstance(rows, BaseException):
+                raise rows
+            else:
+                meta = _pairs(rows)
+            self._meta = meta
+            token = _snapshot.set(_Snapshot(self, db, meta))
+            yield self
+        finally:
+            if token is not None:
+                _snapshot.reset(token)
+            self._release(db)
 
     async def refresh_meta(self) -> dict[str, str]:
+        """The meta table as the current read transaction sees it."""
+        current = self._current()
+        if current is not None:  # read when the transaction began, and it cannot change
+            return current.meta
         try:
-            async with self.db.execute("SELECT key, value FROM meta") as cur:
-                self.meta = {k: v async for k, v in cur}
+            meta = _pairs(await self.db.execute_fetchall("SELECT key, value FROM meta"))
         except aiosqlite.OperationalError:  # opened before the first build finished
-            self.meta = {}
-        return self.meta
+            meta = {}
+        self._meta = meta
+        return meta
 
     async def build_stats(self) -> dict[str, str]:
         """When the served content was built and how long that took (empty if unknown)."""
         try:
-            async with self.db.execute("SELECT key, value FROM build_stats") as cur:
-                return {k: v async for k, v in cur}
+            rows = await self.db.execute_fetchall("SELECT key, value FROM build_stats")
+            return _pairs(rows)
         except aiosqlite.OperationalError:  # a database built before the table existed
             return {}
 
     async def content_revision(self) -> str:
         """The content revision as the current read transaction sees it ("0" before a build)."""
-        async with self.db.execute("SELECT value FROM meta WHERE key = 'content_revision'") as cur:
-            row = await cur.fetchone()
+        current = self._current()
+        if current is not None:  # read with the meta, in the same transaction
+            return str(current.meta.get("content_revision", "0"))
+        row = await self._one("SELECT value FROM meta WHERE key = 'content_revision'")
         return str(row[0]) if row else "0"
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        rows = await self.db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def find(self, type_: str, slug: str, locale: str, window: ReviewWindow) -> Found | None:
         """An item's detail with the window's review status, withdrawn or not, and where it
         stands at the window's instant; None if unknown."""
-        async with self.db.execute(
+        row = await self._one(
             "SELECT detail_json, next_review_due, withdrawn, draft, live_from, live_until"
             " FROM items WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
             (type_, slug, locale),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         doc, due, withdrawn, draft, live_from, live_until = row
@@ -241,14 +381,14 @@ class Store:
         if not slugs:
             return set()
         review, review_params = review_filter(window)
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT DISTINCT slug FROM items WHERE type = ?"
             f" AND locale IN ({','.join('?' * len(locales))})"
             f" AND slug IN ({','.join('?' * len(slugs))})"
             + "".join(f" AND {cond}" for cond in review),
             (type_, *locales, *slugs, *review_params),
-        ) as cur:
-            return {str(row[0]) async for row in cur}
+        )
+        return {str(row[0]) for row in rows}
 
     async def vocabulary(self, window: ReviewWindow | None = None) -> fts.Vocabulary:
         """The search vocabulary of the current build, loaded once per build; for a public
@@ -260,8 +400,8 @@ class Store:
             self._vocabulary = (build, vocabulary)
             self._served_vocabularies = {}
             try:
-                async with self.db.execute(_BOUNDS) as cur:
-                    found = {bound async for row in cur for bound in row if bound is not None}
+                rows = await self.db.execute_fetchall(_BOUNDS)
+                found = {bound for row in rows for bound in row if bound is not None}
             except aiosqlite.OperationalError:  # a database built before items had bounds
                 found = set()
             self._vocabulary_bounds = tuple(sorted(found))
@@ -308,17 +448,19 @@ class Store:
         """The items' publication_status in the preview channel's window (empty otherwise)."""
         if not window.everything or not keys:
             return {}
-        found: dict[tuple[str, str, str], str] = {}
-        for type_, slug, locale in set(keys):
-            async with self.db.execute(
-                f"SELECT {status_sql(window)} FROM items"
-                " WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
-                (type_, slug, locale),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None:
-                found[(type_, slug, locale)] = str(row[0])
-        return found
+        wanted = list(set(keys))
+        # Every item's statement queued at once: one wait for the connection's thread.
+        rows = await asyncio.gather(
+            *(
+                self._one(
+                    f"SELECT {status_sql(window)} FROM items"
+                    " WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
+                    key,
+                )
+                for key in wanted
+            )
+        )
+        return {key: str(row[0]) for key, row in zip(wanted, rows, strict=True) if row is not None}
 
     async def changes(
         self,
@@ -347,16 +489,20 @@ class Store:
         )
         where_locale = " AND locale = ?" if locale is not None else ""
         locale_params = [locale] if locale is not None else []
-        moved: list[Change] = []
-        if since is not None and since < window.now:
-            moved = await self.transitioned(since, window, up_to=after, locale=locale)
-        async with self.db.execute(
+        newer = self.db.execute_fetchall(
             f"{head} WHERE revision > ?{where_locale} AND (NOT ({gone}) OR ?)"
             " ORDER BY revision LIMIT ?",
             (*served_params, after, *locale_params, *served_params, with_tombstones, limit + 1),
-        ) as cur:
-            changed = [self._change(window, row) async for row in cur]
-        return moved, changed
+        )
+        moved: list[Change] = []
+        if since is not None and since < window.now:
+            # Both statements queued together: one wait for the connection's thread.
+            moved, rows = await asyncio.gather(
+                self.transitioned(since, window, up_to=after, locale=locale), newer
+            )
+        else:
+            rows = await newer
+        return moved, [self._change(window, row) for row in rows]
 
     async def transitioned(
         self,
@@ -398,13 +544,13 @@ class Store:
             (then + days).isoformat(), (today + days).isoformat(),
             then.isoformat(), today.isoformat(),
         ]  # fmt: skip
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT type, slug, locale, revision, NOT ({' AND '.join(served)}), detail_json,"
             f" next_review_due, live_until FROM items WHERE {' AND '.join(where)}"
             " ORDER BY revision",
             (*served_params, *params),
-        ) as cur:
-            return [self._change(window, row) async for row in cur]
+        )
+        return [self._change(window, row) for row in rows]
 
     async def last_transition(self, window: ReviewWindow) -> float:
         """The latest transition at or before the window's instant (0 for none): an instant
@@ -412,14 +558,13 @@ class Store:
         transition window. Nothing changes between it and the window's instant."""
         days = dt.timedelta(days=self.review_policy.due_days)
         today = dt.date.fromisoformat(window.today)
-        async with self.db.execute(
+        row = await self._one(
             f"SELECT (SELECT max(live_from) FROM items WHERE live_from <= ? AND {PUBLISHED}),"
             f" (SELECT max(live_until) FROM items WHERE live_until <= ? AND {PUBLISHED}),"
             f" (SELECT max(next_review_due) FROM items WHERE next_review_due < ? AND {PUBLISHED}),"
             f" (SELECT max(next_review_due) FROM items WHERE next_review_due <= ? AND {PUBLISHED})",
             (window.now, window.now, today.isoformat(), (today + days).isoformat()),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         found = [0.0]
         if row is not None:
             live_from, live_until, overdue_day, due_day = row
@@ -458,16 +603,15 @@ class Store:
             return []
         marks = ",".join("?" * len(slugs))
         review, review_params = review_filter(window)
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT slug, summary_json, next_review_due, {status_sql(window)} FROM items"
             f" WHERE type = ? AND locale = ? AND slug IN ({marks})"
             + "".join(f" AND {cond}" for cond in review),
             (type_, locale, *slugs, *review_params),
-        ) as cur:
-            found = {
-                slug: stamp(bytes(doc), due, window, published)
-                async for slug, doc, due, published in cur
-            }
+        )
+        found = {
+            slug: stamp(bytes(doc), due, window, published) for slug, doc, due, published in rows
+        }
         return [found[s] for s in slugs if s in found]
 
     async def linked(
@@ -475,45 +619,45 @@ class Store:
     ) -> list[bytes]:
         """Served summaries of a type that link to target (e.g. FAQs of a condition)."""
         review, review_params = review_filter(window)
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT summary_json, next_review_due, {status_sql(window)} FROM links l"
             " JOIN items USING (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
             " AND l.locale = ?"
             + "".join(f" AND {cond}" for cond in review)
             + " ORDER BY position, slug",
             (type_, rel, target, locale, *review_params),
-        ) as cur:
-            return [stamp(bytes(doc), due, window, published) async for doc, due, published in cur]
+        )
+        return [stamp(bytes(doc), due, window, published) for doc, due, published in rows]
 
     async def faq_topics(self, locale: str, window: ReviewWindow) -> list[tuple[str, int, bytes]]:
         """Each served FAQ of a locale as (topic, position, summary), topics in their order
         and questions in theirs: what the list of topics is grouped from."""
         review, review_params = review_filter(window)
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT topic, position, summary_json, next_review_due, {status_sql(window)}"
             " FROM items WHERE type = 'faq' AND locale = ?"
             + "".join(f" AND {cond}" for cond in review)
             + " ORDER BY position, slug",
             (locale, *review_params),
-        ) as cur:
-            return [
-                (topic, int(pos), stamp(bytes(doc), due, window, published))
-                async for topic, pos, doc, due, published in cur
-            ]
+        )
+        return [
+            (topic, int(pos), stamp(bytes(doc), due, window, published))
+            for topic, pos, doc, due, published in rows
+        ]
 
     async def public_pages(self, window: ReviewWindow) -> list[PublicPage]:
         """Every served item, in a stable order, for the sitemap."""
         review, review_params = review_filter(window)
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             "SELECT type, slug, locale, updated_at, topic FROM items WHERE "
             + " AND ".join(review)
             + " ORDER BY type, locale, position, slug",
             review_params,
-        ) as cur:
-            return [
-                PublicPage(type=type_, slug=slug, locale=locale, updated_at=updated, topic=topic)
-                async for type_, slug, locale, updated, topic in cur
-            ]
+        )
+        return [
+            PublicPage(type=type_, slug=slug, locale=locale, updated_at=updated, topic=topic)
+            for type_, slug, locale, updated, topic in rows
+        ]
 
     async def list_page(self, q: ListQuery) -> Page:
         column = SORT_COLUMNS[q.sort]
@@ -533,11 +677,13 @@ class Store:
             )
             params += [q.locale, q.fallback_locale, q.locale, *translated_params]
         for rel, target in q.links:
+            # The items a relation names, from the links' own index (a tag names a few
+            # dozen of a thousand articles), rather than a look in the links for every item.
             where.append(
-                "EXISTS (SELECT 1 FROM links l WHERE l.type = items.type AND l.slug = items.slug"
-                " AND l.locale = items.locale AND l.rel = ? AND l.target = ?)"
+                "(type, slug, locale) IN (SELECT type, slug, locale FROM links"
+                " WHERE type = ? AND rel = ? AND target = ?)"
             )
-            params += [rel, target]
+            params += [q.type, rel, target]
         if q.updated_since is not None:
             where.append("updated_at >= ?")
             params.append(q.updated_since)
@@ -547,24 +693,24 @@ class Store:
         review, review_params = review_filter(q.window, q.review_status)
         where += review
         params += review_params
-        async with self.db.execute(
-            f"SELECT count(*) FROM items WHERE {' AND '.join(where)}", params
-        ) as cur:
-            row = await cur.fetchone()
-        total = int(row[0]) if row else 0
-
+        count = self.db.execute_fetchall(
+            f"SELECT count(*) FROM items WHERE {' AND '.join(where)}", list(params)
+        )
         if q.after is not None:
             where.append(f"({column}, slug) {'<' if q.descending else '>'} (?, ?)")
             params += list(q.after)
         order = "DESC" if q.descending else "ASC"
         doc = "detail_json" if q.detail else "summary_json"
-        async with self.db.execute(
+        page = self.db.execute_fetchall(
             f"SELECT {doc}, {column}, slug, next_review_due, locale, {status_sql(q.window)}"
             " FROM items"
             f" WHERE {' AND '.join(where)} ORDER BY {column} {order}, slug {order} LIMIT ?",
             [*params, q.limit + 1],
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
+        # The count and the page queued together: one wait for the connection's thread.
+        counted, found = await asyncio.gather(count, page)
+        total = int(next(iter(counted))[0])
+        rows = list(found)
         has_more = len(rows) > q.limit
         rows = rows[: q.limit]
         last = (rows[-1][1], rows[-1][2]) if rows and has_more else None

@@ -8,6 +8,8 @@ many of the query's words an item matches, then bm25 with the title weighted hig
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,9 @@ MAX_TERMS = 10
 MAX_CANDIDATES = 3
 #: Tokens of context a snippet shows.
 SNIPPET_TOKENS = 24
+#: The index of items by revision with every column a search filters and orders on
+#: (api/storage/schema.sql).
+SERVED_INDEX = "items_by_revision_served"
 MARK_START, MARK_END = "\x02", "\x03"
 
 _encoder = msgspec.json.Encoder()
@@ -222,8 +227,8 @@ async def unserved_words(db: aiosqlite.Connection, at: float) -> Counter[str]:
 
 
 async def load_vocabulary(db: aiosqlite.Connection, synonyms_json: str) -> Vocabulary:
-    async with db.execute("SELECT term, docs FROM search_terms") as cur:
-        docs = {term: int(n) async for term, n in cur}
+    rows = await db.execute_fetchall("SELECT term, docs FROM search_terms")
+    docs = {term: int(n) for term, n in rows}
     groups = msgspec.json.decode(synonyms_json or "[]", type=list[list[str]])
     return Vocabulary.of(docs, groups)
 
@@ -254,10 +259,11 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
     params += q.condition_params
     sql_where = " AND ".join(where)
     joined = "FROM search JOIN items i ON i.revision = search.rowid"
-
-    async with db.execute(f"SELECT count(*) {joined} WHERE {sql_where}", params) as cur:
-        row = await cur.fetchone()
-    total = int(row[0]) if row else 0
+    # The count and the choice of the page read items through the index that holds every
+    # column they filter and order on: the planner would take the narrower unique one and
+    # then read each matching item from the table. A database built before that index
+    # existed has the other (until its next build).
+    served = f"FROM search JOIN items i INDEXED BY {SERVED_INDEX} ON i.revision = search.rowid"
 
     # Score: each query term the item matches counts 1, so an item that has every word
     # comes before one that has some. Between those, fractions below 1 in all: terms found
@@ -278,25 +284,54 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
         f" + 0.3 * ({titled}) / max(search.title_words, {n}.0)"
         f" + 0.29 * (-bm25(search, {weights})) / (1.0 - bm25(search, {weights})))"
     )
-    sql = (
-        f"SELECT i.type, i.slug, i.locale, i.summary_json, {score} AS score, i.next_review_due,"
-        f" snippet(search, 2, {snippet}), snippet(search, 3, {snippet})"
-        f" {joined} WHERE {sql_where}"
-        # Equal scores: the page about a thing before the FAQs and articles that mention it.
-        " ORDER BY round(score, 3) DESC, CASE i.type WHEN 'condition' THEN 0"
-        " WHEN 'treatment' THEN 1 WHEN 'symptom' THEN 2 WHEN 'faq' THEN 3 ELSE 4 END,"
-        " length(search.title), i.slug LIMIT ? OFFSET ?"
-    )
+
+    # The page is chosen first on the score and the sort keys alone: the stored summaries
+    # and the snippets (which read each item's text again) are then made for its rows only,
+    # not for every item that matches (most of the index, for a common word).
+    def ranked(served: str) -> str:
+        return (
+            f"SELECT search.rowid, {score} AS score {served} WHERE {sql_where}"
+            # Equal scores: the page about a thing before the FAQs and articles that mention
+            # it.
+            " ORDER BY round(score, 3) DESC, CASE i.type WHEN 'condition' THEN 0"
+            " WHEN 'treatment' THEN 1 WHEN 'symptom' THEN 2 WHEN 'faq' THEN 3 ELSE 4 END,"
+            " length(search.title), i.slug LIMIT ? OFFSET ?"
+        )
+
     term_params = [term.fts() for term in q.terms]
     title_params = [f"title : {term.fts()}" for term in q.terms]
-    async with db.execute(
-        sql, [*term_params, *title_params, *title_params, *params, q.limit, q.offset]
-    ) as cur:
-        rows = await cur.fetchall()
-    hits = [
-        Hit(t, s, loc, bytes(doc), round(float(sc), 4), _best_snippet(summary, body), due)
-        for t, s, loc, doc, sc, due, summary, body in rows
-    ]
+    page_params = [*term_params, *title_params, *title_params, *params, q.limit, q.offset]
+
+    async def count_and_page(served: str) -> tuple[Any, ...]:
+        # Both statements queued at once on the connection: one wait for its thread, not two.
+        return await asyncio.gather(
+            db.execute_fetchall(f"SELECT count(*) {served} WHERE {sql_where}", params),
+            db.execute_fetchall(ranked(served), page_params),
+        )
+
+    try:
+        counted, page = await count_and_page(served)
+    except sqlite3.OperationalError as exc:
+        if "no such index" not in str(exc):
+            raise
+        counted, page = await count_and_page(joined)
+    total = int(counted[0][0]) if counted else 0
+    if not page:
+        return Hits([], total)
+    rowids = [rowid for rowid, _ in page]
+    rows = await db.execute_fetchall(
+        f"SELECT search.rowid, i.type, i.slug, i.locale, i.summary_json, i.next_review_due,"
+        f" snippet(search, 2, {snippet}), snippet(search, 3, {snippet})"
+        f" {joined} WHERE search MATCH ? AND search.rowid IN ({','.join('?' * len(rowids))})",
+        [match, *rowids],
+    )
+    found = {row[0]: row[1:] for row in rows}
+    hits = []
+    for rowid, sc in page:
+        t, s, loc, doc, due, summary, body = found[rowid]
+        hits.append(
+            Hit(t, s, loc, bytes(doc), round(float(sc), 4), _best_snippet(summary, body), due)
+        )
     return Hits(hits, total)
 
 
