@@ -130,7 +130,7 @@ class ListQuery:
     after: tuple[Any, str] | None = None
     #: Return the detail JSON instead of the summary (the feeds need the full body).
     detail: bool = False
-    #: Where an item has no `locale` version, serve this locale's instead (issue 3).
+    #: Where an item has no `locale` version, serve this locale's instead.
     fallback_locale: str | None = None
 
 
