@@ -37,18 +37,18 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
+from api import preview
 from api.build.load import load_site
 from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_router
 from api.controllers.events import EventController
 from api.controllers.kiosk import KIOSK_DROPS
 from api.controllers.pipeline import REVISION_HEADER
-from api.controllers.preview_links import document_preview
 from api.errors import problem_type
 from api.http import document_delivery
 from api.normalize import document_bytes
 from api.registry import TYPES
 from api.settings import Settings
-from schemas.resources import Rendition
+from schemas.resources import PreviewLinkRequest, Rendition
 
 __all__ = ["VERSION", "complete", "openapi_config"]
 
@@ -197,7 +197,7 @@ def complete(schema: OpenAPI, settings: Settings) -> None:
     _document_locales(schema, settings)
     _document_cursor_links(schema)
     _document_item_links(schema)
-    document_preview(schema)
+    _document_preview(schema)
 
 
 def _header(description: str, kind: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
@@ -251,9 +251,15 @@ def _document_http_layers(schema: OpenAPI) -> None:
 def _document_forbidden_channel(operation: Operation) -> None:
     """403: with keys on, a channel that is served overdue items needs a key of its own
     (api/middleware/keys.py)."""
-    responses = operation.responses or {}
+    _add_forbidden(operation, "channel=editor needs a key of the editor channel.")
+
+
+def _add_forbidden(operation: Operation, detail: str) -> None:
+    """A 403 beside the operation's 401: the same problem body without the challenge
+    (a key was sent, and it is the wrong kind), with `detail` as its example."""
+    responses = dict(operation.responses or {})
     unauthorized = responses.get("401")
-    if not isinstance(unauthorized, OpenAPIResponse):
+    if "403" in responses or not isinstance(unauthorized, OpenAPIResponse):
         return
     forbidden = copy.deepcopy(unauthorized)
     forbidden.description = "Forbidden"
@@ -266,7 +272,7 @@ def _document_forbidden_channel(operation: Operation) -> None:
                     "type": problem_type(403),
                     "title": "Forbidden",
                     "status": 403,
-                    "detail": "channel=editor needs a key of the editor channel.",
+                    "detail": detail,
                 },
             )
         }
@@ -499,3 +505,24 @@ def _item_link(operation_id: str, field_name: str, description: str) -> Link:
         },
         description=description,
     )
+
+
+def _document_preview(schema: OpenAPI) -> None:
+    """What the preview gate does, in the document: making a link needs a key (always),
+    and every operation that takes `at` may answer 403 (no preview or editor key, or a
+    key of another channel) besides the 401 of a missing or wrong key."""
+    # The body is read strictly (a misspelt field is refused, not ignored): say so.
+    request_schema = (schema.components.schemas or {}).get(PreviewLinkRequest.__name__)
+    if request_schema is not None:
+        request_schema.additional_properties = False
+    for item in (schema.paths or {}).values():
+        if item.post is not None and item.post.operation_id == "createPreviewLink":
+            item.post.security = [{"ApiKey": []}, {"Bearer": []}]
+        operation = item.get
+        if operation is not None and any(
+            getattr(p, "name", None) == preview.AT_PARAM for p in operation.parameters or []
+        ):
+            _add_forbidden(
+                operation,
+                "at= needs a preview or an editor key, not a key of the website channel.",
+            )

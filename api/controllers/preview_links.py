@@ -9,20 +9,18 @@ controllers that are not one content type's (search, feeds, the sitemap, FAQ top
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import time
 from typing import Any
 
 from litestar import Response, post
 from litestar.datastructures import State
-from litestar.openapi.spec import Example, OpenAPI, OpenAPIResponse
 from litestar.params import JSONBody, QueryParameter
 
 from api import preview
 from api.controllers.pipeline import AT_DESCRIPTION, Forbidden, StoreDep, default_locale
 from api.controllers.responses import BAD_REQUEST, GUARDED, NOT_FOUND, UNAVAILABLE, _problem
-from api.errors import NotFound, problem_type
+from api.errors import NotFound
 from api.settings import Settings
 from schemas.resources import PreviewLink, PreviewLinkRequest
 
@@ -87,42 +85,3 @@ async def create_preview_link(
         publication_status="withdrawn" if found.withdrawn is not None else found.state,
     )
     return Response(body, headers={"Cache-Control": "private, no-store"})
-
-
-def document_preview(schema: OpenAPI) -> None:
-    """What the preview gate does, in the document: making a link needs a key (always),
-    and every operation that takes `at` may answer 403 (no preview or editor key, or a
-    key of another channel) besides the 401 of a missing or wrong key."""
-    # The body is read strictly (a misspelt field is refused, not ignored): say so.
-    request_schema = (schema.components.schemas or {}).get(PreviewLinkRequest.__name__)
-    if request_schema is not None:
-        request_schema.additional_properties = False
-    for item in (schema.paths or {}).values():
-        if item.post is not None and item.post.operation_id == "createPreviewLink":
-            item.post.security = [{"ApiKey": []}, {"Bearer": []}]
-        operation = item.get
-        if operation is None or not any(
-            getattr(p, "name", None) == preview.AT_PARAM for p in operation.parameters or []
-        ):
-            continue
-        responses = dict(operation.responses or {})
-        unauthorized = responses.get("401")
-        if "403" in responses or not isinstance(unauthorized, OpenAPIResponse):
-            continue
-        forbidden = copy.deepcopy(unauthorized)
-        forbidden.description = "Forbidden"
-        (forbidden.headers or {}).pop("WWW-Authenticate", None)
-        for media in (forbidden.content or {}).values():
-            media.examples = {
-                "problem-example-1": Example(
-                    summary="Forbidden",
-                    value={
-                        "type": problem_type(403),
-                        "title": "Forbidden",
-                        "status": 403,
-                        "detail": "at= needs a preview or an editor key, not a key of the"
-                        " website channel.",
-                    },
-                )
-            }
-        operation.responses = dict(sorted({**responses, "403": forbidden}.items()))
