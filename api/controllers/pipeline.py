@@ -7,6 +7,7 @@ the OpenAPI document lists them, and take the ones every list shares from `list_
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import re
@@ -501,8 +502,11 @@ async def _list_items(
     if picked or includes or kiosk:
         docs = [_decode_object.decode(row) for row in rows]
         if includes:
-            for doc in docs:
-                await _embed(store, spec, doc, includes, negotiated, window)
+            # Started together, the reads of every item's embeds wait for the database
+            # once, not once per item: the connection works through them in order.
+            await asyncio.gather(
+                *(_embed(store, spec, doc, includes, negotiated, window) for doc in docs)
+            )
             modified = newest(docs, due_days)
         if kiosk:
             docs = [kiosk_rendition(doc) for doc in docs]
