@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import http.client
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -93,6 +92,8 @@ class Result:
     #: Probe name -> seconds from the instant to the first answer showing the article.
     first_seen: dict[str, float | None] = field(default_factory=dict)
     leaks: int = 0
+    #: wrk's open connections (`--connections`).
+    connections: int = 64
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,17 +125,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Result:
-    from bench.run import build_seconds, free_port, start, step
+    from bench.run import build_seconds, free_port, start, step, workspace
 
     work = args.workdir / f"after-change-a{args.articles}-f{args.faqs}"
-    work.mkdir(parents=True, exist_ok=True)
-    content, db = work / "content", work / "bench.db"
-    env = {
-        **os.environ,
-        "CLINIC_CONTENT_DIR": str(content),
-        "CLINIC_DB_PATH": str(db),
-        "CLINIC_RATE_LIMIT": os.environ.get("CLINIC_RATE_LIMIT", "0"),
-    }
+    content, db, env = workspace(work)
     step(f"after a change: {args.articles} articles + {args.faqs} FAQs")
     generate(content, args.articles, args.faqs, words=args.words)
     for stale in work.glob("*.db*"):
@@ -192,7 +186,7 @@ def run(args: argparse.Namespace) -> Result:
         probes.join()
         return Result(
             len(urls), steady, during_build, after_build, after_transition, build_s,
-            rebuild_s, probes.first_seen, probes.leaks,
+            rebuild_s, probes.first_seen, probes.leaks, args.connections,
         )  # fmt: skip
     finally:
         server.terminate()
@@ -509,7 +503,8 @@ def as_dict(r: Result) -> dict[str, Any]:
 
 
 def print_result(r: Result) -> None:
-    print(f"\nafter a change: {r.urls} distinct URLs, round robin, wrk -c64 (build {r.build_s:.1f}"
+    print(f"\nafter a change: {r.urls} distinct URLs, round robin, wrk -c{r.connections}"
+          f" (build {r.build_s:.1f}"
           f" s, rebuild under load {r.rebuild_s:.1f} s)\n")  # fmt: skip
     print("| stretch of load | requests | req/s | p50 ms | p99 ms | max ms | errors | load from"
           " | prepared anew |")  # fmt: skip

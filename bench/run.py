@@ -91,15 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     work = args.workdir / f"a{args.articles}-f{args.faqs}"
-    work.mkdir(parents=True, exist_ok=True)
-    content, db = work / "content", work / "bench.db"
-    env = {
-        **os.environ,
-        "CLINIC_CONTENT_DIR": str(content),
-        "CLINIC_DB_PATH": str(db),
-        # One client address sends every request: the per-address limit would measure 429s.
-        "CLINIC_RATE_LIMIT": os.environ.get("CLINIC_RATE_LIMIT", "0"),
-    }
+    content, _, env = workspace(work)
     report: dict[str, object] = {"articles": args.articles, "faqs": args.faqs}
 
     step(f"generating {args.articles} articles (~{args.words} words) + {args.faqs} FAQs")
@@ -142,6 +134,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def workspace(work: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A scenario's content folder and database in `work` (made if missing), and the
+    server's environment pointing at them."""
+    work.mkdir(parents=True, exist_ok=True)
+    content, db = work / "content", work / "bench.db"
+    env = {
+        **os.environ,
+        "CLINIC_CONTENT_DIR": str(content),
+        "CLINIC_DB_PATH": str(db),
+        # One client address sends every request: the per-address limit would measure 429s.
+        "CLINIC_RATE_LIMIT": os.environ.get("CLINIC_RATE_LIMIT", "0"),
+    }
+    return content, db, env
 
 
 def step(message: str) -> None:
