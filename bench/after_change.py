@@ -77,6 +77,10 @@ class Segment:
     misses: int = 0
     #: Bytes of the prepared responses at the stretch's end.
     prepared_bytes: int = 0
+    #: Answers prepared in the background (before a transition's instant, or again after a
+    #: build), and answers given from the previous build's while a build's were prepared.
+    ahead: int = 0
+    stale: int = 0
 
 
 @dataclass
@@ -94,6 +98,9 @@ class Result:
     leaks: int = 0
     #: wrk's open connections (`--connections`).
     connections: int = 64
+    #: Seconds from the build's commit to the first answer showing the edited article's
+    #: change (a busy server gives the previous build's answers while it prepares the new).
+    build_seen: float | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +170,7 @@ def run(args: argparse.Namespace) -> Result:
         started = time.perf_counter()
         build = subprocess.Popen([sys.executable, "-m", "api", "build"], env=env, cwd=ROOT,
                                  stdout=subprocess.DEVNULL)  # fmt: skip
+        edit = Edited(port)
         committed = wait_for_commit(db, revision, build)
         at_commit = prepared(port)  # what the build's stretch counts ends here
         after_build_run = load.measure(WINDOW, committed)
@@ -170,6 +178,7 @@ def run(args: argparse.Namespace) -> Result:
         after_build = after_build_run.result()
         build.wait(timeout=300)
         rebuild_s = time.perf_counter() - started
+        build_seen = edit.wait(committed)
         if time.time() + WARM / 2 > instant:
             step("  the build took longer than planned: the transition is measured late")
 
@@ -186,7 +195,7 @@ def run(args: argparse.Namespace) -> Result:
         probes.join()
         return Result(
             len(urls), steady, during_build, after_build, after_transition, build_s,
-            rebuild_s, probes.first_seen, probes.leaks, args.connections,
+            rebuild_s, probes.first_seen, probes.leaks, args.connections, build_seen,
         )  # fmt: skip
     finally:
         server.terminate()
@@ -250,6 +259,8 @@ def counted(segment: Segment, before: dict[str, float], after: dict[str, float])
     segment.hits = int(after["hits_total"] - before["hits_total"])
     segment.misses = int(after["misses_total"] - before["misses_total"])
     segment.prepared_bytes = int(after["bytes"])
+    segment.ahead = int(after.get("ahead_total", 0) - before.get("ahead_total", 0))
+    segment.stale = int(after.get("stale_total", 0) - before.get("stale_total", 0))
     return segment
 
 
@@ -445,6 +456,35 @@ def parse(out: str) -> Segment:
     )
 
 
+class Edited:
+    """A client asking for the edited article from the build's start until its edit shows."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.seen: float | None = None
+        self._thread = threading.Thread(target=self._probe, daemon=True)
+        self._thread.start()
+
+    def wait(self, committed: float) -> float | None:
+        """Seconds from `committed` (wall-clock seconds) to the first answer with it."""
+        self._thread.join(timeout=60)
+        return None if self.seen is None else max(0.0, self.seen - committed)
+
+    def _probe(self) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        deadline = time.time() + 60
+        try:
+            while time.time() < deadline:
+                conn.request("GET", f"/v1/articles/{EDITED}")
+                response = conn.getresponse()
+                if b"One more line." in response.read():
+                    self.seen = time.time()
+                    return
+                time.sleep(0.005)
+        finally:
+            conn.close()
+
+
 class Probes:
     """Four clients asking, from just before the instant, until the article appears."""
 
@@ -507,8 +547,8 @@ def print_result(r: Result) -> None:
           f" (build {r.build_s:.1f}"
           f" s, rebuild under load {r.rebuild_s:.1f} s)\n")  # fmt: skip
     print("| stretch of load | requests | req/s | p50 ms | p99 ms | max ms | errors | load from"
-          " | prepared anew |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " | prepared for a request | prepared ahead | previous build's |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = (
         ("(steady state, before)", r.steady),
         ("(during the build, to its commit)", r.during_build),
@@ -520,6 +560,7 @@ def print_result(r: Result) -> None:
         print(
             f"| {name} | {s.requests:,} | {s.requests / s.seconds:,.0f} | {s.p50_ms:.2f} |"
             f" {s.p99_ms:.2f} | {s.max_ms:.1f} | {s.errors} | {offset} | {s.misses:,} |"
+            f" {s.ahead:,} | {s.stale:,} |"
         )
     print(
         f"\n- prepared responses after the steady state: {r.steady.prepared_bytes / 2**20:.1f} MiB"
@@ -528,6 +569,8 @@ def print_result(r: Result) -> None:
         f"{k} {'never' if v is None else f'{v * 1000:.0f} ms'}" for k, v in r.first_seen.items()
     )
     print(f"\n- scheduled article first seen after its instant: {seen}; leaks before: {r.leaks}")
+    shown = "never" if r.build_seen is None else f"{r.build_seen * 1000:.0f} ms"
+    print(f"- the build's edit first seen, under load, after its commit: {shown}")
 
 
 def print_medians(results: list[Result]) -> None:
@@ -539,6 +582,9 @@ def print_medians(results: list[Result]) -> None:
             f" p99 {statistics.median(s.p99_ms for s in segs):.2f} ms,"
             f" max {statistics.median(s.max_ms for s in segs):.1f} ms"
         )
+    shown = [r.build_seen for r in results if r.build_seen is not None]
+    if shown:
+        print(f"- the build's edit first seen: {statistics.median(shown) * 1000:.0f} ms")
     for probe in ("list", "detail", "feed", "sync"):
         values = [r.first_seen.get(probe) for r in results]
         known = [v for v in values if v is not None]

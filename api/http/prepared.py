@@ -145,6 +145,8 @@ class Prepared:
             max_age, swr, sie = lifetimes
             self.cap_from = window.until - (max_age + max(swr, sie))
         self._capped: tuple[int, bytes] = (-1, b"")
+        #: From this instant the next window's answers are prepared ahead (api/http/ahead.py).
+        self.ahead_from = math.inf
         self.max_bytes = max_bytes
         self.size = 0
         self.index: dict[Key, Entry] = {}
@@ -261,6 +263,29 @@ class Prepared:
         entry.variants[coding] = variant
         self._evict()
         return variant
+
+    def adopt(self, entry: Entry, old: Entry) -> None:
+        """Make the representations `old` had (an answer to the same request in an earlier
+        set) for `entry`, so none is compressed on a request's time. Where the body is the
+        same, the compressed bytes are taken over, not compressed again."""
+        identity = entry.variants[IDENTITY]
+        same = old.variants[IDENTITY].tag == identity.tag
+        for coding, variant in old.variants.items():
+            if coding in entry.variants:
+                continue
+            if not same:
+                self.variant(entry, coding)
+            elif variant.tag == identity.tag:
+                entry.variants[coding] = identity  # compressing did not make it smaller
+            else:
+                headers = [*entry.headers, (b"content-encoding", coding.encode())]
+                entry.variants[coding] = Variant(
+                    body=variant.body, tag=variant.tag, headers=headers, cache=entry.cache
+                )
+                if entry.key in self.index:
+                    entry.size += len(variant.body)
+                    self.size += len(variant.body)
+        self._evict()
 
     def _evict(self) -> None:
         while self.size > self.max_bytes and self.lru:
