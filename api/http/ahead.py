@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sqlite3
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,12 +37,14 @@ from urllib.parse import quote
 from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.preview import VIEWPOINT, Viewpoint
 from api.reading import canonical_query
+from api.storage import inline
 
 Scope = MutableMapping[str, Any]
 #: Asks the framework for a full GET answer: (status, headers, body, route matched).
 Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]]]
-#: Answers prepared side by side: enough to overlap the database's round trips, few enough
-#: that a request arriving meanwhile waits for little more than one answer's work.
+#: Answers prepared side by side. Each is made in one go, reading in the loop's thread, and
+#: the loop then takes a turn of clients' requests; two keep going if one has to wait for
+#: something after all, and a request arriving meanwhile waits for two answers' work at most.
 WORKERS = 2
 #: What a prepared request's scope keeps of the first real request's: the server's and the
 #: framework's description of themselves, never anything a client sent.
@@ -62,11 +65,15 @@ class Ahead:
         *,
         live: Callable[[], Prepared | None],
         keeps: Callable[[Prepared], bool],
+        open_reader: Callable[[], inline.Connection],
     ) -> None:
         """`render` asks the framework; `live` is the set being given now; `keeps` says
         whether an answer just made may still be kept in a set (no build went live and no
-        transition passed while it was made)."""
+        transition passed while it was made); `open_reader` opens a connection to the
+        content database for the answers made here to read in the loop's thread
+        (api/storage/inline.py)."""
         self.render = render
+        self.open_reader = open_reader
         self.live = live
         self.keeps = keeps
         #: CLINIC_PREPARE_AHEAD: seconds; 0 turns preparing ahead off.
@@ -183,17 +190,29 @@ class Ahead:
         task.add_done_callback(self._tasks.discard)
 
     async def _work(self, job: _Job) -> None:
+        reader = None
         try:
+            try:
+                reader = self.open_reader()
+            except sqlite3.Error as exc:  # the file went away: the requests will say so
+                log.warning("preparing ahead: cannot read the content database: %s", exc)
+                return
             while job.keys and self._still(job):
                 key = job.keys.pop()
                 if key in job.target.index or key in job.target.pending:
                     continue
                 try:
-                    await self._prepare(job.target, key, job.at, job.source.index.get(key))
+                    with inline.reading(reader):
+                        await self._prepare(job.target, key, job.at, job.source.index.get(key))
                 except Exception:  # one answer failing must not stop the others
                     log.exception("preparing %s ahead failed", key[0])
+                # Made in one go, without a turn of the loop: let the clients' requests
+                # have one before the next.
+                await asyncio.sleep(0)
         finally:
             job.running -= 1
+            if reader is not None:
+                await reader.close()
         if not job.keys and not job.running and self.previous is job.source:
             self.previous = None  # every answer is prepared anew: none is given stale
 

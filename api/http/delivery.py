@@ -43,6 +43,8 @@ from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
+from api.storage import inline
+from api.storage.reader import CACHE_KIB
 from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
@@ -115,7 +117,11 @@ class Delivery:
         ).encode("latin-1")
         self.prepared: Prepared | None = None
         self.ahead = Ahead(
-            self._render, settings.prepare_ahead, live=lambda: self.prepared, keeps=self._keeps
+            self._render,
+            settings.prepare_ahead,
+            live=lambda: self.prepared,
+            keeps=self._keeps,
+            open_reader=lambda: inline.Connection.open(settings.db_path, CACHE_KIB),
         )
         self.precondition_failed: list[Header] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
