@@ -46,6 +46,8 @@ Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]
 #: the loop then takes a turn of clients' requests; two keep going if one has to wait for
 #: something after all, and a request arriving meanwhile waits for two answers' work at most.
 WORKERS = 2
+#: The share of CLINIC_CACHE_MAX_BYTES at which a set stops being prepared ahead.
+FULL = 0.95
 #: What a prepared request's scope keeps of the first real request's: the server's and the
 #: framework's description of themselves, never anything a client sent.
 _SCOPE_KEYS = (
@@ -206,6 +208,8 @@ class Ahead:
                         await self._prepare(job.target, key, job.at, job.source.index.get(key))
                 except Exception:  # one answer failing must not stop the others
                     log.exception("preparing %s ahead failed", key[0])
+                if job.target.size >= job.target.max_bytes * FULL:
+                    break  # more would push out the answers most asked for, prepared first
                 # Made in one go, without a turn of the loop: let the clients' requests
                 # have one before the next.
                 await asyncio.sleep(0)
