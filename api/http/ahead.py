@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from api.http.prepared import Entry, Header, Key, Prepared, preparable
+from api.http.negotiation import IDENTITY
+from api.http.prepared import Entry, Header, Key, Prepared, compress_all, preparable
 from api.preview import VIEWPOINT, Viewpoint
 from api.reading import canonical_query
 from api.storage import inline
@@ -46,8 +47,6 @@ Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]
 #: the loop then takes a turn of clients' requests; two keep going if one has to wait for
 #: something after all, and a request arriving meanwhile waits for two answers' work at most.
 WORKERS = 2
-#: The share of CLINIC_CACHE_MAX_BYTES at which a set stops being prepared ahead.
-FULL = 0.95
 #: What a prepared request's scope keeps of the first real request's: the server's and the
 #: framework's description of themselves, never anything a client sent.
 _SCOPE_KEYS = (
@@ -208,7 +207,7 @@ class Ahead:
                         await self._prepare(job.target, key, job.at, job.source.index.get(key))
                 except Exception:  # one answer failing must not stop the others
                     log.exception("preparing %s ahead failed", key[0])
-                if job.target.size >= job.target.max_bytes * FULL:
+                if job.target.evicted:
                     break  # more would push out the answers most asked for, prepared first
                 # Made in one go, without a turn of the loop: let the clients' requests
                 # have one before the next.
@@ -241,12 +240,24 @@ class Ahead:
         token = VIEWPOINT.set(Viewpoint(at=at)) if at is not None else None
         try:
             status, headers, body, route = await self.render(scope)
-            if preparable(status, headers) and self.keeps(target):
-                entry = target.make(key, headers, body)
-                entry.route = route
-                target.store(entry)
+            if not preparable(status, headers):
+                return
+            made = target.make(key, headers, body)
+            made.route = route
+            compressed: dict[str, bytes] = {}
+            if old is not None and old.variants[IDENTITY].tag != made.variants[IDENTITY].tag:
+                # A changed body is compressed in a thread, as the old one was: the loop
+                # serves requests meanwhile (a page of sync is hundreds of kilobytes).
+                codings = [c for c in old.variants if c != IDENTITY]
+                if codings and made.compressible:
+                    compressed = await asyncio.to_thread(compress_all, body, codings)
+            if not self.keeps(target) or key in target.index:
+                return
+            target.store(made)
+            if target.index.get(key) is made:
+                entry = made
                 if old is not None:
-                    target.adopt(entry, old)
+                    target.adopt(made, old, compressed)
                 self.prepared += 1
                 self.also(target, key)
         finally:

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import math
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from email.utils import formatdate
 from typing import Any
 
@@ -149,6 +150,8 @@ class Prepared:
         self.ahead_from = math.inf
         self.max_bytes = max_bytes
         self.size = 0
+        #: Answers dropped to stay within `max_bytes`.
+        self.evicted = 0
         self.index: dict[Key, Entry] = {}
         self.lru: OrderedDict[Key, Entry] = OrderedDict()
         self.pending: dict[Key, asyncio.Future[Entry | None]] = {}
@@ -247,10 +250,11 @@ class Prepared:
         if found is not None:
             return found
         identity = entry.variants[IDENTITY]
-        if coding == "br":
-            body = brotli.compress(identity.body, quality=BROTLI_QUALITY)
-        else:
-            body = gzip.compress(identity.body, compresslevel=GZIP_LEVEL, mtime=0)
+        return self._install(entry, coding, compress(identity.body, coding))
+
+    def _install(self, entry: Entry, coding: str, body: bytes) -> Variant:
+        """`body`, the identity body compressed in `coding`, as the entry's variant."""
+        identity = entry.variants[IDENTITY]
         if len(body) >= len(identity.body):
             variant = identity
         else:
@@ -264,17 +268,22 @@ class Prepared:
         self._evict()
         return variant
 
-    def adopt(self, entry: Entry, old: Entry) -> None:
+    def adopt(self, entry: Entry, old: Entry, compressed: Mapping[str, bytes]) -> None:
         """Make the representations `old` had (an answer to the same request in an earlier
-        set) for `entry`, so none is compressed on a request's time. Where the body is the
-        same, the compressed bytes are taken over, not compressed again."""
+        set) for `entry`, so none is compressed on a request's time: where the body is the
+        same, the compressed bytes are taken over; else they are `compressed` (made
+        elsewhere: `compress`), or made now."""
         identity = entry.variants[IDENTITY]
         same = old.variants[IDENTITY].tag == identity.tag
         for coding, variant in old.variants.items():
             if coding in entry.variants:
                 continue
             if not same:
-                self.variant(entry, coding)
+                made = compressed.get(coding)
+                if made is None:
+                    self.variant(entry, coding)
+                else:
+                    self._install(entry, coding, made)
             elif variant.tag == identity.tag:
                 entry.variants[coding] = identity  # compressing did not make it smaller
             else:
@@ -290,8 +299,20 @@ class Prepared:
     def _evict(self) -> None:
         while self.size > self.max_bytes and self.lru:
             _, entry = self.lru.popitem(last=False)
+            self.evicted += 1
             self.index.pop(entry.key, None)
             self.size -= entry.size
+
+
+def compress(body: bytes, coding: str) -> bytes:
+    """`body` in `coding` (br or gzip). Both libraries let other threads run meanwhile."""
+    if coding == "br":
+        return bytes(brotli.compress(body, quality=BROTLI_QUALITY))
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def compress_all(body: bytes, codings: Iterable[str]) -> dict[str, bytes]:
+    return {coding: compress(body, coding) for coding in codings}
 
 
 def _merge_vary(values: list[bytes]) -> bytes:
