@@ -11,7 +11,9 @@ new window's answers before its instant.
 There, the statements run where they are asked, each to its end, and the whole answer is
 made in one go: a few milliseconds of the loop, between two turns, instead of a turn per
 statement. Nothing else runs meanwhile, which is why the requests of clients keep using
-aiosqlite. The interface is the part of aiosqlite's the store uses (`await
+aiosqlite, and why a statement that takes long (a search ranking most of the index, a page
+of sync, the sitemap) runs in a thread instead, once it has been seen to, at the cost of
+one turn. The interface is the part of aiosqlite's the store uses (`await
 db.execute(...)`, `async with db.execute(...) as cur`, `async for row in cur`,
 `execute_fetchall`, `commit`), so the store's code reads the same either way; the errors
 are sqlite3's, which aiosqlite's are too.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +31,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+#: A statement that took longer than this inline runs in a thread from then on.
+SLOW_SECONDS = 0.002
+#: The statements (their text, with placeholders) seen taking longer, for every connection.
+_SLOW: set[str] = set()
+_MAX_SLOW = 1024
 #: The inline connection of the answer being made, if it is made in the background.
 _CURRENT: ContextVar[Connection | None] = ContextVar("clinic_inline_reads", default=None)
 
@@ -108,7 +116,19 @@ class Connection:
         return _Statement(self._db, sql, params)
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        return self._db.execute(sql, tuple(params)).fetchall()
+        """The rows, read here; in a thread for a statement that took long before (a page of
+        sync, the sitemap), so the loop serves requests meanwhile."""
+        values = tuple(params)
+        if sql in _SLOW:
+            return await asyncio.to_thread(self._fetch, sql, values)
+        started = time.perf_counter()
+        rows = self._fetch(sql, values)
+        if time.perf_counter() - started > SLOW_SECONDS and len(_SLOW) < _MAX_SLOW:
+            _SLOW.add(sql)
+        return rows
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return self._db.execute(sql, params).fetchall()
 
     def fetch_now(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
         """Run statements one after the other, here and now (in whatever thread calls)."""
