@@ -12,7 +12,7 @@ There, the statements run where they are asked, each to its end, and the whole a
 made in one go: a few milliseconds of the loop, between two turns, instead of a turn per
 statement. Nothing else runs meanwhile, which is why the requests of clients keep using
 aiosqlite, and why a statement that takes long (a search ranking most of the index, a page
-of sync, the sitemap) runs in a thread instead, once it has been seen to, at the cost of
+of sync, the sitemap) runs in a thread instead, once it has been seen to (over 10 ms), at the cost of
 one turn. The interface is the part of aiosqlite's the store uses (`await
 db.execute(...)`, `async with db.execute(...) as cur`, `async for row in cur`,
 `execute_fetchall`, `commit`), so the store's code reads the same either way; the errors
@@ -31,8 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-#: A statement that took longer than this inline runs in a thread from then on.
-SLOW_SECONDS = 0.002
+#: A statement that took longer than this inline runs in a thread from then on: a page of
+#: sync or the sitemap, not a list page (a turn of the loop under load costs more than that).
+SLOW_SECONDS = 0.010
 #: The statements (their text, with placeholders) seen taking longer, for every connection.
 _SLOW: set[str] = set()
 _MAX_SLOW = 1024
