@@ -101,6 +101,8 @@ class Result:
     #: Seconds from the build's commit to the first answer showing the edited article's
     #: change (a busy server gives the previous build's answers while it prepares the new).
     build_seen: float | None = None
+    #: Seconds the build process ran on after its commit (recording events, exiting).
+    build_after_commit: float = 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,6 +180,7 @@ def run(args: argparse.Namespace) -> Result:
         after_build = after_build_run.result()
         build.wait(timeout=300)
         rebuild_s = time.perf_counter() - started
+        build_after_commit = time.time() - committed
         build_seen = edit.wait(committed)
         if time.time() + WARM / 2 > instant:
             step("  the build took longer than planned: the transition is measured late")
@@ -196,6 +199,7 @@ def run(args: argparse.Namespace) -> Result:
         return Result(
             len(urls), steady, during_build, after_build, after_transition, build_s,
             rebuild_s, probes.first_seen, probes.leaks, args.connections, build_seen,
+            build_after_commit,
         )  # fmt: skip
     finally:
         server.terminate()
@@ -571,6 +575,7 @@ def print_result(r: Result) -> None:
     print(f"\n- scheduled article first seen after its instant: {seen}; leaks before: {r.leaks}")
     shown = "never" if r.build_seen is None else f"{r.build_seen * 1000:.0f} ms"
     print(f"- the build's edit first seen, under load, after its commit: {shown}")
+    print(f"- the build process ran on for {r.build_after_commit:.1f} s after its commit")
 
 
 def print_medians(results: list[Result]) -> None:

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import math
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +44,13 @@ from api.storage import inline
 Scope = MutableMapping[str, Any]
 #: Asks the framework for a full GET answer: (status, headers, body, route matched).
 Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]]]
-#: Answers prepared side by side. Each is made in one go, reading in the loop's thread, and
-#: the loop then takes a turn of clients' requests; two keep going if one has to wait for
-#: something after all, and a request arriving meanwhile waits for two answers' work at most.
+#: Answers prepared side by side. Each is made in one go, reading in the loop's thread;
+#: two keep going while one waits for a statement that runs in a thread.
 WORKERS = 2
+#: How long a worker makes answers before the loop takes a turn of clients' requests: about
+#: the time such a turn takes under load, so that preparing ahead gets up to half of the
+#: loop and a request waits a few milliseconds more at most.
+TURN_SECONDS = 0.004
 #: What a prepared request's scope keeps of the first real request's: the server's and the
 #: framework's description of themselves, never anything a client sent.
 _SCOPE_KEYS = (
@@ -139,12 +143,6 @@ class Ahead:
             return upcoming
         return new
 
-    def due(self, current: Prepared, now: float) -> bool:
-        """Whether to start preparing the window after `current` now (from `ahead_from`):
-        not while a build's answers are still being prepared again, unless the instant is
-        less than half of `lead` away, so the two do not share the processor for long."""
-        return self.previous is None or now >= current.until - self.lead / 2
-
     def before_transition(self, current: Prepared, upcoming: Prepared) -> None:
         """`lead` seconds before `current` ends: prepare its answers as of the instant."""
         current.ahead_from = math.inf  # once per window
@@ -198,6 +196,7 @@ class Ahead:
             except sqlite3.Error as exc:  # the file went away: the requests will say so
                 log.warning("preparing ahead: cannot read the content database: %s", exc)
                 return
+            turn_ends = time.perf_counter() + TURN_SECONDS
             while job.keys and self._still(job):
                 key = job.keys.pop()
                 if key in job.target.index or key in job.target.pending:
@@ -209,9 +208,12 @@ class Ahead:
                     log.exception("preparing %s ahead failed", key[0])
                 if job.target.evicted:
                     break  # more would push out the answers most asked for, prepared first
-                # Made in one go, without a turn of the loop: let the clients' requests
-                # have one before the next.
-                await asyncio.sleep(0)
+                # Answers are made in one go, without a turn of the loop: once this turn's
+                # share is spent, the clients' requests have theirs.
+                now = time.perf_counter()
+                if now >= turn_ends:
+                    await asyncio.sleep(0)
+                    turn_ends = time.perf_counter() + TURN_SECONDS
         finally:
             job.running -= 1
             if reader is not None:

@@ -184,7 +184,7 @@ class Delivery:
             now = time.time()
         if prepared is None or prepared.revision is not revision or now >= prepared.until:
             prepared = self._begin(prepared, revision, now)
-        elif now >= prepared.ahead_from and self.ahead.due(prepared, now):
+        elif now >= prepared.ahead_from:
             # The next transition is near: prepare its window's answers before it.
             window = window_at(revision.transitions, prepared.until)
             self.ahead.before_transition(prepared, self._new_set(revision, window))
