@@ -12,8 +12,8 @@ There, the statements run where they are asked, each to its end, and the whole a
 made in one go: a few milliseconds of the loop, between two turns, instead of a turn per
 statement. Nothing else runs meanwhile, which is why the requests of clients keep using
 aiosqlite, and why a statement that takes long (a search ranking most of the index, a page
-of sync, the sitemap) runs in a thread instead, once it has been seen to (over 10 ms), at the cost of
-one turn. The interface is the part of aiosqlite's the store uses (`await
+of sync, the sitemap) runs in a thread instead, once it has been seen to (over 10 ms), at
+the cost of one turn. The interface is the part of aiosqlite's the store uses (`await
 db.execute(...)`, `async with db.execute(...) as cur`, `async for row in cur`,
 `execute_fetchall`, `commit`), so the store's code reads the same either way; the errors
 are sqlite3's, which aiosqlite's are too.
