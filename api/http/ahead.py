@@ -29,14 +29,23 @@ import asyncio
 import logging
 import math
 import sqlite3
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from api.http.negotiation import IDENTITY
-from api.http.prepared import Entry, Header, Key, Prepared, compress_all, preparable
+from api.http.prepared import (
+    MIN_COMPRESS_BYTES,
+    Entry,
+    Header,
+    Key,
+    Prepared,
+    compress_all,
+    preparable,
+    tag,
+)
 from api.preview import VIEWPOINT, Viewpoint
 from api.reading import canonical_query
 from api.storage import inline
@@ -44,13 +53,10 @@ from api.storage import inline
 Scope = MutableMapping[str, Any]
 #: Asks the framework for a full GET answer: (status, headers, body, route matched).
 Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]]]
-#: Answers prepared side by side. Each is made in one go, reading in the loop's thread;
-#: two keep going while one waits for a statement that runs in a thread.
+#: Answers prepared side by side, in the preparing thread: two keep it busy while one waits
+#: for a statement that runs apart (api/storage/inline.py).
 WORKERS = 2
-#: How long a worker makes answers before the loop takes a turn of clients' requests: about
-#: the time such a turn takes under load, so that preparing ahead gets up to half of the
-#: loop and a request waits a few milliseconds more at most.
-TURN_SECONDS = 0.004
+T = TypeVar("T")
 #: What a prepared request's scope keeps of the first real request's: the server's and the
 #: framework's description of themselves, never anything a client sent.
 _SCOPE_KEYS = (
@@ -97,6 +103,7 @@ class Ahead:
         self._state: dict[str, Any] = {}
         self._job: _Job | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._thread = _Thread()
 
     @property
     def enabled(self) -> bool:
@@ -196,24 +203,16 @@ class Ahead:
             except sqlite3.Error as exc:  # the file went away: the requests will say so
                 log.warning("preparing ahead: cannot read the content database: %s", exc)
                 return
-            turn_ends = time.perf_counter() + TURN_SECONDS
             while job.keys and self._still(job):
                 key = job.keys.pop()
                 if key in job.target.index or key in job.target.pending:
                     continue
                 try:
-                    with inline.reading(reader):
-                        await self._prepare(job.target, key, job.at, job.source.index.get(key))
+                    await self._prepare(job.target, key, job.at, job.source.index.get(key), reader)
                 except Exception:  # one answer failing must not stop the others
                     log.exception("preparing %s ahead failed", key[0])
                 if job.target.evicted:
                     break  # more would push out the answers most asked for, prepared first
-                # Answers are made in one go, without a turn of the loop: once this turn's
-                # share is spent, the clients' requests have theirs.
-                now = time.perf_counter()
-                if now >= turn_ends:
-                    await asyncio.sleep(0)
-                    turn_ends = time.perf_counter() + TURN_SECONDS
         finally:
             job.running -= 1
             if reader is not None:
@@ -231,7 +230,12 @@ class Ahead:
         return job.target is self.live()
 
     async def _prepare(
-        self, target: Prepared, key: Key, at: float | None, old: Entry | None
+        self,
+        target: Prepared,
+        key: Key,
+        at: float | None,
+        old: Entry | None,
+        reader: inline.Connection,
     ) -> None:
         scope = self._scope(key)
         if scope is None:
@@ -239,22 +243,18 @@ class Ahead:
         future: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
         target.pending[key] = future
         entry = None
-        token = VIEWPOINT.set(Viewpoint(at=at)) if at is not None else None
         try:
-            status, headers, body, route = await self.render(scope)
-            if not preparable(status, headers):
+            codings: list[str] = []
+            old_tag = None
+            if old is not None:
+                codings = [c for c in old.variants if c != IDENTITY]
+                old_tag = old.variants[IDENTITY].tag
+            made_there = await self._thread.run(self._make(scope, at, reader, old_tag, codings))
+            status, headers, body, route, compressed = made_there
+            if not preparable(status, headers) or not self.keeps(target) or key in target.index:
                 return
             made = target.make(key, headers, body)
             made.route = route
-            compressed: dict[str, bytes] = {}
-            if old is not None and old.variants[IDENTITY].tag != made.variants[IDENTITY].tag:
-                # A changed body is compressed in a thread, as the old one was: the loop
-                # serves requests meanwhile (a page of sync is hundreds of kilobytes).
-                codings = [c for c in old.variants if c != IDENTITY]
-                if codings and made.compressible:
-                    compressed = await asyncio.to_thread(compress_all, body, codings)
-            if not self.keeps(target) or key in target.index:
-                return
             target.store(made)
             if target.index.get(key) is made:
                 entry = made
@@ -263,10 +263,30 @@ class Ahead:
                 self.prepared += 1
                 self.also(target, key)
         finally:
-            if token is not None:
-                VIEWPOINT.reset(token)
             target.pending.pop(key, None)
             future.set_result(entry)
+
+    async def _make(
+        self,
+        scope: Scope,
+        at: float | None,
+        reader: inline.Connection,
+        old_tag: bytes | None,
+        codings: list[str],
+    ) -> tuple[int, list[Header], bytes, str | None, dict[str, bytes]]:
+        """In the preparing thread: the framework's answer as of `at`, read with `reader`,
+        and its body compressed in the codings the previous answer had, if it changed."""
+        token = VIEWPOINT.set(Viewpoint(at=at)) if at is not None else None
+        try:
+            with inline.reading(reader):
+                status, headers, body, route = await self.render(scope)
+        finally:
+            if token is not None:
+                VIEWPOINT.reset(token)
+        compressed: dict[str, bytes] = {}
+        if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and tag(body) != old_tag:
+            compressed = compress_all(body, codings)
+        return status, headers, body, route, compressed
 
     def _scope(self, key: Key) -> Scope | None:
         template = self._template
@@ -288,6 +308,40 @@ class Ahead:
         for task in list(self._tasks):
             task.cancel()
         self.upcoming = self.previous = self._job = None
+        self._thread.stop()
+
+
+class _Thread:
+    """A thread with an event loop of its own, in which answers are made in the background.
+
+    Made in the server's loop, a large answer (a page of sync: a hundred milliseconds of
+    Python) would hold up every request meanwhile. Made here, it shares the interpreter with
+    the server's loop as threads do (the loop gets its turn every few milliseconds), and
+    only the answer, made, is handed over: the prepared sets are changed in the server's
+    loop alone. The framework's handlers keep nothing of a loop between requests, and the
+    answers made here read with a connection of their own (api/storage/inline.py)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name="prepare-ahead", daemon=True
+            )
+            self._thread.start()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            if not thread.is_alive():
+                loop.close()
 
 
 @dataclass(slots=True)

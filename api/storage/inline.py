@@ -1,20 +1,17 @@
-"""Reading the content database in the event loop's own thread, for answers made in the
-background (api/http/ahead.py).
+"""Reading the content database where a statement is asked, for answers made in the
+background (api/http/ahead.py), in a thread of their own.
 
 The store reads through aiosqlite (api/storage/reader.py): each statement runs in a
 connection's thread and its answer comes back through the event loop. A request waiting
 for one is not what costs: other requests are served meanwhile. But an answer made in the
-background while the server is busy waits a whole turn of the loop, many answers long,
-for each of its statements, and is made at a few dozen a second, far too few to prepare a
-new window's answers before its instant.
+background while the server is busy would wait a whole turn of the loop, many answers
+long, for each of its statements, and be made at a few dozen a second, far too few to
+prepare a new window's answers before its instant.
 
-There, the statements run where they are asked, each to its end, and the whole answer is
-made in one go: a few milliseconds of the loop, between two turns, instead of a turn per
-statement. Nothing else runs meanwhile, which is why the requests of clients keep using
-aiosqlite, and why a statement that takes long (a search ranking most of the index, a page
-of sync, the sitemap) runs in a thread instead, once it has been seen to (over 10 ms), at
-the cost of one turn. The interface is the part of aiosqlite's the store uses (`await
-db.execute(...)`, `async with db.execute(...) as cur`, `async for row in cur`,
+The answers made in the background are made in a thread with a loop of its own, and read
+here, each statement to its end where it is asked: the whole answer is made in one go,
+without waiting for any turn. The interface is the part of aiosqlite's the store uses
+(`await db.execute(...)`, `async with db.execute(...) as cur`, `async for row in cur`,
 `execute_fetchall`, `commit`), so the store's code reads the same either way; the errors
 are sqlite3's, which aiosqlite's are too.
 """
@@ -23,20 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-#: A statement that took longer than this inline runs in a thread from then on: a page of
-#: sync or the sitemap, not a list page (a turn of the loop under load costs more than that).
-SLOW_SECONDS = 0.010
-#: The statements (their text, with placeholders) seen taking longer, for every connection.
-_SLOW: set[str] = set()
-_MAX_SLOW = 1024
 #: The inline connection of the answer being made, if it is made in the background.
 _CURRENT: ContextVar[Connection | None] = ContextVar("clinic_inline_reads", default=None)
 
@@ -117,23 +107,7 @@ class Connection:
         return _Statement(self._db, sql, params)
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        """The rows, read here; in a thread for a statement that took long before (a page of
-        sync, the sitemap), so the loop serves requests meanwhile."""
-        values = tuple(params)
-        if sql in _SLOW:
-            return await asyncio.to_thread(self._fetch, sql, values)
-        started = time.perf_counter()
-        rows = self._fetch(sql, values)
-        if time.perf_counter() - started > SLOW_SECONDS and len(_SLOW) < _MAX_SLOW:
-            _SLOW.add(sql)
-        return rows
-
-    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        return self._db.execute(sql, params).fetchall()
-
-    def fetch_now(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
-        """Run statements one after the other, here and now (in whatever thread calls)."""
-        return [self._db.execute(sql, tuple(params)).fetchall() for sql, params in statements]
+        return self._db.execute(sql, tuple(params)).fetchall()
 
     async def commit(self) -> None:
         if self._db.in_transaction:
@@ -156,16 +130,6 @@ def reading(connection: Connection) -> Iterator[None]:
         yield
     finally:
         _CURRENT.reset(token)
-
-
-async def apart(db: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
-    """The rows of statements that may take long (a search of a common word ranks most of
-    the index: tens of milliseconds). Inline they run in a thread (SQLite lets other threads
-    run meanwhile), so the loop serves requests while they do; with aiosqlite they are
-    queued at once on its connection, as `together` does."""
-    if isinstance(db, Connection):
-        return await asyncio.to_thread(db.fetch_now, statements)
-    return list(await asyncio.gather(*(db.execute_fetchall(sql, p) for sql, p in statements)))
 
 
 async def together(*awaitables: Awaitable[Any]) -> list[Any]:

@@ -304,11 +304,10 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
 
     async def count_and_page(served: str) -> list[Any]:
         # Both statements queued at once on the connection: one wait for its thread, not two.
-        return await inline.apart(
-            db,
-            [(f"SELECT count(*) {served} WHERE {sql_where}", params),
-             (ranked(served), page_params)],
-        )  # fmt: skip
+        return await inline.together(
+            db.execute_fetchall(f"SELECT count(*) {served} WHERE {sql_where}", params),
+            db.execute_fetchall(ranked(served), page_params),
+        )
 
     try:
         counted, page = await count_and_page(served)
@@ -320,13 +319,12 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
     if not page:
         return Hits([], total)
     rowids = [rowid for rowid, _ in page]
-    [rows] = await inline.apart(
-        db,
-        [(f"SELECT search.rowid, i.type, i.slug, i.locale, i.summary_json, i.next_review_due,"
-          f" snippet(search, 2, {snippet}), snippet(search, 3, {snippet})"
-          f" {joined} WHERE search MATCH ? AND search.rowid IN ({','.join('?' * len(rowids))})",
-          [match, *rowids])],
-    )  # fmt: skip
+    rows = await db.execute_fetchall(
+        f"SELECT search.rowid, i.type, i.slug, i.locale, i.summary_json, i.next_review_due,"
+        f" snippet(search, 2, {snippet}), snippet(search, 3, {snippet})"
+        f" {joined} WHERE search MATCH ? AND search.rowid IN ({','.join('?' * len(rowids))})",
+        [match, *rowids],
+    )
     found = {row[0]: row[1:] for row in rows}
     hits = []
     for rowid, sc in page:
