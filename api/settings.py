@@ -475,7 +475,7 @@ class Settings:
     )
     prepare_ahead: int = setting(
         "CLINIC_PREPARE_AHEAD",
-        default="30",
+        default="60",
         parse=_whole,
         help=(
             "seconds before a transition at which the next window's answers start being"

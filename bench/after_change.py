@@ -49,6 +49,12 @@ EDITED = "article-00000"
 WINDOW = 10.0
 #: Seconds of load before a change, so that the answers of the old state are prepared.
 WARM = 6.0
+#: Seconds, after a build's 10 s, for the server to prepare the build's answers again under
+#: the load (api/http/ahead.py), before the transition's lead begins.
+REFRESH = 20.0
+#: The prepared answers of the mix take about 78 MiB, more than the default bound (64 MiB):
+#: raised here, so that the figures after a change measure the change, not evictions.
+CACHE_MAX_BYTES = 256 * 1024 * 1024
 #: The words of the corpus's text, for search.
 _SEARCH_WORDS = (
     "pain", "nerve", "swelling", "doctor", "nurse", "infusion", "session", "dose", "treatment",
@@ -138,6 +144,7 @@ def run(args: argparse.Namespace) -> Result:
 
     work = args.workdir / f"after-change-a{args.articles}-f{args.faqs}"
     content, db, env = workspace(work)
+    env.setdefault("CLINIC_CACHE_MAX_BYTES", str(CACHE_MAX_BYTES))
     step(f"after a change: {args.articles} articles + {args.faqs} FAQs")
     generate(content, args.articles, args.faqs, words=args.words)
     for stale in work.glob("*.db*"):
@@ -163,9 +170,11 @@ def run(args: argparse.Namespace) -> Result:
         load.start()
         source = content / "articles" / f"{EDITED}.md"
         source.write_text(source.read_text(encoding="utf-8") + "\nOne more line.\n", "utf-8")
-        # The instant: after the build (about as long as the first one), its 10 s, and a
-        # few seconds of load to prepare the answers again.
-        instant = time.time() + 2 * build_s + 3 + WINDOW + WARM
+        # The instant: after the build (about as long as the first one), its 10 s, the time
+        # the server takes to prepare the build's answers again under this load, and then
+        # as long as the server prepares a transition's answers ahead of it, so that the
+        # transition is measured as it comes on its own, not on top of the build.
+        instant = time.time() + 2 * build_s + WINDOW + REFRESH + ahead_seconds(env)
         write_scheduled(content, instant)
         step(f"  rebuilding under load; the scheduled article goes live at {_iso(instant)}")
         revision = content_revision(db)
@@ -174,7 +183,12 @@ def run(args: argparse.Namespace) -> Result:
                                  stdout=subprocess.DEVNULL)  # fmt: skip
         edit = Edited(port)
         ended: list[float] = []
-        waiter = threading.Thread(target=lambda: (build.wait(), ended.append(time.time())))
+
+        def wait_for_build() -> None:
+            build.wait()
+            ended.append(time.time())
+
+        waiter = threading.Thread(target=wait_for_build)
         waiter.start()
         committed = wait_for_commit(db, revision, build)
         at_commit = prepared(port)  # what the build's stretch counts ends here
@@ -208,6 +222,13 @@ def run(args: argparse.Namespace) -> Result:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def ahead_seconds(env: dict[str, str]) -> float:
+    """CLINIC_PREPARE_AHEAD as the server reads it (api/settings.py)."""
+    from api.settings import Settings
+
+    return float(Settings.from_env(env).prepare_ahead)
 
 
 def _iso(moment: float) -> str:

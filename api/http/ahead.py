@@ -30,7 +30,8 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -104,6 +105,8 @@ class Ahead:
         self._job: _Job | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._thread = _Thread()
+        #: Connections the answers made in the preparing thread read with, kept between.
+        self._readers: list[inline.Connection] = []
 
     @property
     def enabled(self) -> bool:
@@ -196,29 +199,47 @@ class Ahead:
         task.add_done_callback(self._tasks.discard)
 
     async def _work(self, job: _Job) -> None:
-        reader = None
         try:
-            try:
-                reader = self.open_reader()
-            except sqlite3.Error as exc:  # the file went away: the requests will say so
-                log.warning("preparing ahead: cannot read the content database: %s", exc)
-                return
             while job.keys and self._still(job):
                 key = job.keys.pop()
                 if key in job.target.index or key in job.target.pending:
                     continue
                 try:
-                    await self._prepare(job.target, key, job.at, job.source.index.get(key), reader)
+                    await self._prepare(job.target, key, job.at, job.source.index.get(key))
+                except sqlite3.Error as exc:  # the file went away: the requests will say so
+                    log.warning("preparing ahead: cannot read the content database: %s", exc)
+                    break
                 except Exception:  # one answer failing must not stop the others
                     log.exception("preparing %s ahead failed", key[0])
                 if job.target.evicted:
                     break  # more would push out the answers most asked for, prepared first
         finally:
             job.running -= 1
-            if reader is not None:
-                await reader.close()
         if not job.keys and not job.running and self.previous is job.source:
             self.previous = None  # every answer is prepared anew: none is given stale
+
+    def refreshes(self, prepared: Prepared, key: Key) -> bool:
+        """Whether `key`'s answer in `prepared` is among those being prepared again after a
+        build (it had one in the previous build's set)."""
+        job, previous = self._job, self.previous
+        return (
+            previous is not None
+            and job is not None
+            and job.at is None
+            and job.target is prepared
+            and key in previous.index
+        )
+
+    async def prepare_now(self, prepared: Prepared, key: Key) -> Entry | None:
+        """A request's own answer to `key`, made now in the preparing thread rather than in
+        the server's loop (which other clients are being answered from), as the background
+        would have: None if it is not one to keep (the request is then answered as usual)."""
+        waiting = prepared.pending.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        previous = self.previous
+        old = previous.index.get(key) if previous is not None else None
+        return await self._prepare(prepared, key, None, old, ahead=False)
 
     def _still(self, job: _Job) -> bool:
         """Whether the job's set is still one to prepare for: the upcoming window's, or
@@ -235,11 +256,12 @@ class Ahead:
         key: Key,
         at: float | None,
         old: Entry | None,
-        reader: inline.Connection,
-    ) -> None:
+        *,
+        ahead: bool = True,
+    ) -> Entry | None:
         scope = self._scope(key)
         if scope is None:
-            return
+            return None
         future: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
         target.pending[key] = future
         entry = None
@@ -249,10 +271,13 @@ class Ahead:
             if old is not None:
                 codings = [c for c in old.variants if c != IDENTITY]
                 old_tag = old.variants[IDENTITY].tag
-            made_there = await self._thread.run(self._make(scope, at, reader, old_tag, codings))
+            with self._reader() as reader:
+                made_there = await self._thread.run(self._make(scope, at, reader, old_tag, codings))
             status, headers, body, route, compressed = made_there
-            if not preparable(status, headers) or not self.keeps(target) or key in target.index:
-                return
+            if key in target.index:
+                return target.index[key]  # made for a request meanwhile
+            if not preparable(status, headers) or not self.keeps(target):
+                return None
             made = target.make(key, headers, body)
             made.route = route
             target.store(made)
@@ -260,11 +285,26 @@ class Ahead:
                 entry = made
                 if old is not None:
                     target.adopt(made, old, compressed)
-                self.prepared += 1
+                if ahead:
+                    self.prepared += 1
                 self.also(target, key)
+            return made
         finally:
             target.pending.pop(key, None)
             future.set_result(entry)
+
+    @contextmanager
+    def _reader(self) -> Iterator[inline.Connection]:
+        """A connection for one answer made in the preparing thread: one of those kept, or
+        a new one."""
+        reader = self._readers.pop() if self._readers else self.open_reader()
+        try:
+            yield reader
+        finally:
+            if len(self._readers) < WORKERS + 2:
+                self._readers.append(reader)
+            else:
+                reader.close_now()
 
     async def _make(
         self,
@@ -309,6 +349,8 @@ class Ahead:
             task.cancel()
         self.upcoming = self.previous = self._job = None
         self._thread.stop()
+        while self._readers:
+            self._readers.pop().close_now()
 
 
 class _Thread:

@@ -286,6 +286,20 @@ class Delivery:
         send: Send,
         origin: bytes | None,
     ) -> Entry | None:
+        ahead = self.ahead
+        ahead.seen(scope)
+        if ahead.refreshes(prepared, key):
+            # Right after a build, while the previous build's answers are prepared again:
+            # made in the preparing thread, so the clients answered from the loop meanwhile
+            # (with the previous build's answers, since this one waits) are not held up.
+            ahead.waiting += 1
+            try:
+                self.misses += 1
+                made = await ahead.prepare_now(prepared, key)
+            finally:
+                ahead.waiting -= 1
+            if made is not None:
+                return made
         waiting = prepared.pending.get(key)
         if waiting is not None:
             # Many clients asking for the same new response at once: the framework answers
@@ -298,8 +312,6 @@ class Delivery:
             future = asyncio.get_running_loop().create_future()
             prepared.pending[key] = future
         entry = None
-        ahead = self.ahead
-        ahead.seen(scope)
         ahead.waiting += 1
         try:
             self.misses += 1

@@ -116,6 +116,9 @@ class Connection:
     async def close(self) -> None:
         self._db.close()
 
+    def close_now(self) -> None:
+        self._db.close()
+
 
 def current() -> Connection | None:
     """The inline connection to read with, when the answer is made in the background."""
