@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import math
 import random
 import signal
 import sqlite3
@@ -175,6 +176,9 @@ def run(args: argparse.Namespace) -> Result:
         # as long as the server prepares a transition's answers ahead of it, so that the
         # transition is measured as it comes on its own, not on top of the build.
         instant = time.time() + 2 * build_s + WINDOW + REFRESH + ahead_seconds(env)
+        # Whole milliseconds, as the content states it: an answer between the stated instant
+        # and a later fraction of it is not early.
+        instant = math.floor(instant * 1000) / 1000
         write_scheduled(content, instant)
         step(f"  rebuilding under load; the scheduled article goes live at {_iso(instant)}")
         revision = content_revision(db)
