@@ -10,6 +10,7 @@ requests gathered in one event loop, so which of them find the server busy is kn
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -215,13 +216,28 @@ def test_after_a_build_a_busy_server_gives_the_previous_answers_until_it_has_the
             ):
                 break
             await asyncio.sleep(0.02)
+        prepared = {}
         for path in [PATH, *OTHERS]:
             answer = await client.get(path)
             assert answer.headers["x-content-revision"] == new_revision, path
+            prepared[path] = answer
         assert _edition(await client.get(PATH)) == 2
         metrics = (await client.get("/metrics")).text
         assert _counter(metrics, "clinic_prepared_misses") == misses
         assert _counter(metrics, "clinic_prepared_stale") == stale
+        # What the background made (in its own thread, reading there) is what an app that
+        # prepares nothing ahead makes for a request: the same bytes and validators.
+        fresh = create_app(dataclasses.replace(config, prepare_ahead=0))
+        async with fresh.lifespan():
+            transport = httpx.ASGITransport(app=fresh)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as other:
+                for path, answer in prepared.items():
+                    made = await other.get(path)
+                    assert made.content == answer.content, path
+                    for name in ("etag", "last-modified", "content-language", "vary"):
+                        assert made.headers.get(name) == answer.headers.get(name), (path, name)
 
     _run(content_copy, check)
 

@@ -4,7 +4,10 @@ Right after a build or a transition nothing is prepared, and under load every cl
 for an answer not prepared yet at once: each waits for the ones ahead of it (hundreds of
 milliseconds, bench/README.md). Both kinds of change are met ahead instead, by preparing
 again, in the background, the answers clients asked for before the change, most recently
-used first:
+used first. They are made in a thread with a loop of its own (`_Thread`), reading the
+database there (api/storage/inline.py), so that the server's loop goes on answering from
+prepared bytes meanwhile; only the made answer is handed to it, and the sets of prepared
+answers are changed in the server's loop alone.
 
 - **A transition** is known as soon as content is built (api/timeline.py). From `lead`
   seconds before its instant, the current window's answers are prepared again *as of the
@@ -13,14 +16,17 @@ used first:
   same comparison of the clock that ends the current window swaps it in, whole.
 - **A build** is in the database the moment it commits, so its answers cannot be made
   before. Its set starts at once and the previous build's answers are prepared again into
-  it. Meanwhile a request whose new answer is not ready is answered anew at once when no
-  other request waits for one (a single client sees the build immediately); under load it
-  gets the previous build's prepared answer, body and validators together, for at most
-  `lead` seconds, as `stale-while-revalidate` already lets a cache do. Never past an
-  instant: a previous answer is not given once its own window has ended.
+  it. Meanwhile a request whose new answer is not ready has it made at once (in the
+  preparing thread) when no other request waits for one, so a single client sees the
+  build immediately; while one waits, the others get the previous build's prepared answer,
+  body and validators together, for at most `lead` seconds, as `stale-while-revalidate`
+  already lets a cache do. Never past an instant: a previous answer is not given once its
+  own window has ended.
 
 What this costs: for up to `lead` seconds two sets are in memory (each bounded by
-CLINIC_CACHE_MAX_BYTES), and the work of preparing each answer once more per change.
+CLINIC_CACHE_MAX_BYTES), and the work of preparing each answer once more per change. A set
+is prepared ahead only until it is full: more would push out the answers prepared first,
+which are the ones most asked for.
 """
 
 from __future__ import annotations
