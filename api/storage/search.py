@@ -207,10 +207,12 @@ class Hits:
 
 
 #: The items a public channel is not served whatever the instant (withdrawn), or not at
-#: the instant given twice (before their go-live, from their expiry): drafts are not indexed.
+#: the instant given twice (before their go-live, from their expiry). Not drafts: their
+#: words are not in the vocabulary the build counts (storage/writer.py), though indexed.
 _UNSERVED = (
     "SELECT s.title, s.keywords, s.summary, s.body FROM search s"
-    " JOIN items i ON i.revision = s.rowid WHERE i.deleted = 0 AND (i.withdrawn IS NOT NULL"
+    " JOIN items i ON i.revision = s.rowid WHERE i.deleted = 0 AND i.draft = 0"
+    " AND (i.withdrawn IS NOT NULL"
     " OR (i.live_from IS NOT NULL AND i.live_from > ?)"
     " OR (i.live_until IS NOT NULL AND i.live_until <= ?))"
 )
