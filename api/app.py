@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -42,6 +44,9 @@ from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 
 __all__ = ["app", "create_app", "openapi_document"]
+
+#: Seconds a thread holds the interpreter before another waiting for it gets it.
+SWITCH_INTERVAL = 0.0005
 
 
 class ContentApp(Litestar):
@@ -112,6 +117,16 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             )
             transitions.start()
         app.state.transitions = transitions
+        # What start-up made (the framework, its routes and types, the settings) lives as
+        # long as the server: left out of the collector's full passes from here on, which
+        # otherwise walk it all, 50 ms at a time with the loop stopped, whenever new answers
+        # are prepared in numbers (after a build). A pass over the rest takes a few.
+        gc.freeze()
+        # Answers prepared ahead are made in a thread (api/http/ahead.py) that gives the
+        # interpreter up at each database statement; under load it would wait up to the
+        # default 5 ms to get it back each time, and prepare a transition's answers too
+        # slowly to have them by its instant (bench/README.md). 0.5 ms doubles its pace.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             yield
         finally:

@@ -84,6 +84,12 @@ class PreparedStats(Protocol):
 
     hits: int
     misses: int
+    stale_hits: int
+
+    @property
+    def prepared_ahead(self) -> int:
+        """Answers prepared in the background, before a client asked (api/http/ahead.py)."""
+        ...
 
     def prepared_size(self) -> tuple[int, int]:
         """(answers kept, bytes they take) in the live revision."""
@@ -107,6 +113,18 @@ class PreparedCollector(Collector):
             "clinic_prepared_misses",
             "Answers the framework was asked to prepare (first requests, or after eviction).",
             value=self.stats.misses,
+        )
+        yield CounterMetricFamily(
+            "clinic_prepared_ahead",
+            "Answers prepared before any client asked: for the next transition window before"
+            " its instant, and for a new build (CLINIC_PREPARE_AHEAD).",
+            value=self.stats.prepared_ahead,
+        )
+        yield CounterMetricFamily(
+            "clinic_prepared_stale",
+            "Answers given from the previous build's prepared bytes while a busy server"
+            " prepared the new build's (at most CLINIC_PREPARE_AHEAD seconds after it).",
+            value=self.stats.stale_hits,
         )
         yield GaugeMetricFamily(
             "clinic_prepared_entries", "Prepared answers kept for the live revision.", entries

@@ -473,6 +473,17 @@ class Settings:
         note="64 MiB",
         blank_is_default=True,
     )
+    prepare_ahead: int = setting(
+        "CLINIC_PREPARE_AHEAD",
+        default="60",
+        parse=_whole,
+        help=(
+            "seconds before a transition at which the next window's answers start being"
+            " prepared; also the longest a busy server gives the previous build's prepared"
+            " answers after a build while it prepares the new ones; `0`: neither"
+        ),
+        blank_is_default=True,
+    )
     state_path_setting: Path | None = setting(
         "CLINIC_STATE_PATH",
         default="",

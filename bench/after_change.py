@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import math
 import random
 import signal
 import sqlite3
@@ -49,6 +50,12 @@ EDITED = "article-00000"
 WINDOW = 10.0
 #: Seconds of load before a change, so that the answers of the old state are prepared.
 WARM = 6.0
+#: Seconds, after a build's 10 s, for the server to prepare the build's answers again under
+#: the load (api/http/ahead.py), before the transition's lead begins.
+REFRESH = 20.0
+#: The prepared answers of the mix take about 78 MiB, more than the default bound (64 MiB):
+#: raised here, so that the figures after a change measure the change, not evictions.
+CACHE_MAX_BYTES = 256 * 1024 * 1024
 #: The words of the corpus's text, for search.
 _SEARCH_WORDS = (
     "pain", "nerve", "swelling", "doctor", "nurse", "infusion", "session", "dose", "treatment",
@@ -77,6 +84,10 @@ class Segment:
     misses: int = 0
     #: Bytes of the prepared responses at the stretch's end.
     prepared_bytes: int = 0
+    #: Answers prepared in the background (before a transition's instant, or again after a
+    #: build), and answers given from the previous build's while a build's were prepared.
+    ahead: int = 0
+    stale: int = 0
 
 
 @dataclass
@@ -94,6 +105,11 @@ class Result:
     leaks: int = 0
     #: wrk's open connections (`--connections`).
     connections: int = 64
+    #: Seconds from the build's commit to the first answer showing the edited article's
+    #: change (a busy server gives the previous build's answers while it prepares the new).
+    build_seen: float | None = None
+    #: Seconds the build process ran on after its commit (recording events, exiting).
+    build_after_commit: float = 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +145,7 @@ def run(args: argparse.Namespace) -> Result:
 
     work = args.workdir / f"after-change-a{args.articles}-f{args.faqs}"
     content, db, env = workspace(work)
+    env.setdefault("CLINIC_CACHE_MAX_BYTES", str(CACHE_MAX_BYTES))
     step(f"after a change: {args.articles} articles + {args.faqs} FAQs")
     generate(content, args.articles, args.faqs, words=args.words)
     for stale in work.glob("*.db*"):
@@ -154,22 +171,39 @@ def run(args: argparse.Namespace) -> Result:
         load.start()
         source = content / "articles" / f"{EDITED}.md"
         source.write_text(source.read_text(encoding="utf-8") + "\nOne more line.\n", "utf-8")
-        # The instant: after the build (about as long as the first one), its 10 s, and a
-        # few seconds of load to prepare the answers again.
-        instant = time.time() + 2 * build_s + 3 + WINDOW + WARM
+        # The instant: after the build (about as long as the first one), its 10 s, the time
+        # the server takes to prepare the build's answers again under this load, and then
+        # as long as the server prepares a transition's answers ahead of it, so that the
+        # transition is measured as it comes on its own, not on top of the build.
+        instant = time.time() + 2 * build_s + WINDOW + REFRESH + ahead_seconds(env)
+        # Whole milliseconds, as the content states it: an answer between the stated instant
+        # and a later fraction of it is not early.
+        instant = math.floor(instant * 1000) / 1000
         write_scheduled(content, instant)
         step(f"  rebuilding under load; the scheduled article goes live at {_iso(instant)}")
         revision = content_revision(db)
         started = time.perf_counter()
         build = subprocess.Popen([sys.executable, "-m", "api", "build"], env=env, cwd=ROOT,
                                  stdout=subprocess.DEVNULL)  # fmt: skip
+        edit = Edited(port)
+        ended: list[float] = []
+
+        def wait_for_build() -> None:
+            build.wait()
+            ended.append(time.time())
+
+        waiter = threading.Thread(target=wait_for_build)
+        waiter.start()
         committed = wait_for_commit(db, revision, build)
         at_commit = prepared(port)  # what the build's stretch counts ends here
         after_build_run = load.measure(WINDOW, committed)
         during_build = load.stop(at_commit)
         after_build = after_build_run.result()
         build.wait(timeout=300)
+        waiter.join()
         rebuild_s = time.perf_counter() - started
+        build_after_commit = ended[0] - committed
+        build_seen = edit.wait(committed)
         if time.time() + WARM / 2 > instant:
             step("  the build took longer than planned: the transition is measured late")
 
@@ -186,11 +220,19 @@ def run(args: argparse.Namespace) -> Result:
         probes.join()
         return Result(
             len(urls), steady, during_build, after_build, after_transition, build_s,
-            rebuild_s, probes.first_seen, probes.leaks, args.connections,
+            rebuild_s, probes.first_seen, probes.leaks, args.connections, build_seen,
+            build_after_commit,
         )  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def ahead_seconds(env: dict[str, str]) -> float:
+    """CLINIC_PREPARE_AHEAD as the server reads it (api/settings.py)."""
+    from api.settings import Settings
+
+    return float(Settings.from_env(env).prepare_ahead)
 
 
 def _iso(moment: float) -> str:
@@ -250,6 +292,8 @@ def counted(segment: Segment, before: dict[str, float], after: dict[str, float])
     segment.hits = int(after["hits_total"] - before["hits_total"])
     segment.misses = int(after["misses_total"] - before["misses_total"])
     segment.prepared_bytes = int(after["bytes"])
+    segment.ahead = int(after.get("ahead_total", 0) - before.get("ahead_total", 0))
+    segment.stale = int(after.get("stale_total", 0) - before.get("stale_total", 0))
     return segment
 
 
@@ -445,6 +489,35 @@ def parse(out: str) -> Segment:
     )
 
 
+class Edited:
+    """A client asking for the edited article from the build's start until its edit shows."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.seen: float | None = None
+        self._thread = threading.Thread(target=self._probe, daemon=True)
+        self._thread.start()
+
+    def wait(self, committed: float) -> float | None:
+        """Seconds from `committed` (wall-clock seconds) to the first answer with it."""
+        self._thread.join(timeout=60)
+        return None if self.seen is None else max(0.0, self.seen - committed)
+
+    def _probe(self) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        deadline = time.time() + 60
+        try:
+            while time.time() < deadline:
+                conn.request("GET", f"/v1/articles/{EDITED}")
+                response = conn.getresponse()
+                if b"One more line." in response.read():
+                    self.seen = time.time()
+                    return
+                time.sleep(0.005)
+        finally:
+            conn.close()
+
+
 class Probes:
     """Four clients asking, from just before the instant, until the article appears."""
 
@@ -507,8 +580,8 @@ def print_result(r: Result) -> None:
           f" (build {r.build_s:.1f}"
           f" s, rebuild under load {r.rebuild_s:.1f} s)\n")  # fmt: skip
     print("| stretch of load | requests | req/s | p50 ms | p99 ms | max ms | errors | load from"
-          " | prepared anew |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " | prepared for a request | prepared ahead | previous build's |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = (
         ("(steady state, before)", r.steady),
         ("(during the build, to its commit)", r.during_build),
@@ -520,6 +593,7 @@ def print_result(r: Result) -> None:
         print(
             f"| {name} | {s.requests:,} | {s.requests / s.seconds:,.0f} | {s.p50_ms:.2f} |"
             f" {s.p99_ms:.2f} | {s.max_ms:.1f} | {s.errors} | {offset} | {s.misses:,} |"
+            f" {s.ahead:,} | {s.stale:,} |"
         )
     print(
         f"\n- prepared responses after the steady state: {r.steady.prepared_bytes / 2**20:.1f} MiB"
@@ -528,6 +602,9 @@ def print_result(r: Result) -> None:
         f"{k} {'never' if v is None else f'{v * 1000:.0f} ms'}" for k, v in r.first_seen.items()
     )
     print(f"\n- scheduled article first seen after its instant: {seen}; leaks before: {r.leaks}")
+    shown = "never" if r.build_seen is None else f"{r.build_seen * 1000:.0f} ms"
+    print(f"- the build's edit first seen, under load, after its commit: {shown}")
+    print(f"- the build process ran on for {r.build_after_commit:.1f} s after its commit")
 
 
 def print_medians(results: list[Result]) -> None:
@@ -539,6 +616,9 @@ def print_medians(results: list[Result]) -> None:
             f" p99 {statistics.median(s.p99_ms for s in segs):.2f} ms,"
             f" max {statistics.median(s.max_ms for s in segs):.1f} ms"
         )
+    shown = [r.build_seen for r in results if r.build_seen is not None]
+    if shown:
+        print(f"- the build's edit first seen: {statistics.median(shown) * 1000:.0f} ms")
     for probe in ("list", "detail", "feed", "sync"):
         values = [r.first_seen.get(probe) for r in results]
         known = [v for v in values if v is not None]

@@ -102,13 +102,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" {max(r.at for r in got) - built:.3f} s after;"
                   f" {verified}/{len(got)} signatures verified")  # fmt: skip
 
-            base = wrk(port, "/v1/articles", {}, args)
+            base = wrk((port, server.pid), "/v1/articles", {}, args)
             touch_articles(content, "1")
             before = len(receiver.snapshot())
             during: list[Figures] = []
 
             def load() -> None:
-                during.append(wrk(port, "/v1/articles", {}, args))
+                during.append(wrk((port, server.pid), "/v1/articles", {}, args))
 
             thread = threading.Thread(target=load)
             thread.start()

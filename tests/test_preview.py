@@ -210,14 +210,25 @@ def test_drafts_and_scheduled_items_are_404_publicly_and_shown_in_preview(
     faqs = _get(srv, "/v1/faqs", PREVIEW_KEY, channel="preview", limit="100")
     assert _slugs(faqs)[DRAFT_FAQ] == "draft"
     assert DRAFT_FAQ not in _slugs(_get(srv, "/v1/faqs", limit="100"))
-    # Search in the preview finds what is indexed (drafts never are), saying where it stands.
+    # Search in the preview finds what it shows, drafts included, saying where each stands.
     found = _get(srv, "/v1/search", PREVIEW_KEY, channel="preview", q=SCHEDULED_WORD)
     _is_private(found)
     assert {h["slug"]: h["publication_status"] for h in found.json()["data"]} == {
         SCHEDULED: "scheduled"
     }
-    unindexed = _get(srv, "/v1/search", PREVIEW_KEY, channel="preview", q=DRAFT_WORD)
-    assert unindexed.json()["data"] == []
+    drafted = _get(srv, "/v1/search", PREVIEW_KEY, channel="preview", q=DRAFT_WORD)
+    _is_private(drafted)
+    assert {h["slug"]: h["publication_status"] for h in drafted.json()["data"]} == {
+        DRAFT: "draft"
+    }
+    # Publicly, nothing of the draft: no hit, no count, and its word is not a correction.
+    public = _get(srv, "/v1/search", q=DRAFT_WORD)
+    assert public.status_code == 200
+    assert public.json()["data"] == []
+    assert public.json()["meta"]["total"] == 0
+    near = _get(srv, "/v1/search", q=DRAFT_WORD[:-1] + "x")  # one letter off: not corrected
+    assert near.json()["data"] == []
+    assert DRAFT_WORD not in near.text
     topic = _get(srv, "/v1/faq-topics/about-crps", PREVIEW_KEY, channel="preview")
     assert DRAFT_FAQ in {faq["slug"] for faq in topic.json()["faqs"]}
     _is_private(topic)

@@ -7,7 +7,6 @@ the OpenAPI document lists them, and take the ones every list shares from `list_
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import re
@@ -36,6 +35,7 @@ from api.moments import parse_moment
 from api.reading import view_of
 from api.registry import ContentType
 from api.review import ReviewWindow
+from api.storage import inline
 from api.storage.reader import Change, Found, ListQuery, Store
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
 from schemas.resources import Channel, ReviewStatus
@@ -504,7 +504,7 @@ async def _list_items(
         if includes:
             # Started together, the reads of every item's embeds wait for the database
             # once, not once per item: the connection works through them in order.
-            await asyncio.gather(
+            await inline.together(
                 *(_embed(store, spec, doc, includes, negotiated, window) for doc in docs)
             )
             modified = newest(docs, due_days)

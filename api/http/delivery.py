@@ -12,11 +12,14 @@ Order of work for a GET or HEAD, before the framework sees it:
    decodes it, its list headers combined (Accept-Encoding, Accept-Language, validators);
 2. ask which content revision is live (`PRAGMA data_version`, a few microseconds;
    api/http/revision.py) and whether its next transition has passed (one comparison of
-   the clock with an instant: api/timeline.py); either starts a new set of answers;
+   the clock with an instant: api/timeline.py); either starts a new set of answers, and
+   a transition near, or a build, starts preparing answers ahead (api/http/ahead.py);
 3. look the request up by (path, sorted query pairs, negotiated language) in that
    revision's prepared responses: the key comes from the view alone, so every spelling of
    one request has one key, and it names everything the answer depends on;
-4. on a miss, ask the framework once (as a plain GET), keep a 200, pass anything else on;
+4. on a miss, ask the framework once (as a plain GET), keep a 200, pass anything else on
+   (right after a build, a busy server may give the previous build's answer instead while
+   the new one is prepared: api/http/ahead.py);
 5. pick the representation (br, gzip or identity); answer 412 if If-Match or
    If-Unmodified-Since is false, 304 if the client's copy is current, else the prepared
    bytes (api/http/negotiation.py judges the validators, in RFC 9110's order).
@@ -33,12 +36,15 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from api.errors import PROBLEM_MEDIA_TYPE, problem_bytes
+from api.http.ahead import Ahead
 from api.http.cors import Cors
 from api.http.negotiation import IDENTITY, allow_with_head, precondition_status, preferred_codings
 from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
+from api.storage import inline
+from api.storage.reader import CACHE_KIB
 from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
@@ -110,12 +116,13 @@ class Delivery:
             f" stale-if-error={settings.cache_stale_if_error}"
         ).encode("latin-1")
         self.prepared: Prepared | None = None
-        #: Called (revision, window that just began) when a transition, not a build, starts
-        #: new answers: the place for an event producer to hear of go-lives, expiries and
-        #: reviews falling due or overdue in this process (`Store.transitioned` says which
-        #: items). Called on the first request after the instant, in that request's turn:
-        #: it must not block.
-        self.on_transition: Callable[[Revision, Window], None] | None = None
+        self.ahead = Ahead(
+            self._render,
+            settings.prepare_ahead,
+            live=lambda: self.prepared,
+            keeps=self._keeps,
+            open_reader=lambda: inline.Connection.open(settings.db_path, CACHE_KIB),
+        )
         self.precondition_failed: list[Header] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(PRECONDITION_FAILED)).encode()),
@@ -123,9 +130,12 @@ class Delivery:
             *self.static_headers,
         ]
         #: Answers given from prepared bytes, and times the framework was asked to prepare
-        #: one (for /metrics).
+        #: one for a request (for /metrics).
         self.hits = 0
         self.misses = 0
+        #: Answers given from the previous build's prepared bytes while the new ones were
+        #: prepared (api/http/ahead.py).
+        self.stale_hits = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -173,24 +183,49 @@ class Delivery:
         if now is None:
             now = time.time()
         if prepared is None or prepared.revision is not revision or now >= prepared.until:
-            # A build went live, or a transition passed: answer as if a build had landed.
-            window = window_at(revision.transitions, now)
-            if prepared is not None and prepared.revision is revision and self.on_transition:
-                self.on_transition(revision, window)
-            prepared = self.prepared = Prepared(
-                revision,
-                window,
-                max_bytes=self.settings.cache_max_bytes,
-                cache_control=self.cache_control,
-                vary=self.vary,
-                static_headers=self.static_headers,
-                lifetimes=self.lifetimes,
-            )
+            prepared = self._begin(prepared, revision, now)
+        elif now >= prepared.ahead_from:
+            # The next transition is near: prepare its window's answers before it.
+            window = window_at(revision.transitions, prepared.until)
+            self.ahead.before_transition(prepared, self._new_set(revision, window))
         language = prepared.languages.get(request.accept_language)  # as `language`, inline
         if language is None:
             language = prepared.language(request.accept_language)
         key: Key = (path, request.query_key, language)
-        return prepared, key, prepared.get(key)
+        entry = prepared.get(key)
+        if entry is None and self.ahead.previous is not None:
+            stale = self.ahead.stale(key, now)
+            if stale is not None:
+                self.stale_hits += 1
+                return stale[0], key, stale[1]
+        return prepared, key, entry
+
+    def _begin(self, old: Prepared | None, revision: Revision, now: float) -> Prepared:
+        """A build went live, or a transition passed: answer as if a build had landed."""
+        new = self._new_set(revision, window_at(revision.transitions, now))
+        if old is not None and old.revision is revision:
+            new = self.ahead.after_transition(new)
+        else:
+            self.ahead.after_build(old, new, now)
+        self.ahead.starts(new)
+        self.prepared = new
+        return new
+
+    def _new_set(self, revision: Revision, window: Window) -> Prepared:
+        return Prepared(
+            revision,
+            window,
+            max_bytes=self.settings.cache_max_bytes,
+            cache_control=self.cache_control,
+            vary=self.vary,
+            static_headers=self.static_headers,
+            lifetimes=self.lifetimes,
+        )
+
+    def _keeps(self, prepared: Prepared) -> bool:
+        """Whether an answer just made may be kept in `prepared`: no build went live, and
+        no transition passed, while the framework was making it."""
+        return self.watch.current() is prepared.revision and time.time() < prepared.until
 
     def answer(
         self, prepared: Prepared, entry: Entry, method: str, request: RequestView
@@ -251,6 +286,20 @@ class Delivery:
         send: Send,
         origin: bytes | None,
     ) -> Entry | None:
+        ahead = self.ahead
+        ahead.seen(scope)
+        if ahead.refreshes(prepared, key):
+            # Right after a build, while the previous build's answers are prepared again:
+            # made in the preparing thread, so the clients answered from the loop meanwhile
+            # (with the previous build's answers, since this one waits) are not held up.
+            ahead.waiting += 1
+            try:
+                self.misses += 1
+                made = await ahead.prepare_now(prepared, key)
+            finally:
+                ahead.waiting -= 1
+            if made is not None:
+                return made
         waiting = prepared.pending.get(key)
         if waiting is not None:
             # Many clients asking for the same new response at once: the framework answers
@@ -263,18 +312,21 @@ class Delivery:
             future = asyncio.get_running_loop().create_future()
             prepared.pending[key] = future
         entry = None
+        ahead.waiting += 1
         try:
             self.misses += 1
-            status, headers, body, route = await self._call_app(scope, receive)
+            try:
+                status, headers, body, route = await self._call_app(scope, receive)
+            finally:
+                ahead.waiting -= 1
             if route is not None:
                 scope["path_template"] = route
             if preparable(status, headers):
                 entry = prepared.make(key, headers, body)
                 entry.route = route
-                # Kept only if no build went live, and no transition passed, while the
-                # framework was reading.
-                if self.watch.current() is prepared.revision and time.time() < prepared.until:
+                if self._keeps(prepared):
                     prepared.store(entry)
+                    ahead.also(prepared, key)
                 return entry
             await self._send_passed(scope, send, status, headers, body, origin)
             return None
@@ -282,6 +334,10 @@ class Delivery:
             if future is not None:
                 prepared.pending.pop(key, None)
                 future.set_result(entry)
+
+    async def _render(self, scope: Scope) -> tuple[int, list[Header], bytes, str | None]:
+        """`_call_app` for a request made here, not by a client (api/http/ahead.py)."""
+        return await self._call_app(scope, _no_body)
 
     async def _call_app(
         self, scope: Scope, receive: Receive
@@ -390,6 +446,10 @@ class Delivery:
         await send({"type": "http.response.body", "body": body})
         return True
 
+    @property
+    def prepared_ahead(self) -> int:
+        return self.ahead.prepared
+
     def prepared_size(self) -> tuple[int, int]:
         """(answers kept, bytes they take) in the live revision."""
         prepared = self.prepared
@@ -401,5 +461,10 @@ class Delivery:
 
     def close(self) -> None:
         """Let go of the database and the prepared answers (at shutdown)."""
+        self.ahead.close()
         self.watch.close()
         self.prepared = None
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import math
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from email.utils import formatdate
 from typing import Any
 
@@ -62,7 +63,7 @@ def preparable(status: int, headers: list[Header]) -> bool:
     )
 
 
-def _tag(body: bytes) -> bytes:
+def tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=")
@@ -145,8 +146,12 @@ class Prepared:
             max_age, swr, sie = lifetimes
             self.cap_from = window.until - (max_age + max(swr, sie))
         self._capped: tuple[int, bytes] = (-1, b"")
+        #: From this instant the next window's answers are prepared ahead (api/http/ahead.py).
+        self.ahead_from = math.inf
         self.max_bytes = max_bytes
         self.size = 0
+        #: Answers dropped to stay within `max_bytes`.
+        self.evicted = 0
         self.index: dict[Key, Entry] = {}
         self.lru: OrderedDict[Key, Entry] = OrderedDict()
         self.pending: dict[Key, asyncio.Future[Entry | None]] = {}
@@ -221,7 +226,7 @@ class Prepared:
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
         headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
-        identity = Variant(body=body, tag=_tag(body), headers=headers, cache=cache)
+        identity = Variant(body=body, tag=tag(body), headers=headers, cache=cache)
         entry = Entry(key, headers=headers, cache=cache, variants={IDENTITY: identity})
         entry.last_modified_at = last_modified_at
         entry.compressible = (
@@ -245,10 +250,11 @@ class Prepared:
         if found is not None:
             return found
         identity = entry.variants[IDENTITY]
-        if coding == "br":
-            body = brotli.compress(identity.body, quality=BROTLI_QUALITY)
-        else:
-            body = gzip.compress(identity.body, compresslevel=GZIP_LEVEL, mtime=0)
+        return self._install(entry, coding, compress(identity.body, coding))
+
+    def _install(self, entry: Entry, coding: str, body: bytes) -> Variant:
+        """`body`, the identity body compressed in `coding`, as the entry's variant."""
+        identity = entry.variants[IDENTITY]
         if len(body) >= len(identity.body):
             variant = identity
         else:
@@ -262,11 +268,51 @@ class Prepared:
         self._evict()
         return variant
 
+    def adopt(self, entry: Entry, old: Entry, compressed: Mapping[str, bytes]) -> None:
+        """Make the representations `old` had (an answer to the same request in an earlier
+        set) for `entry`, so none is compressed on a request's time: where the body is the
+        same, the compressed bytes are taken over; else they are `compressed` (made
+        elsewhere: `compress`), or made now."""
+        identity = entry.variants[IDENTITY]
+        same = old.variants[IDENTITY].tag == identity.tag
+        for coding, variant in old.variants.items():
+            if coding in entry.variants:
+                continue
+            if not same:
+                made = compressed.get(coding)
+                if made is None:
+                    self.variant(entry, coding)
+                else:
+                    self._install(entry, coding, made)
+            elif variant.tag == identity.tag:
+                entry.variants[coding] = identity  # compressing did not make it smaller
+            else:
+                headers = [*entry.headers, (b"content-encoding", coding.encode())]
+                entry.variants[coding] = Variant(
+                    body=variant.body, tag=variant.tag, headers=headers, cache=entry.cache
+                )
+                if entry.key in self.index:
+                    entry.size += len(variant.body)
+                    self.size += len(variant.body)
+        self._evict()
+
     def _evict(self) -> None:
         while self.size > self.max_bytes and self.lru:
             _, entry = self.lru.popitem(last=False)
+            self.evicted += 1
             self.index.pop(entry.key, None)
             self.size -= entry.size
+
+
+def compress(body: bytes, coding: str) -> bytes:
+    """`body` in `coding` (br or gzip). Both libraries let other threads run meanwhile."""
+    if coding == "br":
+        return bytes(brotli.compress(body, quality=BROTLI_QUALITY))
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def compress_all(body: bytes, codings: Iterable[str]) -> dict[str, bytes]:
+    return {coding: compress(body, coding) for coding in codings}
 
 
 def _merge_vary(values: list[bytes]) -> bytes:

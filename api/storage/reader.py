@@ -8,16 +8,18 @@ import contextvars
 import dataclasses
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
+from api.storage import inline
 from api.storage import search as fts
 from api.timeline import PUBLISHED, State, live_at, publication_status, state, status_sql
 
@@ -180,6 +182,15 @@ class Change:
     hide_after: float | None = None
 
 
+async def _inline_begin(db: aiosqlite.Connection) -> tuple[object, Any]:
+    """`BEGIN` and the meta on an inline connection, as `snapshot` reads them with gather."""
+    await db.execute("BEGIN")
+    try:
+        return None, await db.execute_fetchall("SELECT key, value FROM meta")
+    except sqlite3.OperationalError as exc:
+        return None, exc
+
+
 async def _connect(path: Path) -> aiosqlite.Connection:
     db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
     await db.execute("PRAGMA query_only = 1")
@@ -293,7 +304,13 @@ class Store:
         if self._current() is not None:  # already in one: the same transaction
             yield self
             return
-        db = await self._acquire()
+        reading_inline = inline.current()
+        if reading_inline is not None:
+            # An answer made in the background reads in this thread (api/storage/inline.py),
+            # through the same part of aiosqlite's interface.
+            db = cast(aiosqlite.Connection, reading_inline)
+        else:
+            db = await self._acquire()
         token = None
         try:
             # BEGIN and the meta queued together: one wait for the connection's thread.
@@ -301,10 +318,10 @@ class Store:
                 db.execute("BEGIN"),
                 db.execute_fetchall("SELECT key, value FROM meta"),
                 return_exceptions=True,
-            )
+            ) if reading_inline is None else await _inline_begin(db)  # fmt: skip
             if isinstance(begun, BaseException):
                 raise begun
-            if isinstance(rows, aiosqlite.OperationalError):
+            if isinstance(rows, aiosqlite.OperationalError | sqlite3.OperationalError):
                 meta: dict[str, str] = {}  # opened before the first build finished
             elif isinstance(rows, BaseException):
                 raise rows
@@ -316,7 +333,10 @@ class Store:
         finally:
             if token is not None:
                 _snapshot.reset(token)
-            self._release(db)
+            if reading_inline is not None:
+                await reading_inline.commit()  # at once: nothing else runs meanwhile
+            else:
+                self._release(db)
 
     async def refresh_meta(self) -> dict[str, str]:
         """The meta table as the current read transaction sees it."""
@@ -450,7 +470,7 @@ class Store:
             return {}
         wanted = list(set(keys))
         # Every item's statement queued at once: one wait for the connection's thread.
-        rows = await asyncio.gather(
+        rows = await inline.together(
             *(
                 self._one(
                     f"SELECT {status_sql(window)} FROM items"
@@ -497,7 +517,7 @@ class Store:
         moved: list[Change] = []
         if since is not None and since < window.now:
             # Both statements queued together: one wait for the connection's thread.
-            moved, rows = await asyncio.gather(
+            moved, rows = await inline.together(
                 self.transitioned(since, window, up_to=after, locale=locale), newer
             )
         else:
@@ -708,7 +728,7 @@ class Store:
             [*params, q.limit + 1],
         )
         # The count and the page queued together: one wait for the connection's thread.
-        counted, found = await asyncio.gather(count, page)
+        counted, found = await inline.together(count, page)
         total = int(next(iter(counted))[0])
         rows = list(found)
         has_more = len(rows) > q.limit

@@ -47,16 +47,26 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_by_revision ON items (revision);
 -- a common word matches most items, and reading each from the table instead costs tens of
 -- milliseconds a query (api/storage/search.py names it).
 CREATE INDEX IF NOT EXISTS items_by_revision_served ON items (revision, type, slug, locale, deleted, draft, withdrawn, live_from, live_until, next_review_due, topic);
+-- Everything a list is counted on, so that counting one reads this index alone: the
+-- columns after the JSON in a row are reached only through its overflow pages (a count of
+-- a thousand articles read from the table took 10 ms; from here, 0.2 ms).
+CREATE INDEX IF NOT EXISTS items_counted ON items (type, locale, deleted, draft, withdrawn, live_from, live_until, next_review_due, topic);
 CREATE INDEX IF NOT EXISTS items_by_published ON items (type, locale, published_at, slug) WHERE deleted = 0;
 CREATE INDEX IF NOT EXISTS items_by_updated ON items (type, locale, updated_at, slug) WHERE deleted = 0;
 CREATE INDEX IF NOT EXISTS items_by_title ON items (type, locale, sort_title, slug) WHERE deleted = 0;
 CREATE INDEX IF NOT EXISTS items_by_position ON items (type, locale, position, slug) WHERE deleted = 0;
--- The transitions of the content (api/timeline.py), read when a build goes live: the future
--- bounds by a range scan, the review days from the index alone. Their condition is the one
--- the queries state, word for word, so SQLite can use them.
-CREATE INDEX IF NOT EXISTS items_by_live_from ON items (live_from) WHERE deleted = 0 AND withdrawn IS NULL AND draft = 0;
-CREATE INDEX IF NOT EXISTS items_by_live_until ON items (live_until) WHERE deleted = 0 AND withdrawn IS NULL AND draft = 0;
-CREATE INDEX IF NOT EXISTS items_by_review_day ON items (next_review_due) WHERE deleted = 0 AND withdrawn IS NULL AND draft = 0;
+-- The transitions of the content (api/timeline.py) and its newest date, read in the
+-- server's loop when a build goes live: each from one of these alone, by a range scan after
+-- the columns that say an item is published (read from the table instead, through the
+-- rows' overflow pages, they took 90 ms for 6,000 items; from here, 1 ms).
+CREATE INDEX IF NOT EXISTS items_served_days ON items (deleted, draft, withdrawn, next_review_due);
+CREATE INDEX IF NOT EXISTS items_served_from ON items (deleted, draft, withdrawn, live_from, updated_at);
+CREATE INDEX IF NOT EXISTS items_served_until ON items (deleted, draft, withdrawn, live_until);
+CREATE INDEX IF NOT EXISTS items_served_updated ON items (deleted, draft, withdrawn, updated_at, live_from);
+-- What they replace, in databases built before.
+DROP INDEX IF EXISTS items_by_live_from;
+DROP INDEX IF EXISTS items_by_live_until;
+DROP INDEX IF EXISTS items_by_review_day;
 
 -- Relations by slug (tag, condition, treatment, symptom, topic), for filters and include.
 CREATE TABLE IF NOT EXISTS links (

@@ -8,7 +8,6 @@ many of the query's words an item matches, then bm25 with the title weighted hig
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ import msgspec
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from api.storage import inline
 from api.storage.text import STOP_WORDS, words
 
 #: bm25 weights of the columns: title, keywords (other names, tags), summary, body.
@@ -207,10 +207,12 @@ class Hits:
 
 
 #: The items a public channel is not served whatever the instant (withdrawn), or not at
-#: the instant given twice (before their go-live, from their expiry): drafts are not indexed.
+#: the instant given twice (before their go-live, from their expiry). Not drafts: their
+#: words are not in the vocabulary the build counts (storage/writer.py), though indexed.
 _UNSERVED = (
     "SELECT s.title, s.keywords, s.summary, s.body FROM search s"
-    " JOIN items i ON i.revision = s.rowid WHERE i.deleted = 0 AND (i.withdrawn IS NOT NULL"
+    " JOIN items i ON i.revision = s.rowid WHERE i.deleted = 0 AND i.draft = 0"
+    " AND (i.withdrawn IS NOT NULL"
     " OR (i.live_from IS NOT NULL AND i.live_from > ?)"
     " OR (i.live_until IS NOT NULL AND i.live_until <= ?))"
 )
@@ -302,9 +304,9 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
     title_params = [f"title : {term.fts()}" for term in q.terms]
     page_params = [*term_params, *title_params, *title_params, *params, q.limit, q.offset]
 
-    async def count_and_page(served: str) -> tuple[Any, ...]:
+    async def count_and_page(served: str) -> list[Any]:
         # Both statements queued at once on the connection: one wait for its thread, not two.
-        return await asyncio.gather(
+        return await inline.together(
             db.execute_fetchall(f"SELECT count(*) {served} WHERE {sql_where}", params),
             db.execute_fetchall(ranked(served), page_params),
         )

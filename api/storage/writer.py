@@ -31,7 +31,8 @@ TABLES = re.sub(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS [^;]*;$", "", SCHEMA, 
 #: 2: next_review_due and withdrawn columns; rows written before them are written
 #: again. 3: the search index and its vocabulary, rebuilt from every item.
 #: 4: draft, live_from and live_until (content over time); rows are written again.
-SCHEMA_VERSION = "4"
+#: 5: drafts in the search index (the preview channel finds them); the index is rebuilt.
+SCHEMA_VERSION = "5"
 #: Columns added since schema version 1, added in place to databases built before them.
 ADDED_COLUMNS = {
     "next_review_due": "TEXT",
@@ -204,7 +205,7 @@ async def _write(
     if version is not None and version < 4:
         # Rows written by an older schema lack the newer columns: write every item again.
         stored = {key: ("", deleted, rev) for key, (_, deleted, rev) in stored.items()}
-    reindex = version is None or version < 3
+    reindex = version is None or version < 5
     if reindex:
         await db.execute("DELETE FROM search")
 
@@ -350,9 +351,11 @@ def _item_row(record: Record, revision: int) -> tuple[object, ...]:
 
 
 def _search_row(record: Record, revision: int) -> list[tuple[object, ...]]:
-    # A draft is never served, so nothing of it may be found, nor its words offered as
-    # corrections (below). A scheduled item is indexed: it is found once it goes live.
-    if record.search is None or record.draft:
+    # Every item is indexed, drafts too: the preview channel finds what it shows. A public
+    # search is filtered to what its channel is served (api/timeline.py: never a draft),
+    # and a draft's words are not offered as corrections (`vocabulary`, below); a scheduled
+    # item's are offered once it is live (api/storage/search.py).
+    if record.search is None:
         return []
     title_words = [w for w in words(record.search.title) if w not in STOP_WORDS]
     return [(revision, *record.search.columns(), max(1, len(title_words)))]

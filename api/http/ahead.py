@@ -1,0 +1,404 @@
+"""Answers prepared before anyone asks for them, so a change does not leave clients waiting.
+
+Right after a build or a transition nothing is prepared, and under load every client asks
+for an answer not prepared yet at once: each waits for the ones ahead of it (hundreds of
+milliseconds, bench/README.md). Both kinds of change are met ahead instead, by preparing
+again, in the background, the answers clients asked for before the change, most recently
+used first. They are made in a thread with a loop of its own (`_Thread`), reading the
+database there (api/storage/inline.py), so that the server's loop goes on answering from
+prepared bytes meanwhile; only the made answer is handed to it, and the sets of prepared
+answers are changed in the server's loop alone.
+
+- **A transition** is known as soon as content is built (api/timeline.py). From `lead`
+  seconds before its instant, the current window's answers are prepared again *as of the
+  instant* (the handlers read the instant from the viewpoint, api/preview.py, as they do
+  for `at=`) into the next window's set. Nobody is given that set before the instant: the
+  same comparison of the clock that ends the current window swaps it in, whole.
+- **A build** is in the database the moment it commits, so its answers cannot be made
+  before. Its set starts at once and the previous build's answers are prepared again into
+  it. Meanwhile a request whose new answer is not ready has it made at once (in the
+  preparing thread) when no other request waits for one, so a single client sees the
+  build immediately; while one waits, the others get the previous build's prepared answer,
+  body and validators together, for at most `lead` seconds, as `stale-while-revalidate`
+  already lets a cache do. Never past an instant: a previous answer is not given once its
+  own window has ended.
+
+What this costs: for up to `lead` seconds two sets are in memory (each bounded by
+CLINIC_CACHE_MAX_BYTES), and the work of preparing each answer once more per change. A set
+is prepared ahead only until it is full: more would push out the answers prepared first,
+which are the ones most asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from api.http.negotiation import IDENTITY
+from api.http.prepared import (
+    MIN_COMPRESS_BYTES,
+    Entry,
+    Header,
+    Key,
+    Prepared,
+    compress_all,
+    preparable,
+    tag,
+)
+from api.preview import VIEWPOINT, Viewpoint
+from api.reading import canonical_query
+from api.storage import inline
+
+Scope = MutableMapping[str, Any]
+#: Asks the framework for a full GET answer: (status, headers, body, route matched).
+Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]]]
+#: Answers prepared side by side, in the preparing thread: two keep it busy while one waits
+#: for a statement that runs apart (api/storage/inline.py).
+WORKERS = 2
+T = TypeVar("T")
+#: What a prepared request's scope keeps of the first real request's: the server's and the
+#: framework's description of themselves, never anything a client sent.
+_SCOPE_KEYS = (
+    "type", "asgi", "http_version", "server", "scheme", "root_path", "app", "litestar_app",
+)  # fmt: skip
+
+log = logging.getLogger("api.prepared")
+
+
+class Ahead:
+    """The background preparation of one delivery layer (api/http/delivery.py)."""
+
+    def __init__(
+        self,
+        render: Render,
+        lead: float,
+        *,
+        live: Callable[[], Prepared | None],
+        keeps: Callable[[Prepared], bool],
+        open_reader: Callable[[], inline.Connection],
+    ) -> None:
+        """`render` asks the framework; `live` is the set being given now; `keeps` says
+        whether an answer just made may still be kept in a set (no build went live and no
+        transition passed while it was made); `open_reader` opens a connection to the
+        content database for the answers made here to read in the loop's thread
+        (api/storage/inline.py)."""
+        self.render = render
+        self.open_reader = open_reader
+        self.live = live
+        self.keeps = keeps
+        #: CLINIC_PREPARE_AHEAD: seconds; 0 turns preparing ahead off.
+        self.lead = lead
+        #: The next window's answers, being prepared before its instant.
+        self.upcoming: Prepared | None = None
+        #: The previous build's answers, given under load while the new ones are prepared,
+        #: until `previous_until`.
+        self.previous: Prepared | None = None
+        self.previous_until = 0.0
+        #: Requests waiting for an answer being made for them (not in the background).
+        self.waiting = 0
+        #: Answers prepared in the background, for /metrics.
+        self.prepared = 0
+        self._template: Scope | None = None
+        self._state: dict[str, Any] = {}
+        self._job: _Job | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._thread = _Thread()
+        #: Connections the answers made in the preparing thread read with, kept between.
+        self._readers: list[inline.Connection] = []
+
+    @property
+    def enabled(self) -> bool:
+        return self.lead > 0
+
+    def seen(self, scope: Scope) -> None:
+        """Keep the server's part of a real request's scope, as a model for the requests
+        made here."""
+        if self._template is None:
+            self._template = {k: scope[k] for k in _SCOPE_KEYS if k in scope}
+            # The server's lifespan state, as it gives each request a copy of its own.
+            self._state = dict(scope.get("state") or {})
+            self._template["host"] = next(
+                (v for n, v in scope.get("headers") or () if n == b"host"), b"localhost"
+            )
+
+    def starts(self, prepared: Prepared) -> None:
+        """A set just took over: note when to start preparing the window after it."""
+        prepared.ahead_from = (
+            prepared.until - self.lead if self.enabled and prepared.until != math.inf else math.inf
+        )
+
+    def after_build(self, old: Prepared | None, new: Prepared, now: float) -> None:
+        """A build went live: prepare the previous build's answers again, giving them under
+        load meanwhile."""
+        self.upcoming = None
+        self.previous = None
+        if not self.enabled or old is None or not old.index:
+            return
+        if now < old.until:  # never given past its own window's end
+            self.previous = old
+            self.previous_until = now + self.lead
+        self._spawn(old, new, None)
+
+    def after_transition(self, new: Prepared) -> Prepared:
+        """The instant passed: the set prepared for the new window, if it is the one."""
+        self.previous = None  # nothing of the window that ended is given after it
+        upcoming, self.upcoming = self.upcoming, None
+        if (
+            upcoming is not None
+            and upcoming.revision is new.revision
+            and upcoming.window == new.window
+        ):
+            return upcoming
+        return new
+
+    def before_transition(self, current: Prepared, upcoming: Prepared) -> None:
+        """`lead` seconds before `current` ends: prepare its answers as of the instant."""
+        current.ahead_from = math.inf  # once per window
+        self.upcoming = upcoming
+        self._spawn(current, upcoming, current.until)
+
+    def stale(self, key: Key, now: float) -> tuple[Prepared, Entry] | None:
+        """The previous build's answer to `key`, when the server is busy preparing the new
+        ones and that answer may still be given."""
+        previous = self.previous
+        if previous is None:
+            return None
+        if now >= self.previous_until or now >= previous.until:
+            self.previous = None
+            return None
+        if not self.waiting:
+            return None  # not busy: the new answer is made for this request at once
+        entry = previous.index.get(key)
+        return (previous, entry) if entry is not None else None
+
+    def also(self, prepared: Prepared, key: Key) -> None:
+        """`key` was just prepared in `prepared`: while the window after it is being
+        prepared ahead, prepare it there too (a request first asked after that began)."""
+        job = self._job
+        if job is not None and job.at is not None and job.source is prepared:
+            job.keys.append(key)
+            if job.running < WORKERS:
+                self._run(job)
+
+    def _spawn(self, source: Prepared, target: Prepared, at: float | None) -> None:
+        # Least recently used first: popped from the end.
+        self._job = _Job(source, target, at, list(source.lru))
+        for _ in range(WORKERS):
+            self._run(self._job)
+
+    def _run(self, job: _Job) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # asked outside a server (a test's direct call): nothing to run
+            return
+        job.running += 1
+        task = loop.create_task(self._work(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self, job: _Job) -> None:
+        try:
+            while job.keys and self._still(job):
+                key = job.keys.pop()
+                if key in job.target.index or key in job.target.pending:
+                    continue
+                try:
+                    await self._prepare(job.target, key, job.at, job.source.index.get(key))
+                except sqlite3.Error as exc:  # the file went away: the requests will say so
+                    log.warning("preparing ahead: cannot read the content database: %s", exc)
+                    break
+                except Exception:  # one answer failing must not stop the others
+                    log.exception("preparing %s ahead failed", key[0])
+                if job.target.evicted:
+                    break  # more would push out the answers most asked for, prepared first
+        finally:
+            job.running -= 1
+        if not job.keys and not job.running and self.previous is job.source:
+            self.previous = None  # every answer is prepared anew: none is given stale
+
+    def refreshes(self, prepared: Prepared, key: Key) -> bool:
+        """Whether `key`'s answer in `prepared` is among those being prepared again after a
+        build (it had one in the previous build's set)."""
+        job, previous = self._job, self.previous
+        return (
+            previous is not None
+            and job is not None
+            and job.at is None
+            and job.target is prepared
+            and key in previous.index
+        )
+
+    async def prepare_now(self, prepared: Prepared, key: Key) -> Entry | None:
+        """A request's own answer to `key`, made now in the preparing thread rather than in
+        the server's loop (which other clients are being answered from), as the background
+        would have: None if it is not one to keep (the request is then answered as usual)."""
+        waiting = prepared.pending.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        previous = self.previous
+        old = previous.index.get(key) if previous is not None else None
+        return await self._prepare(prepared, key, None, old, ahead=False)
+
+    def _still(self, job: _Job) -> bool:
+        """Whether the job's set is still one to prepare for: the upcoming window's, or
+        the live one."""
+        if job.at is not None and job.target is self.upcoming:
+            return self.keeps(job.target)
+        # Past the instant the set is live: what is left is prepared for the requests to
+        # come, as a build's is.
+        return job.target is self.live()
+
+    async def _prepare(
+        self,
+        target: Prepared,
+        key: Key,
+        at: float | None,
+        old: Entry | None,
+        *,
+        ahead: bool = True,
+    ) -> Entry | None:
+        scope = self._scope(key)
+        if scope is None:
+            return None
+        future: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        target.pending[key] = future
+        entry = None
+        try:
+            codings: list[str] = []
+            old_tag = None
+            if old is not None:
+                codings = [c for c in old.variants if c != IDENTITY]
+                old_tag = old.variants[IDENTITY].tag
+            with self._reader() as reader:
+                made_there = await self._thread.run(self._make(scope, at, reader, old_tag, codings))
+            status, headers, body, route, compressed = made_there
+            if key in target.index:
+                return target.index[key]  # made for a request meanwhile
+            if not preparable(status, headers) or not self.keeps(target):
+                return None
+            made = target.make(key, headers, body)
+            made.route = route
+            target.store(made)
+            if target.index.get(key) is made:
+                entry = made
+                if old is not None:
+                    target.adopt(made, old, compressed)
+                if ahead:
+                    self.prepared += 1
+                self.also(target, key)
+            return made
+        finally:
+            target.pending.pop(key, None)
+            future.set_result(entry)
+
+    @contextmanager
+    def _reader(self) -> Iterator[inline.Connection]:
+        """A connection for one answer made in the preparing thread: one of those kept, or
+        a new one."""
+        reader = self._readers.pop() if self._readers else self.open_reader()
+        try:
+            yield reader
+        finally:
+            if len(self._readers) < WORKERS + 2:
+                self._readers.append(reader)
+            else:
+                reader.close_now()
+
+    async def _make(
+        self,
+        scope: Scope,
+        at: float | None,
+        reader: inline.Connection,
+        old_tag: bytes | None,
+        codings: list[str],
+    ) -> tuple[int, list[Header], bytes, str | None, dict[str, bytes]]:
+        """In the preparing thread: the framework's answer as of `at`, read with `reader`,
+        and its body compressed in the codings the previous answer had, if it changed."""
+        token = VIEWPOINT.set(Viewpoint(at=at)) if at is not None else None
+        try:
+            with inline.reading(reader):
+                status, headers, body, route = await self.render(scope)
+        finally:
+            if token is not None:
+                VIEWPOINT.reset(token)
+        compressed: dict[str, bytes] = {}
+        if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and tag(body) != old_tag:
+            compressed = compress_all(body, codings)
+        return status, headers, body, route, compressed
+
+    def _scope(self, key: Key) -> Scope | None:
+        template = self._template
+        if template is None:
+            return None
+        path, pairs, language = key
+        scope = {k: v for k, v in template.items() if k != "host"}
+        scope.update(
+            state=dict(self._state),
+            method="GET",
+            path=path,
+            raw_path=quote(path).encode("ascii"),
+            query_string=canonical_query(pairs).encode("ascii"),
+            headers=[(b"host", template["host"]), (b"accept-language", language.encode())],
+        )
+        return scope
+
+    def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self.upcoming = self.previous = self._job = None
+        self._thread.stop()
+        while self._readers:
+            self._readers.pop().close_now()
+
+
+class _Thread:
+    """A thread with an event loop of its own, in which answers are made in the background.
+
+    Made in the server's loop, a large answer (a page of sync: a hundred milliseconds of
+    Python) would hold up every request meanwhile. Made here, it shares the interpreter with
+    the server's loop as threads do (the loop gets its turn every few milliseconds), and
+    only the answer, made, is handed over: the prepared sets are changed in the server's
+    loop alone. The framework's handlers keep nothing of a loop between requests, and the
+    answers made here read with a connection of their own (api/storage/inline.py)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name="prepare-ahead", daemon=True
+            )
+            self._thread.start()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            if not thread.is_alive():
+                loop.close()
+
+
+@dataclass(slots=True)
+class _Job:
+    """Answers of `source` to prepare again in `target`, as of `at` (None: now)."""
+
+    source: Prepared
+    target: Prepared
+    at: float | None
+    keys: list[Key]
+    #: Workers preparing them now.
+    running: int = 0

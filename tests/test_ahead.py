@@ -1,0 +1,273 @@
+"""Answers prepared before anyone asks: the next transition window's before its instant,
+and a new build's in the background while a busy server gives the previous build's.
+
+The transition test runs a real server (the instant is a few seconds ahead, no clock is
+mocked) and compares what it prepared ahead with what a second server, which prepares
+nothing ahead, answers after the instant. The build tests run the app in process, with
+requests gathered in one event loop, so which of them find the server busy is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app
+from tests.support import Server, build_db, build_for, client_settings, copy_content
+from tests.website_corpus import write_article
+
+SCHEDULED = "harbour-clinic-evening-hours"
+#: Seconds from writing the content to the go-live: enough to build and start the server
+#: on a busy machine, and to ask every path once before the instant.
+LEAD = 9.0
+PATHS = [
+    "/v1/articles",
+    "/v1/articles?sort=-published_at&limit=2",
+    "/v1/articles?tag=harbour",
+    "/v1/feeds/articles.json",
+    "/v1/feeds/articles.atom",
+    "/v1/sitemap",
+    "/v1/search?q=harbour",
+    "/v1/sync?limit=500",
+    "/v1/sync?channel=kiosk&locale=en&limit=500",
+    "/v1/faqs?topic=about-crps",
+]
+
+
+def _iso(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _counter(metrics: str, name: str) -> float:
+    found = re.search(rf"^{name}(?:_total)? ([0-9.e+]+)$", metrics, re.MULTILINE)
+    assert found is not None, f"{name} is not in /metrics"
+    return float(found.group(1))
+
+
+class Scheduled:
+    def __init__(self, content: Path, db: Path, server: Server, go_live: float) -> None:
+        self.content = content
+        self.db = db
+        self.server = server
+        self.go_live = go_live
+
+
+@pytest.fixture(scope="module")
+def scheduled(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> Iterator[Scheduled]:
+    root = tmp_path_factory.mktemp("ahead")
+    content = copy_content(root)
+    go_live = time.time() + LEAD
+    write_article(
+        content / "articles",
+        SCHEDULED,
+        body="The harbour clinic stays open until eight on Thursdays.\n",
+        title="Harbour clinic evening hours",
+        published_at=_iso(go_live),
+        tags=["harbour"],
+    )
+    db = build_db(content, root / "clinic.db")
+    server = Server(db, content).start()
+    try:
+        assert time.time() < go_live - 3, "the build and start took longer than LEAD"
+        yield Scheduled(content, db, server, go_live)
+    finally:
+        server.stop()
+
+
+@pytest.mark.server
+def test_the_next_window_is_prepared_before_its_instant_and_given_from_it(
+    scheduled: Scheduled,
+) -> None:
+    with httpx.Client(base_url=scheduled.server.url, timeout=10) as http:
+        before = {path: http.get(path) for path in PATHS}
+        for path, response in before.items():
+            assert response.status_code == 200, path
+            assert SCHEDULED not in response.text, path
+        # The go-live is less than CLINIC_PREPARE_AHEAD (30 s) away, so the asking above
+        # started preparing every one of these answers as of the instant.
+        deadline = scheduled.go_live - 0.5
+        while time.time() < deadline:
+            metrics = http.get("/metrics").text
+            if _counter(metrics, "clinic_prepared_ahead") >= len(PATHS):
+                break
+            time.sleep(0.1)
+        assert _counter(metrics, "clinic_prepared_ahead") >= len(PATHS), metrics
+        # Prepared, but given to nobody before the instant.
+        for path in PATHS:
+            response = http.get(path)
+            assert time.time() < scheduled.go_live or SCHEDULED in response.text, path
+            if time.time() < scheduled.go_live:
+                assert response.headers["etag"] == before[path].headers["etag"], path
+        while time.time() < scheduled.go_live:
+            time.sleep(0.02)
+        misses = _counter(http.get("/metrics").text, "clinic_prepared_misses")
+        after = {path: http.get(path) for path in PATHS}
+        # Every answer came from the set prepared ahead: none was made on a request's time.
+        assert _counter(http.get("/metrics").text, "clinic_prepared_misses") == misses
+    for path, response in after.items():
+        assert response.status_code == 200, path
+        if "faqs" in path:
+            # The go-live does not touch FAQs: the same bytes, so the same ETag.
+            assert response.headers["etag"] == before[path].headers["etag"], path
+        else:
+            assert response.headers["etag"] != before[path].headers["etag"], path
+            assert SCHEDULED in response.text, path
+
+    # A server that prepares nothing ahead, started after the instant, answers the same
+    # bytes with the same validators: what was prepared ahead is what the instant gives.
+    fresh = Server(scheduled.db, scheduled.content, CLINIC_PREPARE_AHEAD="0").start()
+    try:
+        with httpx.Client(base_url=fresh.url, timeout=10) as http:
+            for path, prepared in after.items():
+                made = http.get(path)
+                assert made.status_code == 200, path
+                assert made.content == prepared.content, path
+                for name in ("etag", "last-modified", "content-language", "vary"):
+                    assert made.headers.get(name) == prepared.headers.get(name), (path, name)
+    finally:
+        fresh.stop()
+
+
+def _edit(content: Path, edition: int) -> None:
+    faqs = content / "faqs" / "about-crps.yaml"
+    text = faqs.read_text(encoding="utf-8")
+    text = re.sub(r"What is CRPS\?( \(edition \d+\))?", f"What is CRPS? (edition {edition})", text)
+    faqs.write_text(text, encoding="utf-8")
+
+
+def _edition(response: httpx.Response) -> int | None:
+    found = re.search(r"What is CRPS\? \(edition (\d+)\)", response.text)
+    return int(found.group(1)) if found else None
+
+
+def _run(content: Path, check: Any, **settings: Any) -> None:
+    config = client_settings(content, **settings)
+    _edit(content, 1)
+    build_for(config)
+
+    async def main() -> None:
+        # One event loop for the app and the clients (the framework's own test client runs
+        # the app in a thread of its own and asks one request at a time).
+        app = create_app(config)
+        async with app.lifespan():
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
+                await check(client, config)
+
+    asyncio.run(main())
+
+
+PATH = "/v1/faqs?topic=about-crps"
+#: One path asked by many clients at once, and others the previous build prepared.
+OTHERS = [
+    "/v1/faqs/what-is-crps",
+    "/v1/articles",
+    "/v1/conditions/crps?include=symptoms,treatments",
+    "/v1/treatments",
+]
+
+
+def test_after_a_build_a_busy_server_gives_the_previous_answers_until_it_has_the_new(
+    content_copy: Path,
+) -> None:
+    async def check(client: httpx.AsyncClient, config: Any) -> None:
+        old = {path: await client.get(path) for path in [PATH, *OTHERS]}
+        assert _edition(old[PATH]) == 1
+        _edit(config.content_dir, 2)
+        await asyncio.to_thread(build_for, config)
+        # Many clients at once: the first finds nobody waiting and gets the new list made
+        # for it; those that come while it waits get the previous build's prepared answers,
+        # body and validators together.
+        answers = await asyncio.gather(*(client.get(p) for p in [PATH, *OTHERS] * 4))
+        new_revision = None
+        stale = 0
+        for answer in answers:
+            path = answer.url.raw_path.decode()
+            assert answer.status_code == 200, path
+            previous = old[path]
+            if answer.headers["x-content-revision"] == previous.headers["x-content-revision"]:
+                # The previous build's answer: its body and validators together.
+                assert answer.content == previous.content, path
+                assert answer.headers["etag"] == previous.headers["etag"], path
+                stale += 1
+            else:
+                new_revision = answer.headers["x-content-revision"]
+        assert answers[0].headers["etag"] != old[PATH].headers["etag"]
+        assert _edition(answers[0]) == 2
+        assert new_revision != old[PATH].headers["x-content-revision"]
+        assert stale > 0
+        # The rest were prepared again in the background: each comes new, made for nobody.
+        metrics = (await client.get("/metrics")).text
+        misses = _counter(metrics, "clinic_prepared_misses")
+        for _ in range(200):
+            if _counter((await client.get("/metrics")).text, "clinic_prepared_ahead") >= len(
+                OTHERS
+            ):
+                break
+            await asyncio.sleep(0.02)
+        prepared = {}
+        for path in [PATH, *OTHERS]:
+            answer = await client.get(path)
+            assert answer.headers["x-content-revision"] == new_revision, path
+            prepared[path] = answer
+        assert _edition(await client.get(PATH)) == 2
+        metrics = (await client.get("/metrics")).text
+        assert _counter(metrics, "clinic_prepared_misses") == misses
+        assert _counter(metrics, "clinic_prepared_stale") == stale
+        # What the background made (in its own thread, reading there) is what an app that
+        # prepares nothing ahead makes for a request: the same bytes and validators.
+        fresh = create_app(dataclasses.replace(config, prepare_ahead=0))
+        async with fresh.lifespan():
+            transport = httpx.ASGITransport(app=fresh)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as other:
+                for path, answer in prepared.items():
+                    made = await other.get(path)
+                    assert made.content == answer.content, path
+                    for name in ("etag", "last-modified", "content-language", "vary"):
+                        assert made.headers.get(name) == answer.headers.get(name), (path, name)
+
+    _run(content_copy, check)
+
+
+def test_after_a_build_a_client_alone_gets_the_new_answer_at_once(content_copy: Path) -> None:
+    async def check(client: httpx.AsyncClient, config: Any) -> None:
+        for path in [PATH, *OTHERS]:
+            await client.get(path)
+        _edit(config.content_dir, 2)
+        await asyncio.to_thread(build_for, config)
+        # One request at a time: none finds another waiting, so none is given stale bytes.
+        assert _edition(await client.get(PATH)) == 2
+        assert _edition(await client.get("/v1/faqs/what-is-crps")) == 2
+        metrics = (await client.get("/metrics")).text
+        assert _counter(metrics, "clinic_prepared_stale") == 0
+
+    _run(content_copy, check)
+
+
+def test_with_preparing_ahead_off_every_answer_after_a_build_is_new(content_copy: Path) -> None:
+    async def check(client: httpx.AsyncClient, config: Any) -> None:
+        old = {path: await client.get(path) for path in [PATH, *OTHERS]}
+        _edit(config.content_dir, 2)
+        await asyncio.to_thread(build_for, config)
+        answers = await asyncio.gather(*(client.get(p) for p in [PATH, *OTHERS] * 4))
+        revisions = {a.headers["x-content-revision"] for a in answers}
+        assert revisions.isdisjoint({old[PATH].headers["x-content-revision"]})
+        assert all(_edition(a) == 2 for a in answers if "faqs" in str(a.url))
+        metrics = (await client.get("/metrics")).text
+        assert _counter(metrics, "clinic_prepared_ahead") == 0
+        assert _counter(metrics, "clinic_prepared_stale") == 0
+
+    _run(content_copy, check, prepare_ahead=0)
