@@ -218,9 +218,7 @@ def test_drafts_and_scheduled_items_are_404_publicly_and_shown_in_preview(
     }
     drafted = _get(srv, "/v1/search", PREVIEW_KEY, channel="preview", q=DRAFT_WORD)
     _is_private(drafted)
-    assert {h["slug"]: h["publication_status"] for h in drafted.json()["data"]} == {
-        DRAFT: "draft"
-    }
+    assert {h["slug"]: h["publication_status"] for h in drafted.json()["data"]} == {DRAFT: "draft"}
     # Publicly, nothing of the draft: no hit, no count, and its word is not a correction.
     public = _get(srv, "/v1/search", q=DRAFT_WORD)
     assert public.status_code == 200
