@@ -224,16 +224,15 @@ class Ahead:
         if not job.keys and not job.running and self.previous is job.source:
             self.previous = None  # every answer is prepared anew: none is given stale
 
-    def refreshes(self, prepared: Prepared, key: Key) -> bool:
-        """Whether `key`'s answer in `prepared` is among those being prepared again after a
-        build (it had one in the previous build's set)."""
-        job, previous = self._job, self.previous
+    def refreshing(self, prepared: Prepared) -> bool:
+        """Whether the previous build's answers are being prepared again into `prepared`:
+        meanwhile every answer a request waits for is made in the preparing thread too."""
+        job = self._job
         return (
-            previous is not None
+            self.previous is not None
             and job is not None
             and job.at is None
             and job.target is prepared
-            and key in previous.index
         )
 
     async def prepare_now(self, prepared: Prepared, key: Key) -> Entry | None:

@@ -288,10 +288,10 @@ class Delivery:
     ) -> Entry | None:
         ahead = self.ahead
         ahead.seen(scope)
-        if ahead.refreshes(prepared, key):
+        if ahead.refreshing(prepared):
             # Right after a build, while the previous build's answers are prepared again:
             # made in the preparing thread, so the clients answered from the loop meanwhile
-            # (with the previous build's answers, since this one waits) are not held up.
+            # (with the previous build's answers, where one waits) are not held up.
             ahead.waiting += 1
             try:
                 self.misses += 1
