@@ -127,3 +127,23 @@ def test_sync_cursor_of_another_lineage_is_gone(client: TestClient[Any]) -> None
     response = client.get("/v1/sync", params={"cursor": cursor})
     assert response.status_code == 410
     assert "0000000000000000" in response.json()["detail"]
+
+
+def test_an_article_made_a_draft_again_is_removed_from_offline_copies(content_copy: Path) -> None:
+    """A published article that the content makes a draft again must leave every copy that
+    synced it: the next sync sends its deletion, and its URL answers 404."""
+    article = content_copy / "articles" / "ketamine-for-crps.md"
+    with make_client(content_copy) as client:
+        first = client.get("/v1/sync", params={"limit": 500}).json()
+        assert "ketamine-for-crps" in {c["slug"] for c in first["data"]}
+        cursor = first["meta"]["next_cursor"]
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("---\n", "---\ndraft: true\n", 1), encoding="utf-8")
+    with make_client(content_copy) as client:
+        changes = client.get("/v1/sync", params={"cursor": cursor, "limit": 500}).json()["data"]
+        gone = [c for c in changes if c["slug"] == "ketamine-for-crps"]
+        assert [(c["op"], c.get("item")) for c in gone] == [("delete", None)]
+        assert client.get("/v1/articles/ketamine-for-crps").status_code == 404
+        # A copy syncing from scratch never hears of it at all.
+        fresh = client.get("/v1/sync", params={"limit": 500}).json()["data"]
+        assert "ketamine-for-crps" not in {c["slug"] for c in fresh}
