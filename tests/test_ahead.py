@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 import re
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.events.log import rfc3339
 from tests.support import Server, build_db, build_for, client_settings, copy_content
 from tests.website_corpus import write_article
 
@@ -41,10 +41,6 @@ PATHS = [
     "/v1/sync?channel=kiosk&locale=en&limit=500",
     "/v1/faqs?topic=about-crps",
 ]
-
-
-def _iso(moment: float) -> str:
-    return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _counter(metrics: str, name: str) -> float:
@@ -71,7 +67,7 @@ def scheduled(tmp_path_factory: pytest.TempPathFactory, starts_server: None) -> 
         SCHEDULED,
         body="The harbour clinic stays open until eight on Thursdays.\n",
         title="Harbour clinic evening hours",
-        published_at=_iso(go_live),
+        published_at=rfc3339(go_live),
         tags=["harbour"],
     )
     db = build_db(content, root / "clinic.db")

@@ -51,7 +51,6 @@ from api.http.prepared import (
     Prepared,
     compress_all,
     preparable,
-    tag,
 )
 from api.preview import VIEWPOINT, Viewpoint
 from api.reading import canonical_query
@@ -60,8 +59,8 @@ from api.storage import inline
 Scope = MutableMapping[str, Any]
 #: Asks the framework for a full GET answer: (status, headers, body, route matched).
 Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]]]
-#: Answers prepared side by side, in the preparing thread: two keep it busy while one waits
-#: for a statement that runs apart (api/storage/inline.py).
+#: Answers prepared side by side: while the server's loop takes one made answer in, the
+#: preparing thread makes the next.
 WORKERS = 2
 T = TypeVar("T")
 #: What a prepared request's scope keeps of the first real request's: the server's and the
@@ -88,7 +87,7 @@ class Ahead:
         """`render` asks the framework; `live` is the set being given now; `keeps` says
         whether an answer just made may still be kept in a set (no build went live and no
         transition passed while it was made); `open_reader` opens a connection to the
-        content database for the answers made here to read in the loop's thread
+        content database for the answers made here to read in the preparing thread
         (api/storage/inline.py)."""
         self.render = render
         self.open_reader = open_reader
@@ -108,6 +107,7 @@ class Ahead:
         self.prepared = 0
         self._template: Scope | None = None
         self._state: dict[str, Any] = {}
+        self._host = b"localhost"
         self._job: _Job | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._thread = _Thread()
@@ -125,8 +125,8 @@ class Ahead:
             self._template = {k: scope[k] for k in _SCOPE_KEYS if k in scope}
             # The server's lifespan state, as it gives each request a copy of its own.
             self._state = dict(scope.get("state") or {})
-            self._template["host"] = next(
-                (v for n, v in scope.get("headers") or () if n == b"host"), b"localhost"
+            self._host = next(
+                (v for n, v in scope.get("headers") or () if n == b"host"), self._host
             )
 
     def starts(self, prepared: Prepared) -> None:
@@ -272,12 +272,14 @@ class Ahead:
         entry = None
         try:
             codings: list[str] = []
-            old_tag = None
+            old_body = None
             if old is not None:
                 codings = [c for c in old.variants if c != IDENTITY]
-                old_tag = old.variants[IDENTITY].tag
+                old_body = old.variants[IDENTITY].body
             with self._reader() as reader:
-                made_there = await self._thread.run(self._make(scope, at, reader, old_tag, codings))
+                made_there = await self._thread.run(
+                    self._make(scope, at, reader, old_body, codings)
+                )
             status, headers, body, route, compressed = made_there
             if key in target.index:
                 return target.index[key]  # made for a request meanwhile
@@ -309,14 +311,14 @@ class Ahead:
             if len(self._readers) < WORKERS + 2:
                 self._readers.append(reader)
             else:
-                reader.close_now()
+                reader.close()
 
     async def _make(
         self,
         scope: Scope,
         at: float | None,
         reader: inline.Connection,
-        old_tag: bytes | None,
+        old_body: bytes | None,
         codings: list[str],
     ) -> tuple[int, list[Header], bytes, str | None, dict[str, bytes]]:
         """In the preparing thread: the framework's answer as of `at`, read with `reader`,
@@ -329,7 +331,7 @@ class Ahead:
             if token is not None:
                 VIEWPOINT.reset(token)
         compressed: dict[str, bytes] = {}
-        if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and tag(body) != old_tag:
+        if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and body != old_body:
             compressed = compress_all(body, codings)
         return status, headers, body, route, compressed
 
@@ -338,14 +340,14 @@ class Ahead:
         if template is None:
             return None
         path, pairs, language = key
-        scope = {k: v for k, v in template.items() if k != "host"}
+        scope = dict(template)
         scope.update(
             state=dict(self._state),
             method="GET",
             path=path,
             raw_path=quote(path).encode("ascii"),
             query_string=canonical_query(pairs).encode("ascii"),
-            headers=[(b"host", template["host"]), (b"accept-language", language.encode())],
+            headers=[(b"host", self._host), (b"accept-language", language.encode())],
         )
         return scope
 
@@ -355,7 +357,7 @@ class Ahead:
         self.upcoming = self.previous = self._job = None
         self._thread.stop()
         while self._readers:
-            self._readers.pop().close_now()
+            self._readers.pop().close()
 
 
 class _Thread:

@@ -294,11 +294,11 @@ class Delivery:
             # (with the previous build's answers, where one waits) are not held up.
             ahead.waiting += 1
             try:
-                self.misses += 1
                 made = await ahead.prepare_now(prepared, key)
             finally:
                 ahead.waiting -= 1
             if made is not None:
+                self.misses += 1
                 return made
         waiting = prepared.pending.get(key)
         if waiting is not None:

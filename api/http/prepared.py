@@ -63,7 +63,7 @@ def preparable(status: int, headers: list[Header]) -> bool:
     )
 
 
-def tag(body: bytes) -> bytes:
+def _tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=")
@@ -226,7 +226,7 @@ class Prepared:
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
         headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
-        identity = Variant(body=body, tag=tag(body), headers=headers, cache=cache)
+        identity = Variant(body=body, tag=_tag(body), headers=headers, cache=cache)
         entry = Entry(key, headers=headers, cache=cache, variants={IDENTITY: identity})
         entry.last_modified_at = last_modified_at
         entry.compressible = (
@@ -273,28 +273,15 @@ class Prepared:
         set) for `entry`, so none is compressed on a request's time: where the body is the
         same, the compressed bytes are taken over; else they are `compressed` (made
         elsewhere: `compress`), or made now."""
-        identity = entry.variants[IDENTITY]
-        same = old.variants[IDENTITY].tag == identity.tag
+        same = old.variants[IDENTITY].body == entry.variants[IDENTITY].body
         for coding, variant in old.variants.items():
             if coding in entry.variants:
                 continue
-            if not same:
-                made = compressed.get(coding)
-                if made is None:
-                    self.variant(entry, coding)
-                else:
-                    self._install(entry, coding, made)
-            elif variant.tag == identity.tag:
-                entry.variants[coding] = identity  # compressing did not make it smaller
+            body = variant.body if same else compressed.get(coding)
+            if body is None:
+                self.variant(entry, coding)
             else:
-                headers = [*entry.headers, (b"content-encoding", coding.encode())]
-                entry.variants[coding] = Variant(
-                    body=variant.body, tag=variant.tag, headers=headers, cache=entry.cache
-                )
-                if entry.key in self.index:
-                    entry.size += len(variant.body)
-                    self.size += len(variant.body)
-        self._evict()
+                self._install(entry, coding, body)
 
     def _evict(self) -> None:
         while self.size > self.max_bytes and self.lru:

@@ -113,10 +113,7 @@ class Connection:
         if self._db.in_transaction:
             self._db.execute("COMMIT")
 
-    async def close(self) -> None:
-        self._db.close()
-
-    def close_now(self) -> None:
+    def close(self) -> None:
         self._db.close()
 
 

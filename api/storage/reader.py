@@ -8,7 +8,6 @@ import contextvars
 import dataclasses
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -182,12 +181,12 @@ class Change:
     hide_after: float | None = None
 
 
-async def _inline_begin(db: aiosqlite.Connection) -> tuple[object, Any]:
+async def _inline_begin(db: aiosqlite.Connection) -> tuple[Any, Any]:
     """`BEGIN` and the meta on an inline connection, as `snapshot` reads them with gather."""
     await db.execute("BEGIN")
     try:
         return None, await db.execute_fetchall("SELECT key, value FROM meta")
-    except sqlite3.OperationalError as exc:
+    except aiosqlite.OperationalError as exc:  # sqlite3's own
         return None, exc
 
 
@@ -313,15 +312,18 @@ class Store:
             db = await self._acquire()
         token = None
         try:
-            # BEGIN and the meta queued together: one wait for the connection's thread.
-            begun, rows = await asyncio.gather(
-                db.execute("BEGIN"),
-                db.execute_fetchall("SELECT key, value FROM meta"),
-                return_exceptions=True,
-            ) if reading_inline is None else await _inline_begin(db)  # fmt: skip
+            if reading_inline is None:
+                # BEGIN and the meta queued together: one wait for the connection's thread.
+                begun, rows = await asyncio.gather(
+                    db.execute("BEGIN"),
+                    db.execute_fetchall("SELECT key, value FROM meta"),
+                    return_exceptions=True,
+                )
+            else:
+                begun, rows = await _inline_begin(db)
             if isinstance(begun, BaseException):
                 raise begun
-            if isinstance(rows, aiosqlite.OperationalError | sqlite3.OperationalError):
+            if isinstance(rows, aiosqlite.OperationalError):
                 meta: dict[str, str] = {}  # opened before the first build finished
             elif isinstance(rows, BaseException):
                 raise rows
