@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -43,10 +42,7 @@ from api.registry import content_controllers
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 
-__all__ = ["app", "create_app", "openapi_document"]
-
-#: Seconds a thread holds the interpreter before another waiting for it gets it.
-SWITCH_INTERVAL = 0.0005
+__all__ = ["app", "create_app", "open_store", "openapi_document"]
 
 
 class ContentApp(Litestar):
@@ -77,17 +73,23 @@ class ContentApp(Litestar):
         await super().__call__(scope, receive, send)
 
 
+async def open_store(settings: Settings) -> Store | None:
+    """The content store, or None before the first build (each request looks again)."""
+    try:
+        store = await Store.open(settings.db_path)
+    except DatabaseUnavailable:
+        return None
+    store.review_policy = settings.review_policy
+    return store
+
+
 def create_app(settings: Settings | None = None) -> ContentApp:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.settings = settings
-        try:
-            app.state.store = await Store.open(settings.db_path)
-            app.state.store.review_policy = settings.review_policy
-        except DatabaseUnavailable:
-            app.state.store = None
+        app.state.store = await open_store(settings)
         layers.fast.delivery.open()  # `layers` is made below, before the app starts
         try:
             app.state.events = await EventLog.open(settings.state_path)
@@ -122,11 +124,6 @@ def create_app(settings: Settings | None = None) -> ContentApp:
         # otherwise walk it all, 50 ms at a time with the loop stopped, whenever new answers
         # are prepared in numbers (after a build). A pass over the rest takes a few.
         gc.freeze()
-        # Answers prepared ahead are made in a thread (api/http/ahead.py) that gives the
-        # interpreter up at each database statement; under load it would wait up to the
-        # default 5 ms to get it back each time, and prepare a transition's answers too
-        # slowly to have them by its instant (bench/README.md). 0.5 ms doubles its pace.
-        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             yield
         finally:

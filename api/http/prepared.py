@@ -63,7 +63,7 @@ def preparable(status: int, headers: list[Header]) -> bool:
     )
 
 
-def _tag(body: bytes) -> bytes:
+def entity_tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=")
@@ -226,7 +226,7 @@ class Prepared:
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
         headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
-        identity = Variant(body=body, tag=_tag(body), headers=headers, cache=cache)
+        identity = Variant(body=body, tag=entity_tag(body), headers=headers, cache=cache)
         entry = Entry(key, headers=headers, cache=cache, variants={IDENTITY: identity})
         entry.last_modified_at = last_modified_at
         entry.compressible = (
