@@ -42,7 +42,7 @@ from api.registry import content_controllers
 from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 
-__all__ = ["app", "create_app", "open_store", "openapi_document"]
+__all__ = ["app", "create_app", "openapi_document"]
 
 
 class ContentApp(Litestar):
@@ -73,23 +73,17 @@ class ContentApp(Litestar):
         await super().__call__(scope, receive, send)
 
 
-async def open_store(settings: Settings) -> Store | None:
-    """The content store, or None before the first build (each request looks again)."""
-    try:
-        store = await Store.open(settings.db_path)
-    except DatabaseUnavailable:
-        return None
-    store.review_policy = settings.review_policy
-    return store
-
-
 def create_app(settings: Settings | None = None) -> ContentApp:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.store = await open_store(settings)
+        try:
+            app.state.store = await Store.open(settings.db_path)
+            app.state.store.review_policy = settings.review_policy
+        except DatabaseUnavailable:
+            app.state.store = None
         layers.fast.delivery.open()  # `layers` is made below, before the app starts
         try:
             app.state.events = await EventLog.open(settings.state_path)

@@ -55,6 +55,9 @@ Scope = MutableMapping[str, Any]
 #: Answers asked of the preparing process at once: while the server's loop takes one made
 #: answer in, the process makes the next.
 WORKERS = 2
+#: Answers prepared in one set from which the preparing process is started before any
+#: change needs it (a change needs it anyway, and starts it then).
+START_AT = 32
 #: What a prepared request's scope keeps of the first real request's: the server's
 #: description of itself, never anything a client sent (the preparing process adds its
 #: own app).
@@ -108,9 +111,6 @@ class Ahead:
             self._host = next(
                 (v for n, v in scope.get("headers") or () if n == b"host"), self._host
             )
-            if self.enabled:
-                # Started now, so that it is ready by the first change (it takes a second).
-                self._process.start()
 
     def starts(self, prepared: Prepared) -> None:
         """A set just took over: note when to start preparing the window after it."""
@@ -170,6 +170,10 @@ class Ahead:
             job.keys.append(key)
             if job.running < WORKERS:
                 self._run(job)
+        elif self._process.idle and len(prepared.index) >= START_AT and self.enabled:
+            # Enough to prepare again that it is worth a process: started now, so that it
+            # is ready by the next change (it takes about a second).
+            self._process.start()
 
     def _spawn(self, source: Prepared, target: Prepared, at: float | None) -> None:
         # Least recently used first: popped from the end.
@@ -232,7 +236,10 @@ class Ahead:
             return await asyncio.shield(waiting)
         previous = self.previous
         old = previous.index.get(key) if previous is not None else None
-        return await self._prepare(prepared, key, None, old, ahead=False)
+        try:
+            return await self._prepare(prepared, key, None, old, ahead=False)
+        except BrokenProcessPool:
+            return None  # made in the server's loop instead
 
     def _still(self, job: _Job) -> bool:
         """Whether the job's set is still one to prepare for: the upcoming window's, or
@@ -319,6 +326,11 @@ class _Process:
         self.ready = False
         self._pool: ProcessPoolExecutor | None = None
 
+    @property
+    def idle(self) -> bool:
+        """Not started (or ended)."""
+        return self._pool is None
+
     def start(self) -> ProcessPoolExecutor:
         pool = self._pool
         if pool is None:
@@ -343,16 +355,18 @@ class _Process:
             made = pool.submit(preparer.make, scope, at, old_tag, codings)
             return await asyncio.wrap_future(made)
         except BrokenProcessPool:
-            # It ended (killed, or out of memory): a new one for the next answers.
+            # It ended (killed, or out of memory): a new one is started at once for the
+            # next answers, and this one is made as if there were none.
             if self._pool is pool:
                 self._pool, self.ready = None, False
                 pool.shutdown(wait=False)
+                self.start()
             raise
 
     def stop(self) -> None:
         pool, self._pool, self.ready = self._pool, None, False
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(slots=True)

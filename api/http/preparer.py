@@ -19,14 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import multiprocessing
+import multiprocessing.connection
 import os
-from typing import Any
+import threading
+from typing import Any, cast
+
+import aiosqlite
 
 from api.http.prepared import MIN_COMPRESS_BYTES, Header, compress_all, entity_tag
 from api.preview import VIEWPOINT, Viewpoint
 from api.settings import Settings
 from api.storage import inline
-from api.storage.reader import CACHE_KIB
+from api.storage.reader import CACHE_KIB, Store
 
 #: Added to the server's nice value: under load the server's loop comes first, and the
 #: answers are prepared in the time it leaves (there is some on any machine with two
@@ -45,17 +50,38 @@ _reader: inline.Connection | None = None
 def start(settings: Settings) -> None:
     """In the new process, before anything is asked: the app, as the server has it."""
     global _loop, _app, _reader
+    _end_with_the_server()
     with contextlib.suppress(OSError):  # not allowed here: it works, sharing evenly
         os.nice(NICE)
-    from api.app import create_app, open_store  # the app's module imports this one's parent
+    from api.app import create_app  # the app's module imports this one's parent
 
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
     _app = create_app(settings)
-    _app.state.settings = settings
-    _app.state.store = _loop.run_until_complete(open_store(settings))
     _reader = inline.Connection.open(settings.db_path, CACHE_KIB)
+    # The store reads with that connection alone: an aiosqlite connection's thread would
+    # keep this process from ending when the pool ends it.
+    store = Store(settings.db_path, [cast(aiosqlite.Connection, _reader)])
+    store.review_policy = settings.review_policy
+    _loop.run_until_complete(store.refresh_meta())
+    _app.state.settings = settings
+    _app.state.store = store
     gc.freeze()  # the app lives as long as the process: no full pass walks it
+
+
+def _end_with_the_server() -> None:
+    """End this process when the server's ends, however it ends: the pool stops it when the
+    server shuts down, but a server killed outright cannot say so, and this process holds
+    its end of the pool's queue too (so never reads an end of it)."""
+    server = multiprocessing.parent_process()
+    if server is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([server.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-the-server", daemon=True).start()
 
 
 def ready() -> bool:
