@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
                 await dispatcher.stop()
             if app.state.events is not None:
                 await app.state.events.close()
-            layers.fast.delivery.close()
+            await layers.fast.delivery.close()
             store: Store | None = app.state.get("store")
             if store is not None:
                 await store.close()

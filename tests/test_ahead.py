@@ -282,7 +282,7 @@ def _preparers(pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue  # ended meanwhile
-        if parent == pid and b"spawn_main" in command:
+        if parent == pid and b"api.http.preparer" in command:
             found.append(int(entry.name))
     return found
 

@@ -24,9 +24,9 @@ the server's loop alone.
   own window has ended.
 
 What this costs: a second process, with the app and a connection to the database of its
-own (started with the first answer prepared, about a second of work); for up to `lead`
-seconds two sets in memory (each bounded by CLINIC_CACHE_MAX_BYTES); and the work of
-preparing each answer once more per change. A set
+own (about a second to start, once the server has a few dozen answers prepared, or at the
+first change); for up to `lead` seconds two sets in memory (each bounded by
+CLINIC_CACHE_MAX_BYTES); and the work of preparing each answer once more per change. A set
 is prepared ahead only until it is full: more would push out the answers prepared first,
 which are the ones most asked for.
 """
@@ -36,11 +36,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import multiprocessing
+import pickle
 import sqlite3
+from collections import deque
 from collections.abc import Callable, MutableMapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -55,6 +54,9 @@ Scope = MutableMapping[str, Any]
 #: Answers asked of the preparing process at once: while the server's loop takes one made
 #: answer in, the process makes the next.
 WORKERS = 2
+#: Seconds the preparing process has to end when the server stops (it finishes the answer
+#: it is making), before it is killed.
+STOP_SECONDS = 5.0
 #: Answers prepared in one set from which the preparing process is started before any
 #: change needs it (a change needs it anyway, and starts it then).
 START_AT = 32
@@ -202,7 +204,7 @@ class Ahead:
                 except sqlite3.Error as exc:  # the file went away: the requests will say so
                     log.warning("preparing ahead: cannot read the content database: %s", exc)
                     break
-                except BrokenProcessPool as exc:  # started again for the next change
+                except PreparerGone as exc:  # started again for the next answer
                     log.warning("preparing ahead: the preparing process ended: %s", exc)
                     break
                 except Exception:  # one answer failing must not stop the others
@@ -238,7 +240,7 @@ class Ahead:
         old = previous.index.get(key) if previous is not None else None
         try:
             return await self._prepare(prepared, key, None, old, ahead=False)
-        except BrokenProcessPool:
+        except PreparerGone:
             return None  # made in the server's loop instead
 
     def _still(self, job: _Job) -> bool:
@@ -308,65 +310,121 @@ class Ahead:
         )
         return scope
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         self.upcoming = self.previous = self._job = None
-        self._process.stop()
+        await self._process.stop()
+
+
+class PreparerGone(Exception):
+    """The preparing process ended (killed, or out of memory) before answering."""
 
 
 class _Process:
-    """The preparing process (api/http/preparer.py), started once and kept: one worker of a
-    process pool, spawned (a fork would copy the server's threads and loop mid-step)."""
+    """The preparing process (api/http/preparer.py), started once and kept. Its frames are
+    read by the server's loop itself, as a client's bytes are: no thread of the server's
+    waits on it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         #: Whether it has started and made its app: until then, a request's own answer is
         #: made in the server's loop, as without preparing ahead, rather than wait a second.
         self.ready = False
-        self._pool: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Task[asyncio.subprocess.Process] | None = None
+        #: The answers asked for and not given yet, in the order asked.
+        self._asked: deque[asyncio.Future[preparer.Made]] = deque()
+        self._reading: asyncio.Task[None] | None = None
 
     @property
     def idle(self) -> bool:
         """Not started (or ended)."""
-        return self._pool is None
+        return self._starting is None
 
-    def start(self) -> ProcessPoolExecutor:
-        pool = self._pool
-        if pool is None:
-            pool = self._pool = ProcessPoolExecutor(
-                1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=preparer.start,
-                initargs=(self.settings,),
-            )
-            pool.submit(preparer.ready).add_done_callback(self._started)
-        return pool
+    def start(self) -> asyncio.Task[asyncio.subprocess.Process]:
+        if self._starting is None:
+            self._starting = asyncio.get_running_loop().create_task(self._start())
+        return self._starting
 
-    def _started(self, done: Future[bool]) -> None:
-        # In the pool's own thread: one assignment, read by the server's loop.
-        self.ready = not done.cancelled() and done.exception() is None and done.result()
+    async def _start(self) -> asyncio.subprocess.Process:
+        program, env = preparer.command()
+        process = await asyncio.create_subprocess_exec(
+            *program, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(preparer.frame(self.settings))
+        if await self._read(process.stdout) is not True:
+            await process.wait()
+            raise PreparerGone("the preparing process did not start (its errors are logged)")
+        self.ready = True
+        self._reading = asyncio.get_running_loop().create_task(self._answers(process))
+        return process
+
+    @staticmethod
+    async def _read(stdout: asyncio.StreamReader) -> Any:
+        try:
+            (size,) = preparer.FRAME.unpack(await stdout.readexactly(preparer.FRAME.size))
+            return pickle.loads(await stdout.readexactly(size))
+        except asyncio.IncompleteReadError:
+            return None  # it ended
+
+    async def _answers(self, process: asyncio.subprocess.Process) -> None:
+        """Each frame out of the process, to the request it answers (they come in order)."""
+        assert process.stdout is not None
+        try:
+            while (answer := await self._read(process.stdout)) is not None:
+                asked = self._asked.popleft()
+                if asked.done():
+                    continue  # its asker was cancelled
+                if isinstance(answer, BaseException):
+                    asked.set_exception(answer)
+                else:
+                    asked.set_result(answer)
+        finally:
+            self._ended()
+        await process.wait()
+
+    def _ended(self) -> None:
+        """It ended: what was asked of it fails, and the next answer starts a new one."""
+        self._starting, self._reading, self.ready = None, None, False
+        while self._asked:
+            asked = self._asked.popleft()
+            if not asked.done():
+                asked.set_exception(PreparerGone("the preparing process ended"))
 
     async def make(
         self, scope: dict[str, Any], at: float | None, old_tag: bytes | None, codings: list[str]
     ) -> preparer.Made:
-        pool = self.start()
         try:
-            made = pool.submit(preparer.make, scope, at, old_tag, codings)
-            return await asyncio.wrap_future(made)
-        except BrokenProcessPool:
-            # It ended (killed, or out of memory): a new one is started at once for the
-            # next answers, and this one is made as if there were none.
-            if self._pool is pool:
-                self._pool, self.ready = None, False
-                pool.shutdown(wait=False)
-                self.start()
-            raise
+            process = await asyncio.shield(self.start())
+        except Exception as exc:  # it could not start: tried again for the next answer
+            self._starting = None
+            raise PreparerGone(str(exc)) from exc
+        assert process.stdin is not None
+        asked: asyncio.Future[preparer.Made] = asyncio.get_running_loop().create_future()
+        self._asked.append(asked)
+        process.stdin.write(preparer.frame((scope, at, old_tag, codings)))
+        return await asked
 
-    def stop(self) -> None:
-        pool, self._pool, self.ready = self._pool, None, False
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    async def stop(self) -> None:
+        """Close its input (it ends when it reads that), and wait for it to end."""
+        starting, self._starting, self.ready = self._starting, None, False
+        if starting is None:
+            return
+        try:
+            process = await starting
+        except Exception:  # it never started
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self._reading is not None:
+            await self._reading
 
 
 @dataclass(slots=True)

@@ -451,9 +451,10 @@ class Delivery:
         """Open the database now rather than on the first request (at start-up)."""
         self.watch.current()
 
-    def close(self) -> None:
-        """Let go of the database and the prepared answers (at shutdown)."""
-        self.ahead.close()
+    async def close(self) -> None:
+        """Let go of the database, the prepared answers and the preparing process (at
+        shutdown)."""
+        await self.ahead.close()
         self.watch.close()
         self.prepared = None
 
