@@ -54,6 +54,9 @@ Scope = MutableMapping[str, Any]
 #: Answers asked of the preparing process at once: while the server's loop takes one made
 #: answer in, the process makes the next.
 WORKERS = 2
+#: Bytes of the preparing process's output read ahead of the frame being read: a frame
+#: (an answer and its compressed copies, up to a few megabytes) comes in a few reads.
+READ_LIMIT = 4 * 1024 * 1024
 #: Seconds the preparing process has to end when the server stops (it finishes the answer
 #: it is making), before it is killed.
 STOP_SECONDS = 5.0
@@ -274,12 +277,12 @@ class Ahead:
                 codings = [c for c in old.variants if c != IDENTITY]
                 old_tag = old.variants[IDENTITY].tag
             made_there = await self._process.make(scope, at, old_tag, codings)
-            status, headers, body, route, compressed = made_there
+            status, headers, body, route, compressed, tag = made_there
             if key in target.index:
                 return target.index[key]  # made for a request meanwhile
             if not preparable(status, headers) or not self.keeps(target):
                 return None
-            made = target.make(key, headers, body)
+            made = target.make(key, headers, body, tag)
             made.route = route
             target.store(made)
             if target.index.get(key) is made:
@@ -349,7 +352,11 @@ class _Process:
     async def _start(self) -> asyncio.subprocess.Process:
         program, env = preparer.command()
         process = await asyncio.create_subprocess_exec(
-            *program, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *program,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=READ_LIMIT,
         )
         assert process.stdin is not None
         assert process.stdout is not None

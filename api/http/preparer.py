@@ -40,16 +40,15 @@ from api.settings import Settings
 from api.storage import inline
 from api.storage.reader import CACHE_KIB, Store
 
-#: Added to the server's nice value: under load the server's loop comes first, and the
-#: answers are prepared in the time it leaves (there is some on any machine with two
-#: cores; on one, a build's answers are given stale until CLINIC_PREPARE_AHEAD ends, and
-#: the rest are made for the requests that ask, as without preparing ahead).
-NICE = 10
+#: Where the operating system has no idle scheduling (it is Linux's), added to the
+#: server's nice value instead.
+NICE = 19
 #: A frame's length, before its pickle.
 FRAME = struct.Struct("!Q")
 #: What a made answer comes back as: status, headers, body, the route the framework
-#: matched, and the body compressed in each coding asked for (empty when unchanged).
-Made = tuple[int, list[Header], bytes, str | None, dict[str, bytes]]
+#: matched, the body compressed in each coding asked for (empty when unchanged), and the
+#: body's entity tag (worked out here, not in the server's loop).
+Made = tuple[int, list[Header], bytes, str | None, dict[str, bytes], bytes]
 #: What is asked of it: a scope, as of when (None: now), the previous answer's entity tag
 #: and the codings it had.
 Request = tuple[dict[str, Any], float | None, bytes | None, list[str]]
@@ -102,10 +101,10 @@ class _Maker:
             if token is not None:
                 VIEWPOINT.reset(token)
         compressed: dict[str, bytes] = {}
-        changed = status == 200 and len(body) >= MIN_COMPRESS_BYTES and entity_tag(body) != old_tag
-        if changed and codings:
+        tag = entity_tag(body)
+        if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and tag != old_tag:
             compressed = compress_all(body, codings)
-        return status, headers, body, route, compressed
+        return status, headers, body, route, compressed, tag
 
 
 def _read(source: BinaryIO) -> Any:
@@ -119,10 +118,22 @@ def _read(source: BinaryIO) -> Any:
     return pickle.loads(data)
 
 
+def _yield_to_the_server() -> None:
+    """Run only when a processor would otherwise be idle: under load the server and its
+    clients come first, and the answers are prepared in the time they leave. There is some
+    on a machine with two cores or more; on one that is busy throughout, a build's answers
+    are given stale until CLINIC_PREPARE_AHEAD ends, and the rest are made for the requests
+    that ask, as without preparing ahead."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError):  # not allowed either: it shares evenly
+            os.nice(NICE)
+
+
 def main() -> None:
     """Serve the server that started this process, until it ends."""
-    with contextlib.suppress(OSError):  # not allowed here: it works, sharing evenly
-        os.nice(NICE)
+    _yield_to_the_server()
     source = sys.stdin.buffer
     # The frames go out on a copy of standard output; anything else written there (a stray
     # print, a warning) goes to standard error, with the server's own.
