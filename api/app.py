@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -44,9 +43,6 @@ from api.settings import Settings
 from api.storage.reader import DatabaseUnavailable, Store
 
 __all__ = ["app", "create_app", "openapi_document"]
-
-#: Seconds a thread holds the interpreter before another waiting for it gets it.
-SWITCH_INTERVAL = 0.0005
 
 
 class ContentApp(Litestar):
@@ -122,11 +118,6 @@ def create_app(settings: Settings | None = None) -> ContentApp:
         # otherwise walk it all, 50 ms at a time with the loop stopped, whenever new answers
         # are prepared in numbers (after a build). A pass over the rest takes a few.
         gc.freeze()
-        # Answers prepared ahead are made in a thread (api/http/ahead.py) that gives the
-        # interpreter up at each database statement; under load it would wait up to the
-        # default 5 ms to get it back each time, and prepare a transition's answers too
-        # slowly to have them by its instant (bench/README.md). 0.5 ms doubles its pace.
-        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             yield
         finally:
@@ -136,7 +127,7 @@ def create_app(settings: Settings | None = None) -> ContentApp:
                 await dispatcher.stop()
             if app.state.events is not None:
                 await app.state.events.close()
-            layers.fast.delivery.close()
+            await layers.fast.delivery.close()
             store: Store | None = app.state.get("store")
             if store is not None:
                 await store.close()

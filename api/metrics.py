@@ -21,6 +21,8 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.registry import Collector
 
+from api.events.outbox import ATTEMPT_OUTCOMES, DELIVERY_STATES, EndpointStats
+
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -136,11 +138,60 @@ class PreparedCollector(Collector):
         )
 
 
+class WebhookCollector(Collector):
+    """Webhook deliveries per endpoint, as the state store had them when last scraped: the
+    outbox is shared by every worker and replica, so these are the deployment's figures,
+    not one process's."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, EndpointStats] = {}
+        self.now = 0.0
+
+    def collect(self) -> Iterator[Metric]:
+        endpoints = sorted(self.endpoints.items())
+        deliveries = GaugeMetricFamily(
+            "clinic_webhook_deliveries",
+            "Webhook deliveries by endpoint and state (pending: not delivered yet, retrying"
+            " on the schedule; failed: given up, `python -m api events redeliver` sends again).",
+            labels=["endpoint", "state"],
+        )
+        attempts = CounterMetricFamily(
+            "clinic_webhook_attempts",
+            "Webhook attempts by endpoint and outcome (delivered: 2xx; refused: another"
+            " status; error: no answer in time, or no connection; unfinished: under way, or"
+            " cut short by a restart).",
+            labels=["endpoint", "outcome"],
+        )
+        oldest = GaugeMetricFamily(
+            "clinic_webhook_oldest_pending_seconds",
+            "Age of the oldest webhook delivery not yet made, by endpoint (0: none pending).",
+            labels=["endpoint"],
+        )
+        disabled = GaugeMetricFamily(
+            "clinic_webhook_endpoint_disabled",
+            "1 when the endpoint answered 410 Gone and gets nothing until enabled again.",
+            labels=["endpoint"],
+        )
+        for name, each in endpoints:
+            for state in DELIVERY_STATES:
+                deliveries.add_metric([name, state], each.deliveries.get(state, 0))
+            for outcome in ATTEMPT_OUTCOMES:
+                attempts.add_metric([name, outcome], each.attempts.get(outcome, 0))
+            pending_since = each.oldest_pending
+            oldest.add_metric(
+                [name], max(0.0, self.now - pending_since) if pending_since is not None else 0.0
+            )
+            disabled.add_metric([name], 1.0 if each.disabled else 0.0)
+        yield from (deliveries, attempts, oldest, disabled)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = RequestStats()
         self.registry.register(self.requests)
+        self.webhooks = WebhookCollector()
+        self.registry.register(self.webhooks)
         self.content_revision = Gauge(
             "clinic_content_revision",
             "Content revision being served (0 before the first build).",
@@ -167,6 +218,10 @@ class Metrics:
         self.content_revision.set(float(meta.get("content_revision", 0)))
         self.build_seconds.set(float(meta.get("build_seconds", 0)))
         self.built_at.set(float(meta.get("built_at", 0)))
+
+    def observe_webhooks(self, endpoints: dict[str, EndpointStats], now: float) -> None:
+        self.webhooks.endpoints = endpoints
+        self.webhooks.now = now
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -480,7 +480,8 @@ class Settings:
         help=(
             "seconds before a transition at which the next window's answers start being"
             " prepared; also the longest a busy server gives the previous build's prepared"
-            " answers after a build while it prepares the new ones; `0`: neither"
+            " answers after a build while it prepares the new ones (in a child process of the"
+            " server's); `0`: neither, and no such process"
         ),
         blank_is_default=True,
     )

@@ -359,9 +359,30 @@ def first_after_build(
 
 
 def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
-    return int(match.group(1)) / 1024 if match else float("nan")
+    """Resident memory of the server and of the processes it started (the one answers are
+    prepared ahead in, api/http/preparer.py, and multiprocessing's resource tracker)."""
+    total = 0
+    for each in (pid, *_children(pid)):
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(match.group(1)) if match else 0
+    return total / 1024 if total else float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def print_report(report: dict[str, object], rows: list[Row], args: argparse.Namespace) -> None:
@@ -406,6 +427,7 @@ def print_report(report: dict[str, object], rows: list[Row], args: argparse.Name
         f" p50 {sweep['p50_ms']:.2f} ms, p99 {sweep['p99_ms']:.2f} ms"
     )
     print(
-        f"- resident memory of the server: {report['rss_idle_mb']:.0f} MB at start,"
+        "- resident memory of the server and the processes it started:"
+        f" {report['rss_idle_mb']:.0f} MB at start,"
         f" {report['rss_mb']:.0f} MB after the runs and the sweep"
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,7 +223,7 @@ def test_after_a_build_a_busy_server_gives_the_previous_answers_until_it_has_the
         metrics = (await client.get("/metrics")).text
         assert _counter(metrics, "clinic_prepared_misses") == misses
         assert _counter(metrics, "clinic_prepared_stale") == stale
-        # What the background made (in its own thread, reading there) is what an app that
+        # What the background made (in its own process, reading there) is what an app that
         # prepares nothing ahead makes for a request: the same bytes and validators.
         fresh = create_app(dataclasses.replace(config, prepare_ahead=0))
         async with fresh.lifespan():
@@ -267,3 +269,100 @@ def test_with_preparing_ahead_off_every_answer_after_a_build_is_new(content_copy
         assert _counter(metrics, "clinic_prepared_stale") == 0
 
     _run(content_copy, check, prepare_ahead=0)
+
+
+def _preparers(pid: int) -> list[int]:
+    """The preparing processes the server `pid` started (api/http/preparer.py)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        if parent == pid and b"api.http.preparer" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition: Any, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.server
+def test_the_preparing_process_is_started_again_if_it_dies_and_ends_with_the_server(
+    tmp_path: Path,
+) -> None:
+    content = copy_content(tmp_path)
+    _edit(content, 1)
+    db = build_db(content, tmp_path / "clinic.db")
+    server = Server(db, content).start()
+    try:
+        assert server.process is not None
+        pid = server.process.pid
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+
+            def prepared_ahead() -> float:
+                return _counter(http.get("/metrics").text, "clinic_prepared_ahead")
+
+            def change(edition: int) -> None:
+                for path in [PATH, *OTHERS]:
+                    assert http.get(path).status_code == 200, path
+                _edit(content, edition)
+                build_db(content, db)
+                assert _edition(http.get(PATH)) == edition  # one client alone: at once
+
+            change(2)
+            assert _wait_for(lambda: prepared_ahead() >= len(OTHERS)), "nothing prepared ahead"
+            [first] = _preparers(pid)
+            os.kill(first, signal.SIGKILL)
+            assert _wait_for(lambda: not _alive(first))
+            # The server answers as before, and the next change is prepared in a new process.
+            before = prepared_ahead()
+            change(3)
+            assert _wait_for(lambda: prepared_ahead() >= before + len(OTHERS)), server.log()
+            [second] = _preparers(pid)
+            assert second != first
+            for path in [PATH, *OTHERS]:
+                assert http.get(path).status_code == 200, path
+            assert _edition(http.get(PATH)) == 3
+    finally:
+        server.stop()
+    # A server stopped as usual stops it, and says nothing of leaked resources.
+    assert _wait_for(lambda: not _alive(second), 10)
+    assert "leaked" not in server.log()
+    assert "Traceback" not in server.log()
+
+    # One killed outright cannot stop it: it notices, and ends.
+    again = Server(db, content).start()
+    try:
+        process = again.process
+        assert process is not None
+        with httpx.Client(base_url=again.url, timeout=10) as http:
+            for path in [PATH, *OTHERS]:
+                http.get(path)
+            _edit(content, 4)
+            build_db(content, db)
+            http.get(PATH)
+        assert _wait_for(lambda: len(_preparers(process.pid)) == 1)
+        [orphan] = _preparers(process.pid)
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        again.stop()
+    assert _wait_for(lambda: not _alive(orphan), 10)

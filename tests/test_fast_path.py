@@ -170,6 +170,6 @@ def test_an_answer_that_says_no_store_is_never_prepared(settings: Settings) -> N
             assert b"etag" in shared
 
     asyncio.run(run())
-    delivery.close()
+    asyncio.run(delivery.close())
     assert calls.count("/v1/preview") == 3
     assert calls.count("/v1/shared") == 1  # prepared once, then given from prepared bytes

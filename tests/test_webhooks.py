@@ -25,7 +25,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook
 
 from api.events import webhooks
@@ -106,6 +108,21 @@ def start_server(env: dict[str, str]) -> Server:
     return Server(Path(env["CLINIC_DB_PATH"]), Path(env["CLINIC_CONTENT_DIR"]), **env).start()
 
 
+def webhook_metrics(server: Server) -> dict[tuple[str, str], float]:
+    """The server's webhook figures for the endpoint `receiver`, read with Prometheus's own
+    parser: (sample name, its state or outcome label) -> value."""
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    found = {}
+    for family in text_string_to_metric_families(text):
+        if not family.name.startswith("clinic_webhook_"):
+            continue
+        for sample in family.samples:
+            if sample.labels["endpoint"] == "receiver":
+                label = sample.labels.get("state") or sample.labels.get("outcome") or ""
+                found[(sample.name, label)] = sample.value
+    return found
+
+
 def test_outbox_survives_failures_sigkill_and_restart(
     setup: tuple[Receiver, dict[str, str], Path],
 ) -> None:
@@ -140,6 +157,14 @@ def test_outbox_survives_failures_sigkill_and_restart(
         time.sleep(1.5)
         refused = query(state, "SELECT count(*) FROM attempts WHERE error LIKE 'ConnectError%'")
         assert refused[0][0] > 0
+        # What an operator's alert sees meanwhile: deliveries owed, and for how long.
+        down = webhook_metrics(server)
+        assert down[("clinic_webhook_deliveries", "pending")] == len(everything)
+        assert down[("clinic_webhook_deliveries", "delivered")] == 0
+        assert down[("clinic_webhook_attempts_total", "error")] >= refused[0][0]
+        assert down[("clinic_webhook_attempts_total", "refused")] > 0  # the 500s
+        assert down[("clinic_webhook_oldest_pending_seconds", "")] >= time.time() - killed_at
+        assert down[("clinic_webhook_endpoint_disabled", "")] == 0
 
         receiver.status, receiver.delay = 200, 0.0
         receiver.start()
@@ -153,6 +178,11 @@ def test_outbox_survives_failures_sigkill_and_restart(
             "the outbox to empty",
         )
         done = time.time()
+        up = webhook_metrics(server)
+        assert up[("clinic_webhook_deliveries", "pending")] == 0
+        assert up[("clinic_webhook_deliveries", "delivered")] == len(everything)
+        assert up[("clinic_webhook_attempts_total", "delivered")] == len(everything)
+        assert up[("clinic_webhook_oldest_pending_seconds", "")] == 0
     finally:
         server.stop()
 
@@ -227,6 +257,7 @@ def test_gone_disables_and_the_cli_lists_enables_and_redelivers(
         time.sleep(1.0)
         assert len(receiver.snapshot()) == 1  # disabled: the second event is not sent
         assert query(state, "SELECT disabled_reason FROM endpoints") == [("answered 410 Gone",)]
+        assert webhook_metrics(server)[("clinic_webhook_endpoint_disabled", "")] == 1
 
         listed = cli(env, "events", "list", "--json")
         assert listed.returncode == 0, listed.stderr
@@ -239,6 +270,7 @@ def test_gone_disables_and_the_cli_lists_enables_and_redelivers(
         assert cli(env, "events", "enable", "receiver").returncode == 0
         # The event owed since the 410 goes out once enabled; the failed one on request.
         wait_for(lambda: len(receiver.delivered_ids()) == 1, 20, "the owed event")
+        assert webhook_metrics(server)[("clinic_webhook_endpoint_disabled", "")] == 0
         again = cli(env, "events", "redeliver", str(failed[0]["id"]))
         assert again.returncode == 0, again.stderr
         wait_for(lambda: len(receiver.delivered_ids()) == 2, 20, "the redelivered event")

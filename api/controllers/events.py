@@ -26,7 +26,7 @@ from api.cursors import BadCursor
 from api.cursors import decode as decode_parts
 from api.cursors import encode as encode_parts
 from api.errors import Gone, bad_param
-from api.events import log
+from api.events import log, outbox
 from api.storage.reader import DatabaseUnavailable
 from schemas.resources import EventPage
 
@@ -82,6 +82,11 @@ class EventLog:
     async def page(self, after: int, limit: int) -> log.LogPage:
         async with self._lock:  # one read transaction at a time on this connection
             return await log.read_page(self.db, after, limit)
+
+    async def webhook_stats(self) -> dict[str, outbox.EndpointStats]:
+        """Each endpoint's deliveries and attempts, for /metrics."""
+        async with self._lock:
+            return await outbox.stats(self.db)
 
     async def close(self) -> None:
         await self.db.close()

@@ -6,14 +6,21 @@ All three answer whatever the `Host`, for probes and scrapes by address, and /he
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
+
 from litestar import get
 from litestar.datastructures import State
 
+from api.controllers.events import EventLog
 from api.controllers.responses import BAD_REQUEST, UNAVAILABLE
 from api.controllers.store import provide_store
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.storage.reader import DatabaseUnavailable
 from schemas.resources import Health
+
+log = logging.getLogger("api.metrics")
 
 
 @get("/health", operation_id="getHealth", summary="Liveness", tags=["operations"],
@@ -36,11 +43,19 @@ async def ready(state: State) -> Health:
 
 @get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST)
 async def metrics(state: State) -> bytes:
-    """Prometheus metrics: requests and latency by route and status, content revision."""
+    """Prometheus metrics: requests and latency by route and status, content revision,
+    prepared answers, webhook deliveries."""
     registry: Metrics = state.metrics
     try:
         store = await provide_store(state)
         registry.observe_content({**await store.refresh_meta(), **await store.build_stats()})
     except DatabaseUnavailable:
         registry.observe_content({})
+    events: EventLog | None = state.get("events")
+    try:
+        webhooks = await events.webhook_stats() if events is not None else {}
+    except sqlite3.Error as exc:  # the rest of the figures still answer
+        log.warning("metrics: cannot read the state store: %s", exc)
+        webhooks = {}
+    registry.observe_webhooks(webhooks, time.time())
     return registry.render()

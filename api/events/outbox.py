@@ -14,7 +14,7 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -242,6 +242,51 @@ async def release(db: aiosqlite.Connection, owner: str) -> None:
         "UPDATE deliveries SET lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
         (owner,),
     )
+
+
+# For /metrics -----------------------------------------------------------------------
+
+
+DELIVERY_STATES = ("pending", "delivered", "failed")
+ATTEMPT_OUTCOMES = ("delivered", "refused", "error", "unfinished")
+
+
+@dataclass(slots=True)
+class EndpointStats:
+    """What /metrics says of one endpoint's deliveries (api/metrics.py)."""
+
+    #: Deliveries by state: pending, delivered, failed.
+    deliveries: dict[str, int] = field(default_factory=dict)
+    #: Attempts by outcome: delivered (2xx), refused (another status), error (no answer:
+    #: refused connection, timeout), unfinished (under way, or cut short by a crash).
+    attempts: dict[str, int] = field(default_factory=dict)
+    #: When the oldest delivery still pending was made (POSIX seconds), if any is.
+    oldest_pending: float | None = None
+    disabled: bool = False
+
+
+async def stats(db: aiosqlite.Connection) -> dict[str, EndpointStats]:
+    """Per endpoint, as the state store has it now."""
+    found: dict[str, EndpointStats] = {}
+    for name, disabled in await db.execute_fetchall(
+        "SELECT name, disabled_at IS NOT NULL FROM endpoints"
+    ):
+        found[name] = EndpointStats(disabled=bool(disabled))
+    for endpoint, state, count, oldest in await db.execute_fetchall(
+        "SELECT endpoint, state, count(*), min(created_at) FROM deliveries GROUP BY 1, 2"
+    ):
+        each = found.setdefault(endpoint, EndpointStats())
+        each.deliveries[state] = count
+        if state == "pending":
+            each.oldest_pending = oldest
+    for endpoint, outcome, count in await db.execute_fetchall(
+        "SELECT d.endpoint, CASE WHEN a.status BETWEEN 200 AND 299 THEN 'delivered'"
+        " WHEN a.status IS NOT NULL THEN 'refused' WHEN a.error IS NOT NULL THEN 'error'"
+        " ELSE 'unfinished' END, count(*)"
+        " FROM attempts a JOIN deliveries d ON d.id = a.delivery_id GROUP BY 1, 2"
+    ):
+        found.setdefault(endpoint, EndpointStats()).attempts[outcome] = count
+    return found
 
 
 # For the command line ------------------------------------------------------------------

@@ -4,10 +4,10 @@ Right after a build or a transition nothing is prepared, and under load every cl
 for an answer not prepared yet at once: each waits for the ones ahead of it (hundreds of
 milliseconds, bench/README.md). Both kinds of change are met ahead instead, by preparing
 again, in the background, the answers clients asked for before the change, most recently
-used first. They are made in a thread with a loop of its own (`_Thread`), reading the
-database there (api/storage/inline.py), so that the server's loop goes on answering from
-prepared bytes meanwhile; only the made answer is handed to it, and the sets of prepared
-answers are changed in the server's loop alone.
+used first. They are made in a process of their own (api/http/preparer.py), so that the
+server's loop goes on answering from prepared bytes meanwhile, with the interpreter to
+itself; only the made answer comes back, and the sets of prepared answers are changed in
+the server's loop alone.
 
 - **A transition** is known as soon as content is built (api/timeline.py). From `lead`
   seconds before its instant, the current window's answers are prepared again *as of the
@@ -17,14 +17,16 @@ answers are changed in the server's loop alone.
 - **A build** is in the database the moment it commits, so its answers cannot be made
   before. Its set starts at once and the previous build's answers are prepared again into
   it. Meanwhile a request whose new answer is not ready has it made at once (in the
-  preparing thread) when no other request waits for one, so a single client sees the
+  preparing process) when no other request waits for one, so a single client sees the
   build immediately; while one waits, the others get the previous build's prepared answer,
   body and validators together, for at most `lead` seconds, as `stale-while-revalidate`
   already lets a cache do. Never past an instant: a previous answer is not given once its
   own window has ended.
 
-What this costs: for up to `lead` seconds two sets are in memory (each bounded by
-CLINIC_CACHE_MAX_BYTES), and the work of preparing each answer once more per change. A set
+What this costs: a second process, with the app and a connection to the database of its
+own (about a second to start, once the server has a few dozen answers prepared, or at the
+first change); for up to `lead` seconds two sets in memory (each bounded by
+CLINIC_CACHE_MAX_BYTES); and the work of preparing each answer once more per change. A set
 is prepared ahead only until it is full: more would push out the answers prepared first,
 which are the ones most asked for.
 """
@@ -34,40 +36,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import pickle
 import sqlite3
-import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
+from api.http import preparer
 from api.http.negotiation import IDENTITY
-from api.http.prepared import (
-    MIN_COMPRESS_BYTES,
-    Entry,
-    Header,
-    Key,
-    Prepared,
-    compress_all,
-    preparable,
-)
-from api.preview import VIEWPOINT, Viewpoint
+from api.http.prepared import Entry, Key, Prepared, preparable
 from api.reading import canonical_query
-from api.storage import inline
+from api.settings import Settings
 
 Scope = MutableMapping[str, Any]
-#: Asks the framework for a full GET answer: (status, headers, body, route matched).
-Render = Callable[[Scope], Awaitable[tuple[int, list[Header], bytes, str | None]]]
-#: Answers prepared side by side: while the server's loop takes one made answer in, the
-#: preparing thread makes the next.
+#: Answers asked of the preparing process at once: while the server's loop takes one made
+#: answer in, the process makes the next.
 WORKERS = 2
-T = TypeVar("T")
-#: What a prepared request's scope keeps of the first real request's: the server's and the
-#: framework's description of themselves, never anything a client sent.
-_SCOPE_KEYS = (
-    "type", "asgi", "http_version", "server", "scheme", "root_path", "app", "litestar_app",
-)  # fmt: skip
+#: Bytes of the preparing process's output read ahead of the frame being read: a frame
+#: (an answer and its compressed copies, up to a few megabytes) comes in a few reads.
+READ_LIMIT = 4 * 1024 * 1024
+#: Seconds the preparing process has to end when the server stops (it finishes the answer
+#: it is making), before it is killed.
+STOP_SECONDS = 5.0
+#: Answers prepared in one set from which the preparing process is started before any
+#: change needs it (a change needs it anyway, and starts it then).
+START_AT = 32
+#: What a prepared request's scope keeps of the first real request's: the server's
+#: description of itself, never anything a client sent (the preparing process adds its
+#: own app).
+_SCOPE_KEYS = ("type", "asgi", "http_version", "server", "scheme", "root_path")
 
 log = logging.getLogger("api.prepared")
 
@@ -77,24 +76,18 @@ class Ahead:
 
     def __init__(
         self,
-        render: Render,
-        lead: float,
+        settings: Settings,
         *,
         live: Callable[[], Prepared | None],
         keeps: Callable[[Prepared], bool],
-        open_reader: Callable[[], inline.Connection],
     ) -> None:
-        """`render` asks the framework; `live` is the set being given now; `keeps` says
-        whether an answer just made may still be kept in a set (no build went live and no
-        transition passed while it was made); `open_reader` opens a connection to the
-        content database for the answers made here to read in the preparing thread
-        (api/storage/inline.py)."""
-        self.render = render
-        self.open_reader = open_reader
+        """`settings` are the server's, for the preparing process's app; `live` is the set
+        being given now; `keeps` says whether an answer just made may still be kept in a
+        set (no build went live and no transition passed while it was made)."""
         self.live = live
         self.keeps = keeps
         #: CLINIC_PREPARE_AHEAD: seconds; 0 turns preparing ahead off.
-        self.lead = lead
+        self.lead = settings.prepare_ahead
         #: The next window's answers, being prepared before its instant.
         self.upcoming: Prepared | None = None
         #: The previous build's answers, given under load while the new ones are prepared,
@@ -106,13 +99,10 @@ class Ahead:
         #: Answers prepared in the background, for /metrics.
         self.prepared = 0
         self._template: Scope | None = None
-        self._state: dict[str, Any] = {}
         self._host = b"localhost"
         self._job: _Job | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._thread = _Thread()
-        #: Connections the answers made in the preparing thread read with, kept between.
-        self._readers: list[inline.Connection] = []
+        self._process = _Process(settings)
 
     @property
     def enabled(self) -> bool:
@@ -123,8 +113,6 @@ class Ahead:
         made here."""
         if self._template is None:
             self._template = {k: scope[k] for k in _SCOPE_KEYS if k in scope}
-            # The server's lifespan state, as it gives each request a copy of its own.
-            self._state = dict(scope.get("state") or {})
             self._host = next(
                 (v for n, v in scope.get("headers") or () if n == b"host"), self._host
             )
@@ -187,6 +175,10 @@ class Ahead:
             job.keys.append(key)
             if job.running < WORKERS:
                 self._run(job)
+        elif self._process.idle and len(prepared.index) >= START_AT and self.enabled:
+            # Enough to prepare again that it is worth a process: started now, so that it
+            # is ready by the next change (it takes about a second).
+            self._process.start()
 
     def _spawn(self, source: Prepared, target: Prepared, at: float | None) -> None:
         # Least recently used first: popped from the end.
@@ -215,6 +207,9 @@ class Ahead:
                 except sqlite3.Error as exc:  # the file went away: the requests will say so
                     log.warning("preparing ahead: cannot read the content database: %s", exc)
                     break
+                except PreparerGone as exc:  # started again for the next answer
+                    log.warning("preparing ahead: the preparing process ended: %s", exc)
+                    break
                 except Exception:  # one answer failing must not stop the others
                     log.exception("preparing %s ahead failed", key[0])
                 if job.target.evicted:
@@ -226,17 +221,19 @@ class Ahead:
 
     def refreshing(self, prepared: Prepared) -> bool:
         """Whether the previous build's answers are being prepared again into `prepared`:
-        meanwhile every answer a request waits for is made in the preparing thread too."""
+        meanwhile every answer a request waits for is made in the preparing process too,
+        once it is ready."""
         job = self._job
         return (
-            self.previous is not None
+            self._process.ready
+            and self.previous is not None
             and job is not None
             and job.at is None
             and job.target is prepared
         )
 
     async def prepare_now(self, prepared: Prepared, key: Key) -> Entry | None:
-        """A request's own answer to `key`, made now in the preparing thread rather than in
+        """A request's own answer to `key`, made now in the preparing process rather than in
         the server's loop (which other clients are being answered from), as the background
         would have: None if it is not one to keep (the request is then answered as usual)."""
         waiting = prepared.pending.get(key)
@@ -244,7 +241,10 @@ class Ahead:
             return await asyncio.shield(waiting)
         previous = self.previous
         old = previous.index.get(key) if previous is not None else None
-        return await self._prepare(prepared, key, None, old, ahead=False)
+        try:
+            return await self._prepare(prepared, key, None, old, ahead=False)
+        except PreparerGone:
+            return None  # made in the server's loop instead
 
     def _still(self, job: _Job) -> bool:
         """Whether the job's set is still one to prepare for: the upcoming window's, or
@@ -272,20 +272,17 @@ class Ahead:
         entry = None
         try:
             codings: list[str] = []
-            old_body = None
+            old_tag = None
             if old is not None:
                 codings = [c for c in old.variants if c != IDENTITY]
-                old_body = old.variants[IDENTITY].body
-            with self._reader() as reader:
-                made_there = await self._thread.run(
-                    self._make(scope, at, reader, old_body, codings)
-                )
-            status, headers, body, route, compressed = made_there
+                old_tag = old.variants[IDENTITY].tag
+            made_there = await self._process.make(scope, at, old_tag, codings)
+            status, headers, body, route, compressed, tag = made_there
             if key in target.index:
                 return target.index[key]  # made for a request meanwhile
             if not preparable(status, headers) or not self.keeps(target):
                 return None
-            made = target.make(key, headers, body)
+            made = target.make(key, headers, body, tag)
             made.route = route
             target.store(made)
             if target.index.get(key) is made:
@@ -300,49 +297,14 @@ class Ahead:
             target.pending.pop(key, None)
             future.set_result(entry)
 
-    @contextmanager
-    def _reader(self) -> Iterator[inline.Connection]:
-        """A connection for one answer made in the preparing thread: one of those kept, or
-        a new one."""
-        reader = self._readers.pop() if self._readers else self.open_reader()
-        try:
-            yield reader
-        finally:
-            if len(self._readers) < WORKERS + 2:
-                self._readers.append(reader)
-            else:
-                reader.close()
-
-    async def _make(
-        self,
-        scope: Scope,
-        at: float | None,
-        reader: inline.Connection,
-        old_body: bytes | None,
-        codings: list[str],
-    ) -> tuple[int, list[Header], bytes, str | None, dict[str, bytes]]:
-        """In the preparing thread: the framework's answer as of `at`, read with `reader`,
-        and its body compressed in the codings the previous answer had, if it changed."""
-        token = VIEWPOINT.set(Viewpoint(at=at)) if at is not None else None
-        try:
-            with inline.reading(reader):
-                status, headers, body, route = await self.render(scope)
-        finally:
-            if token is not None:
-                VIEWPOINT.reset(token)
-        compressed: dict[str, bytes] = {}
-        if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and body != old_body:
-            compressed = compress_all(body, codings)
-        return status, headers, body, route, compressed
-
-    def _scope(self, key: Key) -> Scope | None:
+    def _scope(self, key: Key) -> dict[str, Any] | None:
+        """The request for `key`, as the preparing process is sent it."""
         template = self._template
         if template is None:
             return None
         path, pairs, language = key
         scope = dict(template)
         scope.update(
-            state=dict(self._state),
             method="GET",
             path=path,
             raw_path=quote(path).encode("ascii"),
@@ -351,46 +313,125 @@ class Ahead:
         )
         return scope
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         self.upcoming = self.previous = self._job = None
-        self._thread.stop()
-        while self._readers:
-            self._readers.pop().close()
+        await self._process.stop()
 
 
-class _Thread:
-    """A thread with an event loop of its own, in which answers are made in the background.
+class PreparerGone(Exception):
+    """The preparing process ended (killed, or out of memory) before answering."""
 
-    Made in the server's loop, a large answer (a page of sync: a hundred milliseconds of
-    Python) would hold up every request meanwhile. Made here, it shares the interpreter with
-    the server's loop as threads do (the loop gets its turn every few milliseconds), and
-    only the answer, made, is handed over: the prepared sets are changed in the server's
-    loop alone. The framework's handlers keep nothing of a loop between requests, and the
-    answers made here read with a connection of their own (api/storage/inline.py)."""
 
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+class _Process:
+    """The preparing process (api/http/preparer.py), started once and kept. Its frames are
+    read by the server's loop itself, as a client's bytes are: no thread of the server's
+    waits on it."""
 
-    async def run(self, work: Coroutine[Any, Any, T]) -> T:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(
-                target=self._loop.run_forever, name="prepare-ahead", daemon=True
-            )
-            self._thread.start()
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        #: Whether it has started and made its app: until then, a request's own answer is
+        #: made in the server's loop, as without preparing ahead, rather than wait a second.
+        self.ready = False
+        self._starting: asyncio.Task[asyncio.subprocess.Process] | None = None
+        #: The answers asked for and not given yet, in the order asked.
+        self._asked: deque[asyncio.Future[preparer.Made]] = deque()
+        self._reading: asyncio.Task[None] | None = None
 
-    def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        self._loop = self._thread = None
-        if loop is not None and thread is not None:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            if not thread.is_alive():
-                loop.close()
+    @property
+    def idle(self) -> bool:
+        """Not started (or ended)."""
+        return self._starting is None
+
+    def start(self) -> asyncio.Task[asyncio.subprocess.Process]:
+        if self._starting is None:
+            self._starting = asyncio.get_running_loop().create_task(self._start())
+        return self._starting
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        program, env = preparer.command()
+        process = await asyncio.create_subprocess_exec(
+            *program,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=READ_LIMIT,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(preparer.frame(self.settings))
+        if await self._read(process.stdout) is not True:
+            await process.wait()
+            raise PreparerGone("the preparing process did not start (its errors are logged)")
+        self.ready = True
+        self._reading = asyncio.get_running_loop().create_task(self._answers(process))
+        return process
+
+    @staticmethod
+    async def _read(stdout: asyncio.StreamReader) -> Any:
+        try:
+            (size,) = preparer.FRAME.unpack(await stdout.readexactly(preparer.FRAME.size))
+            return pickle.loads(await stdout.readexactly(size))
+        except asyncio.IncompleteReadError:
+            return None  # it ended
+
+    async def _answers(self, process: asyncio.subprocess.Process) -> None:
+        """Each frame out of the process, to the request it answers (they come in order)."""
+        assert process.stdout is not None
+        try:
+            while (answer := await self._read(process.stdout)) is not None:
+                asked = self._asked.popleft()
+                if asked.done():
+                    continue  # its asker was cancelled
+                if isinstance(answer, BaseException):
+                    asked.set_exception(answer)
+                else:
+                    asked.set_result(answer)
+        finally:
+            self._ended()
+        await process.wait()
+
+    def _ended(self) -> None:
+        """It ended: what was asked of it fails, and the next answer starts a new one."""
+        self._starting, self._reading, self.ready = None, None, False
+        while self._asked:
+            asked = self._asked.popleft()
+            if not asked.done():
+                asked.set_exception(PreparerGone("the preparing process ended"))
+
+    async def make(
+        self, scope: dict[str, Any], at: float | None, old_tag: bytes | None, codings: list[str]
+    ) -> preparer.Made:
+        try:
+            process = await asyncio.shield(self.start())
+        except Exception as exc:  # it could not start: tried again for the next answer
+            self._starting = None
+            raise PreparerGone(str(exc)) from exc
+        assert process.stdin is not None
+        asked: asyncio.Future[preparer.Made] = asyncio.get_running_loop().create_future()
+        self._asked.append(asked)
+        process.stdin.write(preparer.frame((scope, at, old_tag, codings)))
+        return await asked
+
+    async def stop(self) -> None:
+        """Close its input (it ends when it reads that), and wait for it to end."""
+        starting, self._starting, self.ready = self._starting, None, False
+        if starting is None:
+            return
+        try:
+            process = await starting
+        except Exception:  # it never started
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self._reading is not None:
+            await self._reading
 
 
 @dataclass(slots=True)

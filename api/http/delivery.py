@@ -43,8 +43,6 @@ from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
-from api.storage import inline
-from api.storage.reader import CACHE_KIB
 from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
@@ -116,13 +114,7 @@ class Delivery:
             f" stale-if-error={settings.cache_stale_if_error}"
         ).encode("latin-1")
         self.prepared: Prepared | None = None
-        self.ahead = Ahead(
-            self._render,
-            settings.prepare_ahead,
-            live=lambda: self.prepared,
-            keeps=self._keeps,
-            open_reader=lambda: inline.Connection.open(settings.db_path, CACHE_KIB),
-        )
+        self.ahead = Ahead(settings, live=lambda: self.prepared, keeps=self._keeps)
         self.precondition_failed: list[Header] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(PRECONDITION_FAILED)).encode()),
@@ -290,7 +282,7 @@ class Delivery:
         ahead.seen(scope)
         if ahead.refreshing(prepared):
             # Right after a build, while the previous build's answers are prepared again:
-            # made in the preparing thread, so the clients answered from the loop meanwhile
+            # made in the preparing process, so the clients answered from the loop meanwhile
             # (with the previous build's answers, where one waits) are not held up.
             ahead.waiting += 1
             try:
@@ -335,8 +327,8 @@ class Delivery:
                 prepared.pending.pop(key, None)
                 future.set_result(entry)
 
-    async def _render(self, scope: Scope) -> tuple[int, list[Header], bytes, str | None]:
-        """`_call_app` for a request made here, not by a client (api/http/ahead.py)."""
+    async def render(self, scope: Scope) -> tuple[int, list[Header], bytes, str | None]:
+        """`_call_app` for a request made here, not by a client (api/http/preparer.py)."""
         return await self._call_app(scope, _no_body)
 
     async def _call_app(
@@ -459,9 +451,10 @@ class Delivery:
         """Open the database now rather than on the first request (at start-up)."""
         self.watch.current()
 
-    def close(self) -> None:
-        """Let go of the database and the prepared answers (at shutdown)."""
-        self.ahead.close()
+    async def close(self) -> None:
+        """Let go of the database, the prepared answers and the preparing process (at
+        shutdown)."""
+        await self.ahead.close()
         self.watch.close()
         self.prepared = None
 

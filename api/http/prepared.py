@@ -63,7 +63,7 @@ def preparable(status: int, headers: list[Header]) -> bool:
     )
 
 
-def _tag(body: bytes) -> bytes:
+def entity_tag(body: bytes) -> bytes:
     # Derived from the bytes alone, so every replica built from the same content agrees.
     digest = hashlib.sha256(body).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=")
@@ -206,7 +206,11 @@ class Prepared:
             self.lru.move_to_end(entry.key)
         return entry
 
-    def make(self, key: Key, status_headers: list[Header], body: bytes) -> Entry:
+    def make(
+        self, key: Key, status_headers: list[Header], body: bytes, tag: bytes | None = None
+    ) -> Entry:
+        """The entry for the framework's answer; `tag` is the body's `entity_tag`, if it was
+        worked out elsewhere (api/http/preparer.py)."""
         kept = []
         vary = [self.vary]
         last_modified, last_modified_at = self.last_modified, self.last_modified_at
@@ -226,7 +230,8 @@ class Prepared:
         encoded = any(n == b"content-encoding" for n, _ in kept)
         cache = [(b"cache-control", self.cache_control), (b"vary", _merge_vary(vary))]
         headers = [*kept, *cache, (b"last-modified", last_modified), *self.static_headers]
-        identity = Variant(body=body, tag=_tag(body), headers=headers, cache=cache)
+        tag = entity_tag(body) if tag is None else tag
+        identity = Variant(body=body, tag=tag, headers=headers, cache=cache)
         entry = Entry(key, headers=headers, cache=cache, variants={IDENTITY: identity})
         entry.last_modified_at = last_modified_at
         entry.compressible = (

@@ -1,19 +1,18 @@
 """Reading the content database where a statement is asked, for answers made in the
-background (api/http/ahead.py), in a thread of their own.
+background, in a process of their own (api/http/preparer.py).
 
 The store reads through aiosqlite (api/storage/reader.py): each statement runs in a
-connection's thread and its answer comes back through the event loop. A request waiting
-for one is not what costs: other requests are served meanwhile. But an answer made in the
-background while the server is busy would wait a whole turn of the loop, many answers
-long, for each of its statements, and be made at a few dozen a second, far too few to
-prepare a new window's answers before its instant.
+connection's thread and its answer comes back through the event loop. In the server that
+is what lets other requests be served meanwhile. The preparing process makes one answer
+at a time and has nothing to serve meanwhile: there the round trip through a thread and
+back, for each statement, is only a cost.
 
-The answers made in the background are made in a thread with a loop of its own, and read
-here, each statement to its end where it is asked: the whole answer is made in one go,
-without waiting for any turn. The interface is the part of aiosqlite's the store uses
-(`await db.execute(...)`, `async with db.execute(...) as cur`, `async for row in cur`,
-`execute_fetchall`, `commit`), so the store's code reads the same either way; the errors
-are sqlite3's, which aiosqlite's are too.
+So the answers made there read here instead, each statement to its end where it is
+asked: the whole answer is made in one go, without waiting for any turn. The interface is
+the part of aiosqlite's the store uses (`await db.execute(...)`, `async with
+db.execute(...) as cur`, `async for row in cur`, `execute_fetchall`, `commit`), so the
+store's code reads the same either way; the errors are sqlite3's, which aiosqlite's are
+too.
 """
 
 from __future__ import annotations
