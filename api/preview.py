@@ -84,6 +84,10 @@ class Viewpoint:
     channel."""
 
     at: float | None = None
+    #: `at` is not the request's but the instant its answer is prepared ahead for
+    #: (api/http/preparer.py): the answer must be the one a request then gets, so nothing
+    #: in it may name the instant.
+    ahead: bool = False
     preview: bool = False
     link: Link | None = None
     #: The request may make signed links (POST /v1/preview-links).
@@ -97,6 +101,12 @@ VIEWPOINT: ContextVar[Viewpoint | None] = ContextVar("clinic_viewpoint", default
 def current() -> Viewpoint | None:
     """The viewpoint of the request being answered; None for every public request."""
     return VIEWPOINT.get()
+
+
+def asked_at() -> float | None:
+    """The instant the request asked for with `at=`, if it did."""
+    seen = VIEWPOINT.get()
+    return seen.at if seen is not None and not seen.ahead else None
 
 
 class LinkError(ValueError):

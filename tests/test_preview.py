@@ -343,6 +343,29 @@ def test_at_shows_a_channel_as_it_will_be(servers: Servers) -> None:
     _is_problem(_get(srv, "/v1/sync", PREVIEW_KEY, channel="preview"), 400, "channel")
 
 
+def test_a_search_cursor_pages_only_the_instant_it_was_issued_for(servers: Servers) -> None:
+    srv = servers.preview_only
+    monday, month_ago = servers.monday, _iso(dt.datetime.now(dt.UTC) - dt.timedelta(days=29))
+    first = _get(srv, "/v1/search", PREVIEW_KEY, at=monday, q="pain", limit="1")
+    cursor = first.json()["meta"]["next_cursor"]
+    assert cursor, first.json()["meta"]
+    following = _get(srv, "/v1/search", PREVIEW_KEY, at=monday, q="pain", limit="1", cursor=cursor)
+    assert following.status_code == 200
+    assert following.json()["data"] != first.json()["data"]
+    # The hits at another instant, or now, are another list: its offsets are not this one's.
+    for elsewhere in ({"at": month_ago}, {}):
+        paged = _get(
+            srv, "/v1/search", PREVIEW_KEY, q="pain", limit="1", cursor=cursor, **elsewhere
+        )
+        _is_problem(paged, 400, "another query")
+    public = _get(srv, "/v1/search", q="pain", limit="1").json()["meta"]["next_cursor"]
+    _is_problem(
+        _get(srv, "/v1/search", PREVIEW_KEY, at=monday, q="pain", limit="1", cursor=public),
+        400,
+        "another query",
+    )
+
+
 def test_preview_answers_are_private_and_never_prepared_for_the_public(
     servers: Servers,
 ) -> None:

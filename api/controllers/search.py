@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
+from api import preview
 from api.controllers.kiosk import is_kiosk
 from api.controllers.locales import Negotiated, negotiate
 from api.controllers.modified import header as last_modified
@@ -153,9 +154,13 @@ async def run_search(
         terms = fts.analyse(q, vocabulary)
     except fts.BadQuery:
         terms = []  # no word to search for (only punctuation or symbols): nothing is found
+    # And the instant asked for: the hits at another `at=` are another list, which an
+    # offset into this one would page wrongly.
+    asked = preview.asked_at()
     key = fingerprint(
-        [t.fts() for t in terms], types, topic, links, negotiated.locale, channel or DEFAULT_CHANNEL
-    )
+        [t.fts() for t in terms], types, topic, links, negotiated.locale,
+        channel or DEFAULT_CHANNEL, *([] if asked is None else [asked]),
+    )  # fmt: skip
     offset = decode_cursor(cursor, key) if cursor else 0
     hits = (
         fts.Hits([], 0)

@@ -98,7 +98,7 @@ class _Maker:
         self, scope: dict[str, Any], at: float | None, old_tag: bytes | None, codings: list[str]
     ) -> Made:
         scope.update(app=self.app, litestar_app=self.app, state={})
-        token = VIEWPOINT.set(Viewpoint(at=at)) if at is not None else None
+        token = VIEWPOINT.set(Viewpoint(at=at, ahead=True)) if at is not None else None
         try:
             with inline.reading(self.reader):
                 status, headers, body, route = await self.render(scope)
