@@ -38,7 +38,7 @@ from api.http.prepared import MIN_COMPRESS_BYTES, Header, compress_all, entity_t
 from api.preview import VIEWPOINT, Viewpoint
 from api.settings import Settings
 from api.storage import inline
-from api.storage.reader import CACHE_KIB, Store
+from api.storage.reader import Store
 
 #: Added to the server's nice value: under load the server's loop comes first, and the
 #: answers are prepared in the time it leaves (there is some on any machine with two
@@ -48,6 +48,9 @@ from api.storage.reader import CACHE_KIB, Store
 #: three times slower, and the requests waiting for one waited that much longer, with no
 #: gain in the 99th percentile of the others (bench/README.md).
 NICE = 10
+#: KiB of SQLite's page cache for the one connection here (the server's have CACHE_KIB
+#: each): it makes one answer at a time, and the operating system caches the file anyway.
+CHILD_CACHE_KIB = 4 * 1024
 #: A frame's length, before its pickle.
 FRAME = struct.Struct("!Q")
 #: What a made answer comes back as: status, headers, body, the route the framework
@@ -83,7 +86,7 @@ class _Maker:
         self.app = create_app(settings)
         assert self.app.fast_path is not None
         self.render = self.app.fast_path.delivery.render
-        self.reader = inline.Connection.open(settings.db_path, CACHE_KIB)
+        self.reader = inline.Connection.open(settings.db_path, CHILD_CACHE_KIB)
         # The store reads with that connection alone: nothing here waits on another.
         store = Store(settings.db_path, [cast(aiosqlite.Connection, self.reader)])
         store.review_policy = settings.review_policy
