@@ -7,6 +7,7 @@ scrape each) to see them all.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Protocol
@@ -145,9 +146,9 @@ class WebhookCollector(Collector):
 
     def __init__(self) -> None:
         self.endpoints: dict[str, EndpointStats] = {}
-        self.now = 0.0
 
     def collect(self) -> Iterator[Metric]:
+        now = time.time()
         endpoints = sorted(self.endpoints.items())
         deliveries = GaugeMetricFamily(
             "clinic_webhook_deliveries",
@@ -179,7 +180,7 @@ class WebhookCollector(Collector):
                 attempts.add_metric([name, outcome], each.attempts.get(outcome, 0))
             pending_since = each.oldest_pending
             oldest.add_metric(
-                [name], max(0.0, self.now - pending_since) if pending_since is not None else 0.0
+                [name], max(0.0, now - pending_since) if pending_since is not None else 0.0
             )
             disabled.add_metric([name], 1.0 if each.disabled else 0.0)
         yield from (deliveries, attempts, oldest, disabled)
@@ -219,9 +220,8 @@ class Metrics:
         self.build_seconds.set(float(meta.get("build_seconds", 0)))
         self.built_at.set(float(meta.get("built_at", 0)))
 
-    def observe_webhooks(self, endpoints: dict[str, EndpointStats], now: float) -> None:
+    def observe_webhooks(self, endpoints: dict[str, EndpointStats]) -> None:
         self.webhooks.endpoints = endpoints
-        self.webhooks.now = now
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 
 from litestar import get
 from litestar.datastructures import State
@@ -57,5 +56,5 @@ async def metrics(state: State) -> bytes:
     except sqlite3.Error as exc:  # the rest of the figures still answer
         log.warning("metrics: cannot read the state store: %s", exc)
         webhooks = {}
-    registry.observe_webhooks(webhooks, time.time())
+    registry.observe_webhooks(webhooks)
     return registry.render()
