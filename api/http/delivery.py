@@ -43,7 +43,7 @@ from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
-from api.storage.reads import recording
+from api.storage.reads import Reads, recording
 from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
@@ -52,7 +52,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 #: What the framework answered: status, headers, body, the route it matched, and what the
 #: answer read of the content.
-Made = tuple[int, list[Header], bytes, str | None, frozenset[str]]
+Made = tuple[int, list[Header], bytes, str | None, Reads]
 #: Any ASGI app; typed loosely because frameworks declare their own narrower scope types.
 ASGIApp = Callable[..., Awaitable[None]]
 
@@ -378,7 +378,7 @@ class Delivery:
 
         with recording() as reads:
             await self.app(child, receive_request, collect)
-        return status, headers, b"".join(chunks), child.get("path_template"), frozenset(reads)
+        return status, headers, b"".join(chunks), child.get("path_template"), tuple(reads)
 
     async def _send_passed(
         self,

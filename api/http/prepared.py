@@ -22,6 +22,7 @@ import brotli
 
 from api.http.negotiation import IDENTITY, header_locale, http_date_seconds
 from api.http.revision import Revision
+from api.storage.reads import Reads
 from api.timeline import Window, last_before
 
 Header = tuple[bytes, bytes]
@@ -118,9 +119,9 @@ class Entry:
         self.last_modified_at = 0
         self.size = ENTRY_OVERHEAD
         #: The framework's own headers, for the same answer in a later build (`carry`).
-        self.made_with: list[Header] = []
+        self.made_with: tuple[Header, ...] = ()
         #: What the answer read (api/storage/reads.py); None when not known.
-        self.reads: frozenset[str] | None = None
+        self.reads: Reads | None = None
 
 
 class Prepared:
@@ -220,7 +221,7 @@ class Prepared:
         status_headers: list[Header],
         body: bytes,
         tag: bytes | None = None,
-        reads: frozenset[str] | None = None,
+        reads: Reads | None = None,
     ) -> Entry:
         """The entry for the framework's answer; `tag` is the body's `entity_tag`, if it was
         worked out elsewhere (api/http/preparer.py), and `reads` what the answer read."""
@@ -252,7 +253,7 @@ class Prepared:
         )
         entry.size += len(body) + sum(len(n) + len(v) for n, v in headers)
         entry.size += len(key[0]) + sum(len(n) + len(v) for n, v in key[1])  # a long query
-        entry.made_with = status_headers
+        entry.made_with = tuple(status_headers)
         entry.reads = reads
         return entry
 

@@ -39,6 +39,7 @@ from api.preview import VIEWPOINT, Viewpoint
 from api.settings import Settings
 from api.storage import inline
 from api.storage.reader import Store
+from api.storage.reads import Reads
 
 #: Added to the server's nice value: under load the server's loop comes first, and the
 #: answers are prepared in the time it leaves (there is some on any machine with two
@@ -57,7 +58,7 @@ FRAME = struct.Struct("!Q")
 #: matched, the body compressed in each coding asked for (empty when unchanged), the
 #: body's entity tag (worked out here, not in the server's loop), and what the answer read
 #: of the content (api/storage/reads.py).
-Made = tuple[int, list[Header], bytes, str | None, dict[str, bytes], bytes, frozenset[str]]
+Made = tuple[int, list[Header], bytes, str | None, dict[str, bytes], bytes, Reads]
 #: What is asked of it: a scope, as of when (None: now), the previous answer's entity tag
 #: and the codings it had.
 Request = tuple[dict[str, Any], float | None, bytes | None, list[str]]

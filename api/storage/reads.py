@@ -29,6 +29,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+#: What one answer read: a tuple, not a set, as it is kept with each prepared answer (a
+#: tuple of strings costs less memory, and the collector stops walking it).
+Reads = tuple[str, ...]
 #: Any read the tokens below do not describe.
 EVERYTHING = "*"
 
@@ -82,7 +85,7 @@ def changed_by(items: Iterable[tuple[str, str]], meta_keys: Iterable[str]) -> fr
     return frozenset(tokens)
 
 
-def unchanged(reads: frozenset[str] | None, changed: frozenset[str]) -> bool:
+def unchanged(reads: Reads | None, changed: frozenset[str]) -> bool:
     """Whether an answer that read `reads` (None: not known) is the same after a build
     that changed `changed`."""
-    return reads is not None and EVERYTHING not in reads and reads.isdisjoint(changed)
+    return reads is not None and EVERYTHING not in reads and changed.isdisjoint(reads)
