@@ -200,7 +200,9 @@ class Ahead:
         if old is None or not unchanged(old.reads, carry[2]):
             return None
         self.carried += 1
-        return prepared.carry(old)
+        entry = prepared.carry(old)
+        self.also(prepared, key)
+        return entry
 
     def also(self, prepared: Prepared, key: Key) -> None:
         """`key` was just prepared in `prepared`: while the window after it is being
