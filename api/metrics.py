@@ -94,6 +94,11 @@ class PreparedStats(Protocol):
         """Answers prepared in the background, before a client asked (api/http/ahead.py)."""
         ...
 
+    @property
+    def carried(self) -> int:
+        """Answers of the previous build that a build did not change, kept as they were."""
+        ...
+
     def prepared_size(self) -> tuple[int, int]:
         """(answers kept, bytes they take) in the live revision."""
         ...
@@ -122,6 +127,12 @@ class PreparedCollector(Collector):
             "Answers prepared before any client asked: for the next transition window before"
             " its instant, and for a new build (CLINIC_PREPARE_AHEAD).",
             value=self.stats.prepared_ahead,
+        )
+        yield CounterMetricFamily(
+            "clinic_prepared_carried",
+            "Prepared answers a build did not change (it changed nothing they read), kept"
+            " for it as they were instead of being made again.",
+            value=self.stats.carried,
         )
         yield CounterMetricFamily(
             "clinic_prepared_stale",

@@ -88,6 +88,8 @@ class Segment:
     #: build), and answers given from the previous build's while a build's were prepared.
     ahead: int = 0
     stale: int = 0
+    #: Answers of the previous build that the build did not change, kept as they were.
+    carried: int = 0
 
 
 @dataclass
@@ -294,6 +296,7 @@ def counted(segment: Segment, before: dict[str, float], after: dict[str, float])
     segment.prepared_bytes = int(after["bytes"])
     segment.ahead = int(after.get("ahead_total", 0) - before.get("ahead_total", 0))
     segment.stale = int(after.get("stale_total", 0) - before.get("stale_total", 0))
+    segment.carried = int(after.get("carried_total", 0) - before.get("carried_total", 0))
     return segment
 
 
@@ -580,8 +583,9 @@ def print_result(r: Result) -> None:
           f" (build {r.build_s:.1f}"
           f" s, rebuild under load {r.rebuild_s:.1f} s)\n")  # fmt: skip
     print("| stretch of load | requests | req/s | p50 ms | p99 ms | max ms | errors | load from"
-          " | prepared for a request | prepared ahead | previous build's |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " | prepared for a request | prepared ahead | kept as they were"
+          " | previous build's |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = (
         ("(steady state, before)", r.steady),
         ("(during the build, to its commit)", r.during_build),
@@ -593,7 +597,7 @@ def print_result(r: Result) -> None:
         print(
             f"| {name} | {s.requests:,} | {s.requests / s.seconds:,.0f} | {s.p50_ms:.2f} |"
             f" {s.p99_ms:.2f} | {s.max_ms:.1f} | {s.errors} | {offset} | {s.misses:,} |"
-            f" {s.ahead:,} | {s.stale:,} |"
+            f" {s.ahead:,} | {s.carried:,} | {s.stale:,} |"
         )
     print(
         f"\n- prepared responses after the steady state: {r.steady.prepared_bytes / 2**20:.1f} MiB"

@@ -45,10 +45,20 @@ PATHS = [
 ]
 
 
+#: The headers an answer prepared ahead, or kept from the previous build, must have as a
+#: server that prepares nothing ahead makes them.
+HEADERS = ("etag", "last-modified", "content-language", "vary", "x-content-revision")
+
+
 def _counter(metrics: str, name: str) -> float:
     found = re.search(rf"^{name}(?:_total)? ([0-9.e+]+)$", metrics, re.MULTILINE)
     assert found is not None, f"{name} is not in /metrics"
     return float(found.group(1))
+
+
+def _renewed(metrics: str) -> float:
+    """Answers a build's set has without a request: prepared again, or kept as they were."""
+    return _counter(metrics, "clinic_prepared_ahead") + _counter(metrics, "clinic_prepared_carried")
 
 
 class Scheduled:
@@ -129,7 +139,7 @@ def test_the_next_window_is_prepared_before_its_instant_and_given_from_it(
                 made = http.get(path)
                 assert made.status_code == 200, path
                 assert made.content == prepared.content, path
-                for name in ("etag", "last-modified", "content-language", "vary"):
+                for name in HEADERS:
                     assert made.headers.get(name) == prepared.headers.get(name), (path, name)
     finally:
         fresh.stop()
@@ -209,9 +219,7 @@ def test_after_a_build_a_busy_server_gives_the_previous_answers_until_it_has_the
         metrics = (await client.get("/metrics")).text
         misses = _counter(metrics, "clinic_prepared_misses")
         for _ in range(200):
-            if _counter((await client.get("/metrics")).text, "clinic_prepared_ahead") >= len(
-                OTHERS
-            ):
+            if _renewed((await client.get("/metrics")).text) >= len(OTHERS):
                 break
             await asyncio.sleep(0.02)
         prepared = {}
@@ -223,6 +231,10 @@ def test_after_a_build_a_busy_server_gives_the_previous_answers_until_it_has_the
         metrics = (await client.get("/metrics")).text
         assert _counter(metrics, "clinic_prepared_misses") == misses
         assert _counter(metrics, "clinic_prepared_stale") == stale
+        # The edit is to one FAQ: the treatments' list did not read it, and was kept as it
+        # was; the FAQ's own answer was made again.
+        assert _counter(metrics, "clinic_prepared_carried") >= 1
+        assert _counter(metrics, "clinic_prepared_ahead") >= 1
         # What the background made (in its own process, reading there) is what an app that
         # prepares nothing ahead makes for a request: the same bytes and validators.
         fresh = create_app(dataclasses.replace(config, prepare_ahead=0))
@@ -234,7 +246,7 @@ def test_after_a_build_a_busy_server_gives_the_previous_answers_until_it_has_the
                 for path, answer in prepared.items():
                     made = await other.get(path)
                     assert made.content == answer.content, path
-                    for name in ("etag", "last-modified", "content-language", "vary"):
+                    for name in HEADERS:
                         assert made.headers.get(name) == answer.headers.get(name), (path, name)
 
     _run(content_copy, check)
@@ -318,7 +330,7 @@ def test_the_preparing_process_is_started_again_if_it_dies_and_ends_with_the_ser
         with httpx.Client(base_url=server.url, timeout=10) as http:
 
             def prepared_ahead() -> float:
-                return _counter(http.get("/metrics").text, "clinic_prepared_ahead")
+                return _renewed(http.get("/metrics").text)
 
             def change(edition: int) -> None:
                 for path in [PATH, *OTHERS]:
@@ -366,3 +378,126 @@ def test_the_preparing_process_is_started_again_if_it_dies_and_ends_with_the_ser
     finally:
         again.stop()
     assert _wait_for(lambda: not _alive(orphan), 10)
+
+
+#: Answers of every kind, some reading the symptom edited below (its own, the condition
+#: that lists it, lists, search, sync, the sitemap) and some not.
+KEPT_OR_MADE = [
+    "/v1/symptoms/swelling",
+    "/v1/symptoms/burning-pain",
+    "/v1/symptoms",
+    "/v1/conditions/crps",
+    "/v1/conditions/crps?include=symptoms,treatments",
+    "/v1/articles",
+    "/v1/articles/ketamine-for-crps",
+    "/v1/articles/ketamine-for-crps?include=conditions,treatments",
+    "/v1/articles/ketamine-for-crps?channel=kiosk",
+    "/v1/treatments",
+    "/v1/faqs?topic=about-crps",
+    "/v1/faqs/what-is-crps",
+    "/v1/faq-topics",
+    "/v1/search?q=swelling",
+    "/v1/search?q=ketamine",
+    "/v1/sitemap",
+    "/v1/sync?limit=500",
+    "/v1/feeds/articles.json",
+    "/v1/site",
+]
+
+
+@dataclasses.dataclass
+class _Rebuilt:
+    #: Answers kept from the previous build (clinic_prepared_carried).
+    kept: float
+    #: Paths whose body changed.
+    changed: set[str]
+    revision: str
+
+
+@pytest.mark.server
+def test_answers_a_build_did_not_change_are_kept_and_are_what_a_fresh_server_makes(
+    tmp_path: Path,
+) -> None:
+    content = copy_content(tmp_path)
+    db = build_db(content, tmp_path / "clinic.db")
+    server = Server(db, content).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+
+            def ask() -> dict[tuple[str, str], httpx.Response]:
+                asked = {}
+                for path in KEPT_OR_MADE:
+                    for language in ("en", "es"):
+                        answer = http.get(path, headers={"Accept-Language": language})
+                        assert answer.status_code == 200, (path, language)
+                        asked[path, language] = answer
+                return asked
+
+            def compare(asked: dict[tuple[str, str], httpx.Response]) -> None:
+                # A server that prepares nothing ahead, on the same database: the same bytes
+                # and validators, whether the answer was made again or kept.
+                fresh = Server(db, content, CLINIC_PREPARE_AHEAD="0").start()
+                try:
+                    with httpx.Client(base_url=fresh.url, timeout=10) as other:
+                        for (path, language), answer in asked.items():
+                            made = other.get(path, headers={"Accept-Language": language})
+                            assert made.content == answer.content, (path, language)
+                            for name in HEADERS:
+                                assert made.headers.get(name) == answer.headers.get(name), (
+                                    path, language, name,
+                                )  # fmt: skip
+                finally:
+                    fresh.stop()
+
+            def rebuild(edit: Any) -> _Rebuilt:
+                before = ask()
+                counted = http.get("/metrics").text
+                edit()
+                build_db(content, db)
+                http.get("/v1/symptoms")  # the server notices the build
+                assert _wait_for(
+                    lambda: (
+                        _renewed(http.get("/metrics").text) - _renewed(counted) >= len(before) - 1
+                    )
+                ), server.log()
+                after = ask()
+                metrics = http.get("/metrics").text
+                kept = _counter(metrics, "clinic_prepared_carried") - _counter(
+                    counted, "clinic_prepared_carried"
+                )
+                changed = {k for k, a in after.items() if a.content != before[k].content}
+                revisions = {a.headers.get("x-content-revision") for a in after.values()} - {None}
+                assert len(revisions) == 1  # kept answers name the new build's revision
+                compare(after)
+                return _Rebuilt(kept, {path for path, _ in changed}, revisions.pop())
+
+            symptom = content / "symptoms" / "swelling.md"
+
+            def edit_symptom() -> None:
+                text = symptom.read_text(encoding="utf-8")
+                symptom.write_text(
+                    text.replace('title: "Swelling"', 'title: "Swelling of the limb"'), "utf-8"
+                )
+
+            revision = http.get("/v1/site").headers["x-content-revision"]
+            first = rebuild(edit_symptom)
+            assert first.revision != revision
+            changed = first.changed
+            for path in ("/v1/symptoms/swelling", "/v1/symptoms", "/v1/conditions/crps",
+                         "/v1/search?q=swelling", "/v1/sync?limit=500"):  # fmt: skip
+                assert path in changed, (path, changed)
+            for path in ("/v1/articles/ketamine-for-crps", "/v1/treatments", "/v1/faq-topics"):
+                assert path not in changed, path
+            assert first.kept >= 8, first
+
+            site = content / "site.yaml"
+
+            def edit_site() -> None:
+                text = site.read_text(encoding="utf-8")
+                site.write_text(text.replace("+1 555-010-0142", "+1 555-010-0199"), "utf-8")
+
+            # The site settings are the build's meta: every answer that shows them changes.
+            second = rebuild(edit_site)
+            assert "/v1/site" in second.changed, second
+    finally:
+        server.stop()

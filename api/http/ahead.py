@@ -16,6 +16,9 @@ the server's loop alone.
   same comparison of the clock that ends the current window swaps it in, whole.
 - **A build** is in the database the moment it commits, so its answers cannot be made
   before. Its set starts at once and the previous build's answers are prepared again into
+  it; those that read nothing the build changed (api/storage/reads.py) are kept as they
+  were instead (`carry`: a few tens of microseconds each, in the server's loop), so an edit
+  to one article has the preparing process make again only the answers that could show
   it. Meanwhile a request whose new answer is not ready has it made at once (in the
   preparing process) when no other request waits for one, so a single client sees the
   build immediately; while one waits, the others get the previous build's prepared answer,
@@ -38,6 +41,8 @@ import logging
 import math
 import pickle
 import sqlite3
+import sys
+import time
 from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
@@ -49,6 +54,7 @@ from api.http.negotiation import IDENTITY
 from api.http.prepared import Entry, Key, Prepared, preparable
 from api.reading import canonical_query
 from api.settings import Settings
+from api.storage.reads import unchanged
 
 Scope = MutableMapping[str, Any]
 #: Answers asked of the preparing process at once: while the server's loop takes one made
@@ -57,6 +63,9 @@ WORKERS = 2
 #: Bytes of the preparing process's output read ahead of the frame being read: a frame
 #: (an answer and its compressed copies, up to a few megabytes) comes in a few reads.
 READ_LIMIT = 4 * 1024 * 1024
+#: Answers carried over from the previous build (`Ahead.carry`) between two turns given
+#: to the clients: each takes a few tens of microseconds of the server's loop.
+CARRY_BATCH = 32
 #: Seconds the preparing process has to end when the server stops (it finishes the answer
 #: it is making), before it is killed.
 STOP_SECONDS = 5.0
@@ -98,6 +107,11 @@ class Ahead:
         self.waiting = 0
         #: Answers prepared in the background, for /metrics.
         self.prepared = 0
+        #: Answers carried over unchanged from the previous build, for /metrics.
+        self.carried = 0
+        #: (the previous build's set, the new build's, what the build changed): the answers
+        #: of the first whose reads the build did not touch are the second's as they are.
+        self._carry: tuple[Prepared, Prepared, frozenset[str]] | None = None
         self._template: Scope | None = None
         self._host = b"localhost"
         self._job: _Job | None = None
@@ -128,16 +142,21 @@ class Ahead:
         load meanwhile."""
         self.upcoming = None
         self.previous = None
+        self._carry = None
         if not self.enabled or old is None or not old.index:
             return
         if now < old.until:  # never given past its own window's end
             self.previous = old
             self.previous_until = now + self.lead
+            changes = new.revision.changes
+            if changes is not None and changes[0] == old.revision.fingerprint:
+                self._carry = (old, new, changes[1])
         self._spawn(old, new, None)
 
     def after_transition(self, new: Prepared) -> Prepared:
         """The instant passed: the set prepared for the new window, if it is the one."""
         self.previous = None  # nothing of the window that ended is given after it
+        self._carry = None
         upcoming, self.upcoming = self.upcoming, None
         if (
             upcoming is not None
@@ -166,6 +185,24 @@ class Ahead:
             return None  # not busy: the new answer is made for this request at once
         entry = previous.index.get(key)
         return (previous, entry) if entry is not None else None
+
+    def carry(self, prepared: Prepared, key: Key, now: float) -> Entry | None:
+        """The previous build's answer to `key`, kept in `prepared` (the new build's set)
+        as it is, if the build changed nothing it read; else None. Never past the end of
+        the previous answer's own window (at `now`)."""
+        carry = self._carry
+        if carry is None or carry[1] is not prepared or key in prepared.index:
+            return None
+        if now >= carry[0].until:
+            self._carry = None
+            return None
+        old = carry[0].index.get(key)
+        if old is None or not unchanged(old.reads, carry[2]):
+            return None
+        self.carried += 1
+        entry = prepared.carry(old)
+        self.also(prepared, key)
+        return entry
 
     def also(self, prepared: Prepared, key: Key) -> None:
         """`key` was just prepared in `prepared`: while the window after it is being
@@ -197,10 +234,16 @@ class Ahead:
         task.add_done_callback(self._tasks.discard)
 
     async def _work(self, job: _Job) -> None:
+        carried = 0
         try:
             while job.keys and self._still(job):
                 key = job.keys.pop()
                 if key in job.target.index or key in job.target.pending:
+                    continue
+                if job.at is None and self.carry(job.target, key, time.time()) is not None:
+                    carried += 1
+                    if carried % CARRY_BATCH == 0:
+                        await asyncio.sleep(0)  # the clients' turn
                     continue
                 try:
                     await self._prepare(job.target, key, job.at, job.source.index.get(key))
@@ -216,8 +259,11 @@ class Ahead:
                     break  # more would push out the answers most asked for, prepared first
         finally:
             job.running -= 1
+            if not job.running and self._carry is not None and self._carry[1] is job.target:
+                self._carry = None  # what is left is made anew: the previous set may go
         if not job.keys and not job.running and self.previous is job.source:
             self.previous = None  # every answer is prepared anew: none is given stale
+            self._carry = None
 
     def refreshing(self, prepared: Prepared) -> bool:
         """Whether the previous build's answers are being prepared again into `prepared`:
@@ -277,12 +323,14 @@ class Ahead:
                 codings = [c for c in old.variants if c != IDENTITY]
                 old_tag = old.variants[IDENTITY].tag
             made_there = await self._process.make(scope, at, old_tag, codings)
-            status, headers, body, route, compressed, tag = made_there
+            status, headers, body, route, compressed, tag, reads = made_there
             if key in target.index:
                 return target.index[key]  # made for a request meanwhile
             if not preparable(status, headers) or not self.keeps(target):
                 return None
-            made = target.make(key, headers, body, tag)
+            # One string per read in the server, however many answers read it.
+            reads = tuple(map(sys.intern, reads))
+            made = target.make(key, headers, body, tag, reads)
             made.route = route
             target.store(made)
             if target.index.get(key) is made:
@@ -316,7 +364,7 @@ class Ahead:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        self.upcoming = self.previous = self._job = None
+        self.upcoming = self.previous = self._job = self._carry = None
         await self._process.stop()
 
 

@@ -43,12 +43,16 @@ from api.http.prepared import Entry, Header, Key, Prepared, preparable
 from api.http.revision import Revision, RevisionWatch
 from api.reading import PLAIN, RequestReader, RequestView, view_of
 from api.settings import Settings
+from api.storage.reads import Reads, recording
 from api.timeline import Window, window_at
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+#: What the framework answered: status, headers, body, the route it matched, and what the
+#: answer read of the content.
+Made = tuple[int, list[Header], bytes, str | None, Reads]
 #: Any ASGI app; typed loosely because frameworks declare their own narrower scope types.
 ASGIApp = Callable[..., Awaitable[None]]
 
@@ -186,6 +190,9 @@ class Delivery:
         key: Key = (path, request.query_key, language)
         entry = prepared.get(key)
         if entry is None and self.ahead.previous is not None:
+            entry = self.ahead.carry(prepared, key, now)
+            if entry is not None:
+                return prepared, key, entry
             stale = self.ahead.stale(key, now)
             if stale is not None:
                 self.stale_hits += 1
@@ -308,13 +315,13 @@ class Delivery:
         try:
             self.misses += 1
             try:
-                status, headers, body, route = await self._call_app(scope, receive)
+                status, headers, body, route, reads = await self._call_app(scope, receive)
             finally:
                 ahead.waiting -= 1
             if route is not None:
                 scope["path_template"] = route
             if preparable(status, headers):
-                entry = prepared.make(key, headers, body)
+                entry = prepared.make(key, headers, body, reads=reads)
                 entry.route = route
                 if self._keeps(prepared):
                     prepared.store(entry)
@@ -327,15 +334,13 @@ class Delivery:
                 prepared.pending.pop(key, None)
                 future.set_result(entry)
 
-    async def render(self, scope: Scope) -> tuple[int, list[Header], bytes, str | None]:
+    async def render(self, scope: Scope) -> Made:
         """`_call_app` for a request made here, not by a client (api/http/preparer.py)."""
         return await self._call_app(scope, _no_body)
 
-    async def _call_app(
-        self, scope: Scope, receive: Receive
-    ) -> tuple[int, list[Header], bytes, str | None]:
-        """Ask the framework for the full GET response, collected into memory, and the
-        route it matched."""
+    async def _call_app(self, scope: Scope, receive: Receive) -> Made:
+        """Ask the framework for the full GET response, collected into memory, the route it
+        matched, and what it read of the content (api/storage/reads.py)."""
         child = dict(scope)
         child["method"] = "GET"
         child["headers"] = [(n, v) for n, v in scope["headers"] if n not in _NOT_FORWARDED]
@@ -371,8 +376,9 @@ class Delivery:
             await complete.wait()
             return {"type": "http.disconnect"}
 
-        await self.app(child, receive_request, collect)
-        return status, headers, b"".join(chunks), child.get("path_template")
+        with recording() as reads:
+            await self.app(child, receive_request, collect)
+        return status, headers, b"".join(chunks), child.get("path_template"), tuple(reads)
 
     async def _send_passed(
         self,
@@ -441,6 +447,10 @@ class Delivery:
     @property
     def prepared_ahead(self) -> int:
         return self.ahead.prepared
+
+    @property
+    def carried(self) -> int:
+        return self.ahead.carried
 
     def prepared_size(self) -> tuple[int, int]:
         """(answers kept, bytes they take) in the live revision."""

@@ -22,6 +22,7 @@ import brotli
 
 from api.http.negotiation import IDENTITY, header_locale, http_date_seconds
 from api.http.revision import Revision
+from api.storage.reads import Reads
 from api.timeline import Window, last_before
 
 Header = tuple[bytes, bytes]
@@ -43,6 +44,9 @@ ENTRY_OVERHEAD = 600
 #: Last-Modified (from its content: api/controllers/modified.py) is kept.
 _REPLACED = frozenset({b"content-length", b"etag", b"cache-control", b"vary", b"date", b"server"})
 _MAX_LANGUAGES = 256
+#: The header that names the content revision an answer was read from
+#: (api/controllers/pipeline.py): an answer carried into a later build names that one.
+REVISION = b"x-content-revision"
 _COMPRESSIBLE = (b"text/", b"application/javascript", b"image/svg+xml")
 
 
@@ -91,7 +95,8 @@ class Entry:
     """A prepared response and the representations made of it so far."""
 
     __slots__ = (
-        "cache", "compressible", "headers", "key", "last_modified_at", "route", "size", "variants"
+        "cache", "compressible", "headers", "key", "last_modified_at", "made_with", "reads",
+        "route", "size", "variants",
     )  # fmt: skip
 
     def __init__(
@@ -113,6 +118,10 @@ class Entry:
         #: Last-Modified in POSIX seconds, for If-Modified-Since.
         self.last_modified_at = 0
         self.size = ENTRY_OVERHEAD
+        #: The framework's own headers, for the same answer in a later build (`carry`).
+        self.made_with: tuple[Header, ...] = ()
+        #: What the answer read (api/storage/reads.py); None when not known.
+        self.reads: Reads | None = None
 
 
 class Prepared:
@@ -207,10 +216,15 @@ class Prepared:
         return entry
 
     def make(
-        self, key: Key, status_headers: list[Header], body: bytes, tag: bytes | None = None
+        self,
+        key: Key,
+        status_headers: list[Header],
+        body: bytes,
+        tag: bytes | None = None,
+        reads: Reads | None = None,
     ) -> Entry:
         """The entry for the framework's answer; `tag` is the body's `entity_tag`, if it was
-        worked out elsewhere (api/http/preparer.py)."""
+        worked out elsewhere (api/http/preparer.py), and `reads` what the answer read."""
         kept = []
         vary = [self.vary]
         last_modified, last_modified_at = self.last_modified, self.last_modified_at
@@ -239,6 +253,22 @@ class Prepared:
         )
         entry.size += len(body) + sum(len(n) + len(v) for n, v in headers)
         entry.size += len(key[0]) + sum(len(n) + len(v) for n, v in key[1])  # a long query
+        entry.made_with = tuple(status_headers)
+        entry.reads = reads
+        return entry
+
+    def carry(self, old: Entry) -> Entry:
+        """`old`, an answer of the previous build that this build did not change
+        (api/storage/reads.py), kept in this set as the framework would now make it: the
+        same body, validators and compressed bytes, with this set's headers (its
+        Last-Modified where the handler gave none, the revision it names)."""
+        revision = self.revision.fingerprint[1].encode("ascii")
+        made_with = [(n, revision if n.lower() == REVISION else v) for n, v in old.made_with]
+        identity = old.variants[IDENTITY]
+        entry = self.make(old.key, made_with, identity.body, identity.tag, old.reads)
+        entry.route = old.route
+        self.store(entry)
+        self.adopt(entry, old, {})
         return entry
 
     def store(self, entry: Entry) -> None:

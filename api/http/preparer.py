@@ -39,6 +39,7 @@ from api.preview import VIEWPOINT, Viewpoint
 from api.settings import Settings
 from api.storage import inline
 from api.storage.reader import Store
+from api.storage.reads import Reads
 
 #: Added to the server's nice value: under load the server's loop comes first, and the
 #: answers are prepared in the time it leaves (there is some on any machine with two
@@ -54,9 +55,10 @@ CHILD_CACHE_KIB = 4 * 1024
 #: A frame's length, before its pickle.
 FRAME = struct.Struct("!Q")
 #: What a made answer comes back as: status, headers, body, the route the framework
-#: matched, the body compressed in each coding asked for (empty when unchanged), and the
-#: body's entity tag (worked out here, not in the server's loop).
-Made = tuple[int, list[Header], bytes, str | None, dict[str, bytes], bytes]
+#: matched, the body compressed in each coding asked for (empty when unchanged), the
+#: body's entity tag (worked out here, not in the server's loop), and what the answer read
+#: of the content (api/storage/reads.py).
+Made = tuple[int, list[Header], bytes, str | None, dict[str, bytes], bytes, Reads]
 #: What is asked of it: a scope, as of when (None: now), the previous answer's entity tag
 #: and the codings it had.
 Request = tuple[dict[str, Any], float | None, bytes | None, list[str]]
@@ -104,7 +106,7 @@ class _Maker:
         token = VIEWPOINT.set(Viewpoint(at=at, ahead=True)) if at is not None else None
         try:
             with inline.reading(self.reader):
-                status, headers, body, route = await self.render(scope)
+                status, headers, body, route, reads = await self.render(scope)
         finally:
             if token is not None:
                 VIEWPOINT.reset(token)
@@ -112,7 +114,7 @@ class _Maker:
         tag = entity_tag(body)
         if status == 200 and codings and len(body) >= MIN_COMPRESS_BYTES and tag != old_tag:
             compressed = compress_all(body, codings)
-        return status, headers, body, route, compressed, tag
+        return status, headers, body, route, compressed, tag, reads
 
 
 def _read(source: BinaryIO) -> Any:

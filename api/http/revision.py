@@ -25,10 +25,11 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.review import ReviewPolicy
+from api.storage.reads import changed_by
 from api.timeline import PUBLISHED, read_expiries, read_instants
 
 
@@ -50,6 +51,10 @@ class Revision:
     #: (go-live, updated_at) in POSIX seconds of the items not live yet when the revision
     #: was read, by go-live: `changed_at` counts each from its go-live on.
     scheduled: tuple[tuple[float, int], ...] = ()
+    #: What changed since the revision read before it: (that one's fingerprint, the reads
+    #: the change touched, api/storage/reads.py); None when not known (the first one read,
+    #: a rebuild from scratch, a change too large to be worth listing).
+    changes: tuple[tuple[str, str], frozenset[str]] | None = field(default=None, compare=False)
 
     def changed_before(self, until: float) -> int | None:
         """`changed_at` as of the transition window that ends at `until`: the same on
@@ -62,6 +67,9 @@ class Revision:
 
 #: How often to check that the database file is still the one we opened (replaced files).
 REOPEN_CHECK_SECONDS = 1.0
+#: Items a build may change and still have its changes listed (`Revision.changes`): past
+#: that, most answers change anyway, and listing them would hold up the server's loop.
+MAX_LISTED_CHANGES = 1000
 
 
 class RevisionWatch:
@@ -73,6 +81,8 @@ class RevisionWatch:
         self._next_file_check = 0.0
         self._version: int | None = None
         self._current: Revision | None = None
+        #: The meta `_current` was read with, for what the next build changed in it.
+        self._meta: dict[str, str] = {}
         #: True from a check until the end of the event loop's turn it was made in.
         self._asked = False
 
@@ -138,12 +148,7 @@ class RevisionWatch:
 
     def _read_in_snapshot(self, db: sqlite3.Connection, version: int) -> None:
         try:
-            meta = dict(
-                db.execute(
-                    "SELECT key, value FROM meta"
-                    " WHERE key IN ('content_hash', 'content_revision', 'site')"
-                ).fetchall()
-            )
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             now = time.time()
             newest, scheduled = _newest(db, now)
         except sqlite3.OperationalError:  # no build has committed yet
@@ -154,6 +159,10 @@ class RevisionWatch:
             return
         fingerprint = (meta["content_hash"], meta.get("content_revision", ""))
         if self._current is None or self._current.fingerprint != fingerprint:
+            changes = None
+            if self._current is not None:
+                changes = _changes(db, self._current.fingerprint, self._meta, meta)
+            self._meta = meta
             site = json.loads(meta.get("site") or "{}")
             default = str(site.get("default_locale", "en"))
             self._current = Revision(
@@ -164,6 +173,7 @@ class RevisionWatch:
                 read_instants(db, self.policy, now),
                 read_expiries(db),
                 scheduled,
+                changes,
             )
 
     def close(self) -> None:
@@ -173,6 +183,32 @@ class RevisionWatch:
         self._db = None
         self._version = None
         self._current = None
+
+
+def _changes(
+    db: sqlite3.Connection,
+    before: tuple[str, str],
+    old: dict[str, str],
+    new: dict[str, str],
+) -> tuple[tuple[str, str], frozenset[str]] | None:
+    """What changed from the revision `before` (whose meta was `old`) to this one: the
+    items of a newer revision (edited, added, removed) and the meta keys that differ."""
+    if old.get("lineage") != new.get("lineage"):
+        return None  # built again from scratch: revisions started over
+    try:
+        since = int(before[1])
+        if int(new.get("content_revision", "")) < since:
+            return None
+    except ValueError:
+        return None
+    rows = db.execute(
+        "SELECT DISTINCT type, slug FROM items WHERE revision > ? LIMIT ?",
+        (since, MAX_LISTED_CHANGES + 1),
+    ).fetchall()
+    if len(rows) > MAX_LISTED_CHANGES:
+        return None
+    keys = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    return before, changed_by(rows, keys)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

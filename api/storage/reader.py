@@ -8,7 +8,7 @@ import contextvars
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ import msgspec
 
 from api.review import STORED_STATUS, ReviewPolicy, ReviewWindow
 from api.storage import inline
+from api.storage import reads as noted
 from api.storage import search as fts
 from api.timeline import PUBLISHED, State, live_at, publication_status, state, status_sql
 
@@ -181,6 +182,32 @@ class Change:
     hide_after: float | None = None
 
 
+class _NotedMeta(Mapping[str, str]):
+    """The meta, as an answer being made reads it: each key it looks up is noted."""
+
+    __slots__ = ("_meta",)
+
+    def __init__(self, meta: dict[str, str]) -> None:
+        self._meta = meta
+
+    def __getitem__(self, key: str) -> str:
+        noted.note(noted.meta_read(key))
+        return self._meta[key]
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            noted.note(noted.meta_read(key))
+        return key in self._meta
+
+    def __iter__(self) -> Iterator[str]:
+        noted.note(noted.EVERYTHING)
+        return iter(self._meta)
+
+    def __len__(self) -> int:
+        noted.note(noted.EVERYTHING)
+        return len(self._meta)
+
+
 async def _inline_begin(db: aiosqlite.Connection) -> tuple[Any, Any]:
     """`BEGIN` and the meta on an inline connection, as `snapshot` reads them with gather."""
     await db.execute("BEGIN")
@@ -249,15 +276,24 @@ class Store:
 
     @property
     def db(self) -> aiosqlite.Connection:
-        """The connection of the running request's snapshot, else the first one."""
+        """The connection of the running request's snapshot, else the first one. What is
+        read through it is noted as a read of everything (api/storage/reads.py)."""
+        noted.note(noted.EVERYTHING)
+        return self._reader
+
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        """`db`, for the methods that note their reads themselves."""
         current = self._current()
         return current.db if current is not None else self.readers[0]
 
     @property
-    def meta(self) -> dict[str, str]:
-        """The meta table as the running request's snapshot read it, else as last read."""
+    def meta(self) -> Mapping[str, str]:
+        """The meta table as the running request's snapshot read it, else as last read;
+        while an answer is made, each key looked up is noted (api/storage/reads.py)."""
         current = self._current()
-        return current.meta if current is not None else self._meta
+        meta = current.meta if current is not None else self._meta
+        return _NotedMeta(meta) if noted.noting() else meta
 
     async def _acquire(self) -> aiosqlite.Connection:
         try:
@@ -342,6 +378,7 @@ class Store:
 
     async def refresh_meta(self) -> dict[str, str]:
         """The meta table as the current read transaction sees it."""
+        noted.note(noted.EVERYTHING)  # all of it
         current = self._current()
         if current is not None:  # read when the transaction began, and it cannot change
             return current.meta
@@ -361,7 +398,11 @@ class Store:
             return {}
 
     async def content_revision(self) -> str:
-        """The content revision as the current read transaction sees it ("0" before a build)."""
+        """The content revision as the current read transaction sees it ("0" before a build).
+
+        Not noted as a read: answers give it in their `X-Content-Revision` header only,
+        which an answer kept for a later build is given with that build's (api/http/prepared.py).
+        """
         current = self._current()
         if current is not None:  # read with the meta, in the same transaction
             return str(current.meta.get("content_revision", "0"))
@@ -369,12 +410,14 @@ class Store:
         return str(row[0]) if row else "0"
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        rows = await self.db.execute_fetchall(sql, params)
+        """The first row; the caller notes what it read."""
+        rows = await self._reader.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
     async def find(self, type_: str, slug: str, locale: str, window: ReviewWindow) -> Found | None:
         """An item's detail with the window's review status, withdrawn or not, and where it
         stands at the window's instant; None if unknown."""
+        noted.note(noted.item_read(type_, slug))
         row = await self._one(
             "SELECT detail_json, next_review_due, withdrawn, draft, live_from, live_until"
             " FROM items WHERE type = ? AND slug = ? AND locale = ? AND deleted = 0",
@@ -402,8 +445,9 @@ class Store:
         """Which of the slugs the window's channel is served, in any of the locales."""
         if not slugs:
             return set()
+        noted.note(*(noted.item_read(type_, slug) for slug in slugs))
         review, review_params = review_filter(window)
-        rows = await self.db.execute_fetchall(
+        rows = await self._reader.execute_fetchall(
             f"SELECT DISTINCT slug FROM items WHERE type = ?"
             f" AND locale IN ({','.join('?' * len(locales))})"
             f" AND slug IN ({','.join('?' * len(slugs))})"
@@ -623,9 +667,10 @@ class Store:
         """Served summaries of the given slugs, in the order given; others are skipped."""
         if not slugs:
             return []
+        noted.note(*(noted.item_read(type_, slug) for slug in slugs))
         marks = ",".join("?" * len(slugs))
         review, review_params = review_filter(window)
-        rows = await self.db.execute_fetchall(
+        rows = await self._reader.execute_fetchall(
             f"SELECT slug, summary_json, next_review_due, {status_sql(window)} FROM items"
             f" WHERE type = ? AND locale = ? AND slug IN ({marks})"
             + "".join(f" AND {cond}" for cond in review),
@@ -640,8 +685,9 @@ class Store:
         self, type_: str, rel: str, target: str, locale: str, window: ReviewWindow
     ) -> list[bytes]:
         """Served summaries of a type that link to target (e.g. FAQs of a condition)."""
+        noted.note(noted.type_read(type_))
         review, review_params = review_filter(window)
-        rows = await self.db.execute_fetchall(
+        rows = await self._reader.execute_fetchall(
             f"SELECT summary_json, next_review_due, {status_sql(window)} FROM links l"
             " JOIN items USING (type, slug, locale) WHERE l.type = ? AND l.rel = ? AND l.target = ?"
             " AND l.locale = ?"
@@ -654,8 +700,9 @@ class Store:
     async def faq_topics(self, locale: str, window: ReviewWindow) -> list[tuple[str, int, bytes]]:
         """Each served FAQ of a locale as (topic, position, summary), topics in their order
         and questions in theirs: what the list of topics is grouped from."""
+        noted.note(noted.type_read("faq"))
         review, review_params = review_filter(window)
-        rows = await self.db.execute_fetchall(
+        rows = await self._reader.execute_fetchall(
             f"SELECT topic, position, summary_json, next_review_due, {status_sql(window)}"
             " FROM items WHERE type = 'faq' AND locale = ?"
             + "".join(f" AND {cond}" for cond in review)
@@ -682,6 +729,7 @@ class Store:
         ]
 
     async def list_page(self, q: ListQuery) -> Page:
+        noted.note(noted.type_read(q.type))
         column = SORT_COLUMNS[q.sort]
         where = ["type = ?"]
         params: list[Any] = [q.type]
@@ -715,7 +763,7 @@ class Store:
         review, review_params = review_filter(q.window, q.review_status)
         where += review
         params += review_params
-        count = self.db.execute_fetchall(
+        count = self._reader.execute_fetchall(
             f"SELECT count(*) FROM items WHERE {' AND '.join(where)}", list(params)
         )
         if q.after is not None:
@@ -723,7 +771,7 @@ class Store:
             params += list(q.after)
         order = "DESC" if q.descending else "ASC"
         doc = "detail_json" if q.detail else "summary_json"
-        page = self.db.execute_fetchall(
+        page = self._reader.execute_fetchall(
             f"SELECT {doc}, {column}, slug, next_review_due, locale, {status_sql(q.window)}"
             " FROM items"
             f" WHERE {' AND '.join(where)} ORDER BY {column} {order}, slug {order} LIMIT ?",
