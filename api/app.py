@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
@@ -23,6 +23,7 @@ from api.controllers.guards import documented_query_names, reject_unknown_parame
 from api.controllers.kiosk_app import kiosk_file, kiosk_page
 from api.controllers.operations import health, metrics, ready
 from api.controllers.parameters import parameter_rules
+from api.controllers.pipeline import name_revision
 from api.controllers.preview_links import create_preview_link
 from api.controllers.search import SearchController
 from api.controllers.site import get_site
@@ -40,7 +41,7 @@ from api.middleware.types import ASGIApp
 from api.normalize import document_bytes
 from api.registry import content_controllers
 from api.settings import Settings
-from api.storage.reader import DatabaseUnavailable, Store
+from api.storage.reader import DatabaseUnavailable, Store, read_from
 
 __all__ = ["app", "create_app", "openapi_document"]
 
@@ -151,7 +152,8 @@ def create_app(settings: Settings | None = None) -> ContentApp:
             kiosk_file,
         ],
         dependencies={"store": Provide(provide_store)},
-        before_request=reject_unknown_parameters,
+        before_request=_before_request,
+        after_request=name_revision,
         exception_handlers={HTTPException: handle_exception, Exception: handle_exception},
         openapi_config=document.openapi_config(),
         lifespan=[lifespan],
@@ -169,6 +171,11 @@ def create_app(settings: Settings | None = None) -> ContentApp:
     app.fast_path = layers.fast
     app.guard = Guard(cast(ASGIApp, app.framework), layers.fast.log, layers.fast)
     return app
+
+
+async def _before_request(request: Request[Any, Any, Any]) -> None:
+    read_from()  # for the revision header `name_revision` sets
+    await reject_unknown_parameters(request)
 
 
 def openapi_document(settings: Settings | None = None) -> bytes:

@@ -466,8 +466,10 @@ def test_answers_a_build_did_not_change_are_kept_and_are_what_a_fresh_server_mak
                     counted, "clinic_prepared_carried"
                 )
                 changed = {k for k, a in after.items() if a.content != before[k].content}
-                revisions = {a.headers.get("x-content-revision") for a in after.values()} - {None}
-                assert len(revisions) == 1  # kept answers name the new build's revision
+                # Every answer names the revision it was read from; kept ones, the new build's.
+                revisions = {a.headers.get("x-content-revision") for a in after.values()}
+                assert len(revisions) == 1, revisions
+                assert None not in revisions
                 compare(after)
                 return _Rebuilt(kept, {path for path, _ in changed}, revisions.pop())
 

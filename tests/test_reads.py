@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from api.http.revision import RevisionWatch
 from api.review import ReviewPolicy
@@ -106,3 +107,27 @@ def test_a_build_lists_the_items_and_meta_keys_it_changed(tmp_path: Path) -> Non
     assert meta_read("content_revision") in changed
     assert meta_read("site") not in changed
     watch.close()
+
+
+def test_every_answer_read_from_the_content_names_its_revision(client: Any) -> None:
+    # As the document says of every 200 under /v1/ but the event log's.
+    revision = client.get("/v1/site").headers["x-content-revision"]
+    for path in (
+        "/v1/articles",
+        "/v1/articles/ketamine-for-crps",
+        "/v1/faq-topics",
+        "/v1/faq-topics/about-crps",
+        "/v1/search?q=ketamine",
+        "/v1/sitemap",
+        "/v1/sitemap.xml",
+        "/v1/feeds/articles.atom",
+        "/v1/feeds/articles.rss",
+        "/v1/feeds/articles.json",
+        "/v1/sync",
+        "/v1/sync?channel=kiosk&locale=es",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers.get("x-content-revision") == revision, path
+    assert "x-content-revision" not in client.get("/v1/events").headers
+    assert "x-content-revision" not in client.get("/v1/articles/no-such-article").headers

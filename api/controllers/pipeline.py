@@ -36,7 +36,7 @@ from api.reading import view_of
 from api.registry import ContentType
 from api.review import ReviewWindow
 from api.storage import inline
-from api.storage.reader import Change, Found, ListQuery, Store
+from api.storage.reader import Change, Found, ListQuery, Store, revision_read
 from schemas.content import LOCALE_PATTERN, SLUG_PATTERN
 from schemas.resources import Channel, ReviewStatus
 
@@ -49,8 +49,21 @@ T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _SqlInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _decode_cursor = msgspec.json.Decoder(tuple[str, str | _SqlInt | None, str])
-#: The header that names the content revision a response was read from (one snapshot).
+#: The header that names the content revision a response was read from (one snapshot):
+#: set on every answer that read one, by `name_revision`.
 REVISION_HEADER = "X-Content-Revision"
+
+
+async def name_revision(response: Response[Any]) -> Response[Any]:
+    """After any handler: a 200 read from the content names the revision it was read from
+    (its snapshot's), as the document says every such answer does."""
+    read = revision_read()
+    # No status yet is the route's own: 200 for every GET here.
+    if read is not None and response.status_code in (None, 200):
+        response.headers.setdefault(REVISION_HEADER, read)
+    return response
+
+
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 CURSOR_DESCRIPTION = (
     'Opaque cursor from `meta.next_cursor` of the previous page (the `Link: rel="next"` URL'
@@ -521,7 +534,6 @@ async def _list_items(
     headers = {
         **negotiated.headers(page.locales),
         **last_modified(modified),
-        REVISION_HEADER: await store.content_revision(),
     }
     if next_cursor:
         headers["Link"] = next_link(request, next_cursor)
@@ -570,7 +582,6 @@ async def _get_item(
     headers = {
         **negotiated.headers([doc["locale"]]),
         **last_modified(item_modified(doc, store.review_policy.due_days)),
-        REVISION_HEADER: await store.content_revision(),
     }
     return Response(content=body, media_type="application/json", headers=headers)
 

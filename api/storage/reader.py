@@ -69,6 +69,25 @@ _snapshot: contextvars.ContextVar[_Snapshot | None] = contextvars.ContextVar(
 )
 
 
+#: The content revision the running request's answer was read from: a holder set for each
+#: request (`read_from`), filled by each snapshot it reads in.
+_read_from: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "clinic_read_from", default=None
+)
+
+
+def read_from() -> None:
+    """Begin a request: from here the revision its snapshots read is noted for it alone,
+    in place of any earlier request's run in the same task."""
+    _read_from.set([])
+
+
+def revision_read() -> str | None:
+    """The content revision the running request read from, if it read one."""
+    holder = _read_from.get()
+    return holder[0] if holder else None
+
+
 def _pairs(rows: Iterable[Any]) -> dict[Any, Any]:
     return {k: v for k, v in rows}
 
@@ -366,6 +385,9 @@ class Store:
             else:
                 meta = _pairs(rows)
             self._meta = meta
+            holder = _read_from.get()
+            if holder is not None:
+                holder[:] = [str(meta.get("content_revision", "0"))]
             token = _snapshot.set(_Snapshot(self, db, meta))
             yield self
         finally:
