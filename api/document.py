@@ -42,9 +42,9 @@ from api.build.load import load_site
 from api.controllers.docs import ASSETS_PATH, FAVICON, DocsPage, docs_router
 from api.controllers.events import EventController
 from api.controllers.kiosk import KIOSK_DROPS
-from api.controllers.pipeline import REVISION_HEADER
 from api.errors import problem_type
 from api.http import document_delivery
+from api.http.negotiation import REVISION_HEADER
 from api.normalize import document_bytes
 from api.registry import TYPES
 from api.settings import Settings

@@ -30,6 +30,7 @@ from api.cursors import BadCursor
 from api.cursors import decode as decode_parts
 from api.cursors import encode as encode_parts
 from api.errors import Gone, NotFound, bad_param
+from api.http.negotiation import REVISION_HEADER
 from api.links import api_path
 from api.moments import parse_moment
 from api.reading import view_of
@@ -49,9 +50,6 @@ T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _SqlInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _decode_cursor = msgspec.json.Decoder(tuple[str, str | _SqlInt | None, str])
-#: The header that names the content revision a response was read from (one snapshot):
-#: set on every answer that read one, by `name_revision`.
-REVISION_HEADER = "X-Content-Revision"
 
 
 async def name_revision(response: Response[Any]) -> Response[Any]:

@@ -8,8 +8,9 @@ import msgspec
 from litestar import Request, Response, get
 
 from api.controllers.locales import negotiate
-from api.controllers.pipeline import REVISION_HEADER, LocaleParam, StoreDep
+from api.controllers.pipeline import LocaleParam, StoreDep
 from api.controllers.responses import site_responses
+from api.http.negotiation import REVISION_HEADER
 from api.storage.reader import DatabaseUnavailable
 from schemas.resources import Site
 

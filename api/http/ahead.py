@@ -191,7 +191,7 @@ class Ahead:
         as it is, if the build changed nothing it read; else None. Never past the end of
         the previous answer's own window (at `now`)."""
         carry = self._carry
-        if carry is None or carry[1] is not prepared or key in prepared.index:
+        if carry is None or carry[1] is not prepared:
             return None
         if now >= carry[0].until:
             self._carry = None
@@ -263,7 +263,6 @@ class Ahead:
                 self._carry = None  # what is left is made anew: the previous set may go
         if not job.keys and not job.running and self.previous is job.source:
             self.previous = None  # every answer is prepared anew: none is given stale
-            self._carry = None
 
     def refreshing(self, prepared: Prepared) -> bool:
         """Whether the previous build's answers are being prepared again into `prepared`:

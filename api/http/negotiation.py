@@ -13,6 +13,8 @@ import re
 #: Codings we prepare, best first when a client likes several equally.
 CODINGS = ("br", "gzip")
 IDENTITY = "identity"
+#: The header that names the content revision a response was read from (one snapshot).
+REVISION_HEADER = "X-Content-Revision"
 
 _TAG = re.compile(rb'\s*(?:W/)?"([^"]*)"\s*(?:,|$)')
 #: An entity tag with its weakness: If-Match compares strongly, so a weak tag never matches.

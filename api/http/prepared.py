@@ -20,7 +20,7 @@ from typing import Any
 
 import brotli
 
-from api.http.negotiation import IDENTITY, header_locale, http_date_seconds
+from api.http.negotiation import IDENTITY, REVISION_HEADER, header_locale, http_date_seconds
 from api.http.revision import Revision
 from api.storage.reads import Reads
 from api.timeline import Window, last_before
@@ -44,9 +44,9 @@ ENTRY_OVERHEAD = 600
 #: Last-Modified (from its content: api/controllers/modified.py) is kept.
 _REPLACED = frozenset({b"content-length", b"etag", b"cache-control", b"vary", b"date", b"server"})
 _MAX_LANGUAGES = 256
-#: The header that names the content revision an answer was read from
-#: (api/controllers/pipeline.py): an answer carried into a later build names that one.
-REVISION = b"x-content-revision"
+#: The header that names the content revision an answer was read from: an answer carried
+#: into a later build names that one.
+REVISION = REVISION_HEADER.lower().encode("ascii")
 _COMPRESSIBLE = (b"text/", b"application/javascript", b"image/svg+xml")
 
 
