@@ -189,7 +189,15 @@ def test_request_ids_are_kept_when_sane_and_logged(keyed: Server) -> None:
     assert kept.headers["x-request-id"] == "trace-42.a:b_c"
     replaced = httpx.get(keyed.url + "/v1/site", headers={**key, "X-Request-ID": "x" * 200})
     assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"])
-    lines = [json.loads(line) for line in keyed.log().splitlines() if line.startswith("{")]
+    # Access lines are written once the response is sent: wait for the second one.
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(line) for line in keyed.log().splitlines() if line.startswith("{")]
+        if replaced.headers["x-request-id"] in {line["request_id"] for line in lines}:
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     mine = [line for line in lines if line["request_id"] == "trace-42.a:b_c"]
     assert len(mine) == 1
     assert mine[0]["route"] == "/v1/site"
