@@ -270,24 +270,29 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
     # comes before one that has some. Between those, fractions below 1 in all: terms found
     # in the title (0.4 times the share of the query), how much of the title the query covers
     # (0.3: "swelling" prefers "Swelling" to "Joint stiffness and swelling"), and bm25
-    # (0.29; FTS5's bm25 is negative, lower is better).
-    matched = " + ".join(
-        "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
+    # (0.29; FTS5's bm25 is negative, lower is better). Each list of the items a term
+    # matches is one more pass over the index: a hit of a one-word query matches its word,
+    # and the title's terms are counted once for both of their shares.
+    n = len(q.terms)
+    matched = (
+        "1"
+        if n == 1
+        else " + ".join(
+            "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
+        )
     )
     titled = " + ".join(
         "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
     )
     weights = ", ".join(str(w) for w in WEIGHTS)
     snippet = f"'{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}"
-    n = len(q.terms)
 
     # The page is chosen first on the score and the sort keys alone: the stored summaries
     # and the snippets (which read each item's text again) are then made for its rows only,
     # not for every item that matches (most of the index, for a common word).
     def ranked(source: str, title_words: str, title_length: str) -> str:
         score = (
-            f"(({matched}) + 0.4 * ({titled}) / {n}.0"
-            f" + 0.3 * ({titled}) / max({title_words}, {n}.0)"
+            f"(({matched}) + ({titled}) * (0.4 / {n}.0 + 0.3 / max({title_words}, {n}.0))"
             f" + 0.29 * (-bm25(search, {weights})) / (1.0 - bm25(search, {weights})))"
         )
         return (
@@ -301,7 +306,7 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
 
     term_params = [term.fts() for term in q.terms]
     title_params = [f"title : {term.fts()}" for term in q.terms]
-    page_params = [*term_params, *title_params, *title_params, *params, q.limit, q.offset]
+    page_params = [*(term_params if n > 1 else ()), *title_params, *params, q.limit, q.offset]
 
     # A database built before the index existed, or before items kept what search ranks on
     # (the search table did), is read the way it can be, until its next build.
