@@ -64,17 +64,20 @@ _REVIEW_DAYS = (
 )
 
 
-def status_sql(window: ReviewWindow) -> str:
+def status_sql(window: ReviewWindow, alias: str = "") -> str:
     """A column for the items' `publication_status` at the window's instant, for the
     preview channel's window; `NULL` for any other (public answers never carry it). The
-    instant is a float the server computed, never text from a request."""
+    instant is a float the server computed, never text from a request. `alias` names the
+    items table."""
     if not window.everything:
         return "NULL"
     now = repr(float(window.now))
+    a = f"{alias}." if alias else ""
     return (
-        "CASE WHEN withdrawn IS NOT NULL THEN 'withdrawn' WHEN draft THEN 'draft'"
-        f" WHEN live_from IS NOT NULL AND live_from > {now} THEN 'scheduled'"
-        f" WHEN live_until IS NOT NULL AND live_until <= {now} THEN 'expired' ELSE 'live' END"
+        f"CASE WHEN {a}withdrawn IS NOT NULL THEN 'withdrawn' WHEN {a}draft THEN 'draft'"
+        f" WHEN {a}live_from IS NOT NULL AND {a}live_from > {now} THEN 'scheduled'"
+        f" WHEN {a}live_until IS NOT NULL AND {a}live_until <= {now} THEN 'expired'"
+        " ELSE 'live' END"
     )
 
 

@@ -88,7 +88,7 @@ def test_first_build_ends_with_the_schema_of_later_ones(tmp_path: Path) -> None:
         indexes = {
             name for (name,) in a.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
-        assert {"items_by_revision", "items_by_published", "links_by_target"} <= indexes
+        assert {"items_by_revision", "items_sorted_by_published", "links_by_target"} <= indexes
         assert a.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     a.close()
     b.close()

@@ -199,7 +199,7 @@ def test_a_search_filters_and_pages_its_hits_on_the_covering_index(
     assert len(ranked) == 2  # the count, and the choice of the page
     for sql, params in ranked:
         plan = _plan(built_db, sql, params)
-        assert "USING COVERING INDEX items_by_revision_served" in plan, plan
+        assert "USING COVERING INDEX items_by_revision_ranked" in plan, plan
     # Summaries and snippets are read for the page's rows only.
     (page,) = [(sql, p) for sql, p in waits.statements if "snippet(" in sql]
     assert len(page[1]) == 1 + len(hits.hits)
@@ -212,13 +212,109 @@ def test_a_search_answers_the_same_without_the_covering_index(
     older = tmp_path / "older.db"
     shutil.copy(built_db, older)
     conn = sqlite3.connect(older)
-    conn.execute("DROP INDEX items_by_revision_served")
+    conn.execute("DROP INDEX items_by_revision_ranked")
     conn.commit()
     conn.close()
     for text in ("pain", "swelling ketamine", "infusio"):
         with_index, _ = _run(built_db, lambda store, t=text: _search(store, t), monkeypatch)
         without, _ = _run(older, lambda store, t=text: _search(store, t), monkeypatch)
         assert without == with_index, text
+
+
+def _as_built_by_schema_5(db: Path) -> None:
+    """Make `db` what schema version 5 left: the search table held the title's word count,
+    items held nothing of the ranking, and the covering index was the narrower one."""
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        """
+        CREATE TEMP TABLE kept AS SELECT rowid AS r, title, keywords, summary, body FROM search;
+        DROP TABLE search;
+        CREATE VIRTUAL TABLE search USING fts5(title, keywords, summary, body,
+            title_words UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2');
+        INSERT INTO search (rowid, title, keywords, summary, body, title_words)
+            SELECT k.r, k.title, k.keywords, k.summary, k.body, i.title_words
+            FROM kept k JOIN items i ON i.revision = k.r;
+        DROP INDEX items_by_revision_ranked;
+        CREATE INDEX items_by_revision_served ON items (revision, type, slug, locale, deleted,
+            draft, withdrawn, live_from, live_until, next_review_due, topic);
+        ALTER TABLE items DROP COLUMN title_words;
+        ALTER TABLE items DROP COLUMN title_length;
+        UPDATE meta SET value = '5' WHERE key = 'schema_version';
+        """
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_a_database_built_by_the_previous_schema_is_searched_the_same_then_upgraded_in_place(
+    built_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before its next build a database of schema 5 is searched from what it has; that build
+    gives items what search ranks on without a new revision for any (sync sends nothing)."""
+    from api.build import build
+    from tests.support import copy_content
+
+    content = copy_content(tmp_path)
+    older = tmp_path / "older.db"
+    asyncio.run(build(content, older))
+    with sqlite3.connect(older) as conn:
+        before = conn.execute(
+            "SELECT type, slug, locale, revision, title_words, title_length FROM items"
+            " ORDER BY 1, 2, 3"
+        ).fetchall()
+    conn.close()
+    assert any(words > 1 for *_, words, _ in before)
+    assert all(n > 0 for *_, n in before)
+    _as_built_by_schema_5(older)
+    texts = ("pain", "swelling ketamine", "infusio", "what is crps")
+    expected = {t: _run(built_db, lambda st, t=t: _search(st, t), monkeypatch)[0] for t in texts}
+    for text in texts:
+        found, _ = _run(older, lambda store, t=text: _search(store, t), monkeypatch)
+        assert found == expected[text], text
+
+    result = asyncio.run(build(content, older))
+    assert (result.write.created, result.write.updated, result.write.deleted) == (0, 0, 0)
+    with sqlite3.connect(older) as conn:
+        after = conn.execute(
+            "SELECT type, slug, locale, revision, title_words, title_length FROM items"
+            " ORDER BY 1, 2, 3"
+        ).fetchall()
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert after == before  # the same revisions, and the same ranking as a fresh build's
+    assert "items_by_revision_ranked" in indexes
+    assert "items_by_revision_served" not in indexes
+    for text in texts:
+        found, waits = _run(older, lambda store, t=text: _search(store, t), monkeypatch)
+        assert found == expected[text], text
+        ranked = [sql for sql, _ in waits.statements if "MATCH" in sql and "snippet(" not in sql]
+        assert len(ranked) == 2, ranked  # no statement failed: the first way is the one
+        assert all(f"INDEXED BY {fts.SERVED_INDEX}" in sql for sql in ranked)
+
+
+@pytest.mark.parametrize(
+    ("sort", "index"),
+    [("published_at", "published"), ("updated_at", "updated"), ("title", "title"),
+     ("order", "position")],
+)  # fmt: skip
+@pytest.mark.parametrize("tagged", [False, True])
+def test_a_list_page_is_chosen_from_the_index_of_its_order_alone(
+    built_db: Path, sort: str, index: str, tagged: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every item the order passes is tested on the index; only the page's are read from
+    the table (a row of it is read for each entry tested otherwise, JSON and all)."""
+    window = ReviewPolicy().window("website")
+    links = [("tag", "ketamine")] if tagged else []
+    query = ListQuery("article", "en", sort, False, 1, window, links, published_since="2000-01-01")
+    page, waits = _run(built_db, lambda store: store.list_page(query), monkeypatch)
+    (statement,) = [(s, p) for s, p in waits.statements if "ORDER BY" in s]
+    plan = _plan(built_db, *statement)
+    assert f"USING COVERING INDEX items_sorted_by_{index}" in plan, plan
+    assert "SCAN items" not in plan, plan
+    # Then the page's items, each by its key.
+    assert "SEARCH i USING PRIMARY KEY (type=? AND slug=? AND locale=?)" in plan, plan
+    assert page.total > len(page.rows) == 1
+    assert page.has_more
 
 
 @pytest.mark.parametrize("rel", ["condition", "tag"])

@@ -32,7 +32,7 @@ MAX_CANDIDATES = 3
 SNIPPET_TOKENS = 24
 #: The index of items by revision with every column a search filters and orders on
 #: (api/storage/schema.sql).
-SERVED_INDEX = "items_by_revision_served"
+SERVED_INDEX = "items_by_revision_ranked"
 MARK_START, MARK_END = "\x02", "\x03"
 
 _encoder = msgspec.json.Encoder()
@@ -263,60 +263,71 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
     joined = "FROM search JOIN items i ON i.revision = search.rowid"
     # The count and the choice of the page read items through the index that holds every
     # column they filter and order on: the planner would take the narrower unique one and
-    # then read each matching item from the table. A database built before that index
-    # existed has the other (until its next build).
+    # then read each matching item from the table.
     served = f"FROM search JOIN items i INDEXED BY {SERVED_INDEX} ON i.revision = search.rowid"
 
     # Score: each query term the item matches counts 1, so an item that has every word
     # comes before one that has some. Between those, fractions below 1 in all: terms found
     # in the title (0.4 times the share of the query), how much of the title the query covers
     # (0.3: "swelling" prefers "Swelling" to "Joint stiffness and swelling"), and bm25
-    # (0.29; FTS5's bm25 is negative, lower is better).
-    matched = " + ".join(
-        "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
+    # (0.29; FTS5's bm25 is negative, lower is better). Each list of the items a term
+    # matches is one more pass over the index: a hit of a one-word query matches its word,
+    # and the title's terms are counted once for both of their shares.
+    n = len(q.terms)
+    matched = (
+        "1"
+        if n == 1
+        else " + ".join(
+            "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
+        )
     )
     titled = " + ".join(
         "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
     )
     weights = ", ".join(str(w) for w in WEIGHTS)
     snippet = f"'{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}"
-    n = len(q.terms)
-    score = (
-        f"(({matched}) + 0.4 * ({titled}) / {n}.0"
-        f" + 0.3 * ({titled}) / max(search.title_words, {n}.0)"
-        f" + 0.29 * (-bm25(search, {weights})) / (1.0 - bm25(search, {weights})))"
-    )
 
     # The page is chosen first on the score and the sort keys alone: the stored summaries
     # and the snippets (which read each item's text again) are then made for its rows only,
     # not for every item that matches (most of the index, for a common word).
-    def ranked(served: str) -> str:
+    def ranked(source: str, title_words: str, title_length: str) -> str:
+        score = (
+            f"(({matched}) + ({titled}) * (0.4 / {n}.0 + 0.3 / max({title_words}, {n}.0))"
+            f" + 0.29 * (-bm25(search, {weights})) / (1.0 - bm25(search, {weights})))"
+        )
         return (
-            f"SELECT search.rowid, {score} AS score {served} WHERE {sql_where}"
+            f"SELECT search.rowid, {score} AS score {source} WHERE {sql_where}"
             # Equal scores: the page about a thing before the FAQs and articles that mention
             # it.
             " ORDER BY round(score, 3) DESC, CASE i.type WHEN 'condition' THEN 0"
             " WHEN 'treatment' THEN 1 WHEN 'symptom' THEN 2 WHEN 'faq' THEN 3 ELSE 4 END,"
-            " length(search.title), i.slug LIMIT ? OFFSET ?"
+            f" {title_length}, i.slug LIMIT ? OFFSET ?"
         )
 
     term_params = [term.fts() for term in q.terms]
     title_params = [f"title : {term.fts()}" for term in q.terms]
-    page_params = [*term_params, *title_params, *title_params, *params, q.limit, q.offset]
+    page_params = [*(term_params if n > 1 else ()), *title_params, *params, q.limit, q.offset]
 
-    async def count_and_page(served: str) -> list[Any]:
-        # Both statements queued at once on the connection: one wait for its thread, not two.
-        return await inline.together(
-            db.execute_fetchall(f"SELECT count(*) {served} WHERE {sql_where}", params),
-            db.execute_fetchall(ranked(served), page_params),
-        )
-
-    try:
-        counted, page = await count_and_page(served)
-    except sqlite3.OperationalError as exc:
-        if "no such index" not in str(exc):
-            raise
-        counted, page = await count_and_page(joined)
+    # A database built before the index existed, or before items kept what search ranks on
+    # (the search table did), is read the way it can be, until its next build.
+    attempts = (
+        (served, "i.title_words", "i.title_length"),
+        (joined, "i.title_words", "i.title_length"),
+        (joined, "search.title_words", "length(search.title)"),
+    )
+    for attempt, (source, title_words, title_length) in enumerate(attempts, 1):
+        try:
+            # Both statements queued at once on the connection: one wait for its thread.
+            counted, page = await inline.together(
+                db.execute_fetchall(f"SELECT count(*) {source} WHERE {sql_where}", params),
+                db.execute_fetchall(ranked(source, title_words, title_length), page_params),
+            )
+            break
+        except sqlite3.OperationalError as exc:
+            if attempt == len(attempts) or not str(exc).startswith(
+                ("no such index", "no such column")
+            ):
+                raise
     total = int(counted[0][0]) if counted else 0
     if not page:
         return Hits([], total)

@@ -32,7 +32,9 @@ TABLES = re.sub(r"^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS [^;]*;$", "", SCHEMA, 
 #: again. 3: the search index and its vocabulary, rebuilt from every item.
 #: 4: draft, live_from and live_until (content over time); rows are written again.
 #: 5: drafts in the search index (the preview channel finds them); the index is rebuilt.
-SCHEMA_VERSION = "5"
+#: 6: what search ranks on besides the index (title_words, title_length) kept in items; the
+#: items' rows are given them in place, keeping their revisions.
+SCHEMA_VERSION = "6"
 #: Columns added since schema version 1, added in place to databases built before them.
 ADDED_COLUMNS = {
     "next_review_due": "TEXT",
@@ -40,6 +42,8 @@ ADDED_COLUMNS = {
     "draft": "INTEGER NOT NULL DEFAULT 0",
     "live_from": "REAL",
     "live_until": "REAL",
+    "title_words": "INTEGER NOT NULL DEFAULT 1",
+    "title_length": "INTEGER NOT NULL DEFAULT 0",
 }
 
 _encoder = msgspec.json.Encoder()
@@ -208,6 +212,9 @@ async def _write(
     reindex = version is None or version < 5
     if reindex:
         await db.execute("DELETE FROM search")
+    # Rows written before their ranking columns existed are given them, unchanged items too.
+    ranked = version is None or version < 6
+    ranks: list[tuple[object, ...]] = []
 
     created = updated = unchanged = deleted = 0
     live = set()
@@ -223,6 +230,8 @@ async def _write(
             unchanged += 1
             if reindex:
                 indexed.extend(_search_row(record, previous[2]))
+            if ranked:
+                ranks.append((*_ranking(record), *record.key))
             continue
         revision += 1
         if previous is None:
@@ -244,6 +253,11 @@ async def _write(
 
     await db.executemany("DELETE FROM search WHERE rowid = ?", unindexed)
     await db.executemany(UPSERT_ITEM, upserts)
+    await db.executemany(
+        "UPDATE items SET title_words = ?, title_length = ? WHERE type = ? AND slug = ?"
+        " AND locale = ?",
+        ranks,
+    )
     changed_keys = [row[:3] for row in upserts] + [row[1:] for row in gone]
     await db.executemany(
         "DELETE FROM links WHERE type = ? AND slug = ? AND locale = ?", changed_keys
@@ -255,8 +269,7 @@ async def _write(
          for rel, target in by_key[key].links],  # type: ignore[index]
     )  # fmt: skip
     await db.executemany(
-        "INSERT INTO search (rowid, title, keywords, summary, body, title_words)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO search (rowid, title, keywords, summary, body) VALUES (?, ?, ?, ?, ?)",
         indexed,
     )
     await db.executemany(
@@ -311,8 +324,8 @@ async def _write(
 UPSERT_ITEM = (
     "INSERT INTO items (type, slug, locale, revision, content_hash, deleted, sort_title,"
     " published_at, updated_at, topic, position, summary_json, detail_json,"
-    " next_review_due, withdrawn, draft, live_from, live_until)"
-    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " next_review_due, withdrawn, draft, live_from, live_until, title_words, title_length)"
+    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (type, slug, locale) DO UPDATE SET"
     " revision = excluded.revision, content_hash = excluded.content_hash, deleted = 0,"
     " sort_title = excluded.sort_title, published_at = excluded.published_at,"
@@ -320,7 +333,8 @@ UPSERT_ITEM = (
     " position = excluded.position, summary_json = excluded.summary_json,"
     " detail_json = excluded.detail_json, next_review_due = excluded.next_review_due,"
     " withdrawn = excluded.withdrawn, draft = excluded.draft,"
-    " live_from = excluded.live_from, live_until = excluded.live_until"
+    " live_from = excluded.live_from, live_until = excluded.live_until,"
+    " title_words = excluded.title_words, title_length = excluded.title_length"
 )
 
 
@@ -347,6 +361,7 @@ def _item_row(record: Record, revision: int) -> tuple[object, ...]:
         int(record.draft),
         record.live_from,
         record.live_until,
+        *_ranking(record),
     )
 
 
@@ -357,8 +372,17 @@ def _search_row(record: Record, revision: int) -> list[tuple[object, ...]]:
     # item's are offered once it is live (api/storage/search.py).
     if record.search is None:
         return []
-    title_words = [w for w in words(record.search.title) if w not in STOP_WORDS]
-    return [(revision, *record.search.columns(), max(1, len(title_words)))]
+    return [(revision, *record.search.columns())]
+
+
+def _ranking(record: Record) -> tuple[int, int]:
+    """What search ranks an item on besides the index (api/storage/search.py): the words of
+    its title that are not stop words (at least 1), and its indexed title's length."""
+    if record.search is None:
+        return (1, 0)
+    title = record.search.title
+    title_words = [w for w in words(title) if w not in STOP_WORDS]
+    return (max(1, len(title_words)), len(index_text(title)))
 
 
 def vocabulary(records: Iterable[Record]) -> Counter[str]:
