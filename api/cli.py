@@ -257,8 +257,8 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int)
         port=port,
         workers=workers,
         # asyncio's own loop, not uvloop (which uvicorn takes when it is installed): under
-        # load as many answers a second, and no stop of 50 to 300 ms every few seconds, which
-        # under uvloop set the 99th percentile in the 10 s after a build (bench/README.md).
+        # load uvloop answered up to about 15% more a second, but stopped for 50 to 300 ms
+        # every few seconds, which set the 99th percentile after a build (bench/README.md).
         loop="asyncio",
         proxy_headers=False,
         server_header=False,
