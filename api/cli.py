@@ -256,6 +256,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int)
         host=host,
         port=port,
         workers=workers,
+        # asyncio's own loop, not uvloop (which uvicorn takes when it is installed): under
+        # load uvloop answered up to about 15% more a second, but stopped for 50 to 300 ms
+        # every few seconds, which set the 99th percentile after a build (bench/README.md).
+        loop="asyncio",
         proxy_headers=False,
         server_header=False,
         access_log=False,  # the API writes its own JSON access log (api/middleware/access_log.py)

@@ -1,9 +1,10 @@
 """python -m bench: corpus → build → real server → wrk, with a bare ASGI app as yardstick.
 
 Everything runs on 127.0.0.1. The API runs as production runs it: uvicorn, one worker,
-uvloop and httptools, with the default settings (the JSON access log on, written to a file
-in the work folder as a log collector would take it) except the per-address rate limit,
-since one address sends every request. In the same run, a bare ASGI callable
+asyncio's own loop and httptools, with the default settings (the JSON access log on,
+written to a file in the work folder as a log collector would take it) except the
+per-address rate limit, since one address sends every request. In the same run, a bare
+ASGI callable
 (bench/bare.py) under the same server answers bytes of the same size as each endpoint, and
 every figure is printed with its ratio to it.
 """
@@ -175,7 +176,7 @@ def start(
     """Start uvicorn as production does; return it and the seconds until `ready` said 200.
     Its stderr (the access log) goes to `log`, replacing what an earlier run left."""
     command = [sys.executable, "-m", "uvicorn", *app, "--host", HOST, "--port", str(port),
-               "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+               "--workers", "1", "--loop", "asyncio", "--http", "httptools",
                "--no-access-log", "--no-server-header", "--log-level", "warning"]  # fmt: skip
     started = time.perf_counter()
     stderr = log.open("wb") if log else None

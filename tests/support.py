@@ -122,9 +122,10 @@ class Server:
     def command(self) -> list[str]:
         if self.cli:
             return [sys.executable, "-m", "api", "serve", "--port", str(self.port)]
+        # The loop `python -m api serve` runs.
         return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-server-header", "--no-access-log",
-                "--log-level", "warning"]  # fmt: skip
+                "--port", str(self.port), "--loop", "asyncio", "--no-server-header",
+                "--no-access-log", "--log-level", "warning"]  # fmt: skip
 
     def start(self, timeout: float = 20.0) -> Server:
         if ServerPolicy.allowed is False:
