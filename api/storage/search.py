@@ -273,17 +273,12 @@ async def search(db: aiosqlite.Connection, q: SearchQuery) -> Hits:
     # (0.29; FTS5's bm25 is negative, lower is better). Each list of the items a term
     # matches is one more pass over the index: a hit of a one-word query matches its word,
     # and the title's terms are counted once for both of their shares.
+    # The same sum for both, one list per term; the parameters say which terms it counts.
     n = len(q.terms)
-    matched = (
-        "1"
-        if n == 1
-        else " + ".join(
-            "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
-        )
-    )
     titled = " + ".join(
         "(search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?))" for _ in q.terms
     )
+    matched = "1" if n == 1 else titled
     weights = ", ".join(str(w) for w in WEIGHTS)
     snippet = f"'{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}"
 
