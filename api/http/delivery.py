@@ -301,14 +301,16 @@ class Delivery:
             # (with the previous build's answers, where one waits) are not held up.
             making = ahead.prepare_now(prepared, key)
             answered = self.hits + self.stale_hits
-            done, _ = await asyncio.wait((making,), timeout=PATIENCE)
-            if not done and self.hits + self.stale_hits != answered:
-                # Others were answered meanwhile: the server is busy, and this client is
-                # given the previous build's answer as they were, while its own is made.
-                stale = ahead.stale(key, time.time())
-                if stale is not None:
-                    self.stale_hits += 1
-                    return stale
+            while not (await asyncio.wait((making,), timeout=PATIENCE))[0]:
+                if self.hits + self.stale_hits != answered:
+                    # Others are being answered meanwhile: the server is busy, and this
+                    # client is given the previous build's answer, as they are, while its
+                    # own is made.
+                    stale = ahead.stale(key, time.time())
+                    if stale is not None:
+                        self.stale_hits += 1
+                        return stale
+                    break
             made = await asyncio.shield(making)
             if made is not None:
                 self.misses += 1
