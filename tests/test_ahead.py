@@ -24,6 +24,7 @@ import pytest
 
 from api.app import create_app
 from api.events.log import rfc3339
+from api.settings import RateLimit
 from tests.support import Server, build_db, build_for, client_settings, copy_content
 from tests.website_corpus import write_article
 
@@ -48,6 +49,10 @@ PATHS = [
 #: The headers an answer prepared ahead, or kept from the previous build, must have as a
 #: server that prepares nothing ahead makes them.
 HEADERS = ("etag", "last-modified", "content-language", "vary", "x-content-revision")
+
+
+#: The tests that ask many times over, from one address.
+UNLIMITED = RateLimit(0, 60)
 
 
 def _counter(metrics: str, name: str) -> float:
@@ -265,6 +270,87 @@ def test_after_a_build_a_client_alone_gets_the_new_answer_at_once(content_copy: 
         assert _counter(metrics, "clinic_prepared_stale") == 0
 
     _run(content_copy, check)
+
+
+async def _paused_after_a_build(
+    client: httpx.AsyncClient, config: Any
+) -> tuple[int, httpx.Response]:
+    """Every path asked, a build (edition 2) prepared again in the background, then the
+    preparing process paused (SIGSTOP) and another build (edition 3) made: until it goes
+    on, no answer of the new build can be made there. Its pid, and edition 2's answer to
+    PATH."""
+    for path in [PATH, *OTHERS]:
+        await client.get(path)
+    renewed = _renewed((await client.get("/metrics")).text)
+    _edit(config.content_dir, 2)
+    await asyncio.to_thread(build_for, config)
+    await client.get("/v1/treatments")  # the first request after a build starts its set
+    for _ in range(400):
+        if _renewed((await client.get("/metrics")).text) >= renewed + len(OTHERS) + 1:
+            break
+        await asyncio.sleep(0.05)
+    # One at a time: each is in the build's set after.
+    answers = [await client.get(path) for path in [PATH, *OTHERS]]
+    assert _edition(answers[0]) == 2
+    (preparer,) = _preparers(os.getpid())
+    os.kill(preparer, signal.SIGSTOP)
+    _edit(config.content_dir, 3)
+    await asyncio.to_thread(build_for, config)
+    return preparer, answers[0]
+
+
+def test_after_a_build_a_request_that_waits_while_others_are_answered_gets_the_previous(
+    content_copy: Path,
+) -> None:
+    async def check(client: httpx.AsyncClient, config: Any) -> None:
+        preparer, previous = await _paused_after_a_build(client, config)
+        try:
+            waiting = asyncio.create_task(client.get(PATH))
+            await asyncio.sleep(0.2)  # it has asked the paused process for its own answer
+            others = 0
+            async with asyncio.timeout(10):
+                while not waiting.done():
+                    answer = await client.get(OTHERS[others % len(OTHERS)])
+                    assert answer.status_code == 200
+                    others += 1
+                    await asyncio.sleep(0.005)
+            answer = waiting.result()
+            # Nothing of the new build could be made: the previous build's answer, whole.
+            assert answer.status_code == 200
+            assert answer.content == previous.content
+            for name in HEADERS:
+                assert answer.headers.get(name) == previous.headers.get(name), name
+            assert others >= 1
+        finally:
+            os.kill(preparer, signal.SIGCONT)
+        # Its own answer went on being made, and is kept for the next client.
+        for _ in range(200):
+            answer = await client.get(PATH)
+            if _edition(answer) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert _edition(answer) == 3
+
+    _run(content_copy, check, rate_limit_address=UNLIMITED)
+
+
+def test_after_a_build_a_client_alone_waits_for_its_own_answer_however_long(
+    content_copy: Path,
+) -> None:
+    async def check(client: httpx.AsyncClient, config: Any) -> None:
+        preparer, _ = await _paused_after_a_build(client, config)
+        try:
+            waiting = asyncio.create_task(client.get(PATH))
+            await asyncio.sleep(0.3)
+            # Nobody else was answered: it waits, rather than be given the previous build.
+            assert not waiting.done()
+        finally:
+            os.kill(preparer, signal.SIGCONT)
+        async with asyncio.timeout(10):
+            answer = await waiting
+        assert _edition(answer) == 3
+
+    _run(content_copy, check, rate_limit_address=UNLIMITED)
 
 
 def test_with_preparing_ahead_off_every_answer_after_a_build_is_new(content_copy: Path) -> None:

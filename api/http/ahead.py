@@ -23,8 +23,11 @@ the server's loop alone.
   preparing process) when no other request waits for one, so a single client sees the
   build immediately; while one waits, the others get the previous build's prepared answer,
   body and validators together, for at most `lead` seconds, as `stale-while-revalidate`
-  already lets a cache do. Never past an instant: a previous answer is not given once its
-  own window has ended.
+  already lets a cache do. The one waiting is given it too once it has waited PATIENCE
+  (api/http/delivery.py) while others were answered: its answer goes on being made, and
+  no other is made for a request until it is, so under load the preparing process does
+  not build a queue of them ahead of the background's work. Never past an instant: a
+  previous answer is not given once its own window has ended.
 
 What this costs: a second process, with the app and a connection to the database of its
 own (about a second to start, once the server has a few dozen answers prepared, or at the
@@ -115,7 +118,7 @@ class Ahead:
         self._template: Scope | None = None
         self._host = b"localhost"
         self._job: _Job | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._process = _Process(settings)
 
     @property
@@ -277,10 +280,20 @@ class Ahead:
             and job.target is prepared
         )
 
-    async def prepare_now(self, prepared: Prepared, key: Key) -> Entry | None:
+    def prepare_now(self, prepared: Prepared, key: Key) -> asyncio.Task[Entry | None]:
         """A request's own answer to `key`, made now in the preparing process rather than in
         the server's loop (which other clients are being answered from), as the background
-        would have: None if it is not one to keep (the request is then answered as usual)."""
+        would have: None if it is not one to keep (the request is then answered as usual).
+        Until it is made, the server counts as `waiting`, even if its request stopped
+        waiting for it (given the previous build's answer instead): so under load one
+        answer at a time is made for a request, ahead of the background's, not a queue."""
+        self.waiting += 1
+        task = asyncio.get_running_loop().create_task(self._prepare_now(prepared, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._made_now)
+        return task
+
+    async def _prepare_now(self, prepared: Prepared, key: Key) -> Entry | None:
         waiting = prepared.pending.get(key)
         if waiting is not None:
             return await asyncio.shield(waiting)
@@ -290,6 +303,13 @@ class Ahead:
             return await self._prepare(prepared, key, None, old, ahead=False)
         except PreparerGone:
             return None  # made in the server's loop instead
+
+    def _made_now(self, task: asyncio.Task[Entry | None]) -> None:
+        self.waiting -= 1
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Its request may have been given the previous answer already: said here.
+            log.error("preparing a requested answer failed", exc_info=exc)
 
     def _still(self, job: _Job) -> bool:
         """Whether the job's set is still one to prepare for: the upcoming window's, or

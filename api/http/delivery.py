@@ -65,6 +65,10 @@ NO_STORE_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/docs/", 
 #: their own, which prepared answers (carrying the API's) would not have; its service worker
 #: keeps them, so they are never prepared either.
 KIOSK_PREFIX = "/kiosk"
+#: Seconds a request waits for its own answer right after a build, while other clients are
+#: being answered, before it is given the previous build's instead (api/http/ahead.py). A
+#: client alone always waits, and sees the build at once.
+PATIENCE = 0.02
 NO_STORE: Header = (b"cache-control", b"no-store")
 #: Request headers the framework must not see when a response is prepared: the answer is
 #: the full identity representation, whatever this client already has or accepts.
@@ -151,9 +155,10 @@ class Delivery:
             return
         prepared, key, entry = found
         if entry is None:
-            entry = await self._prepare(prepared, key, scope, receive, send, request.origin)
-            if entry is None:
+            made = await self._prepare(prepared, key, scope, receive, send, request.origin)
+            if made is None:
                 return  # answered already: an error, or a response that is not to be kept
+            prepared, entry = made
         else:
             self.hits += 1
         if entry.route is not None:
@@ -284,28 +289,39 @@ class Delivery:
         receive: Receive,
         send: Send,
         origin: bytes | None,
-    ) -> Entry | None:
+    ) -> tuple[Prepared, Entry] | None:
+        """The answer to a request none is prepared for yet, and the set it is of: made
+        for it (and kept, where it may be), or the previous build's (ahead.py); None when
+        it was answered here already (an error, or a response not to be kept)."""
         ahead = self.ahead
         ahead.seen(scope)
         if ahead.refreshing(prepared):
             # Right after a build, while the previous build's answers are prepared again:
             # made in the preparing process, so the clients answered from the loop meanwhile
             # (with the previous build's answers, where one waits) are not held up.
-            ahead.waiting += 1
-            try:
-                made = await ahead.prepare_now(prepared, key)
-            finally:
-                ahead.waiting -= 1
+            making = ahead.prepare_now(prepared, key)
+            answered = self.hits + self.stale_hits
+            while not (await asyncio.wait((making,), timeout=PATIENCE))[0]:
+                if self.hits + self.stale_hits != answered:
+                    # Others are being answered meanwhile: the server is busy, and this
+                    # client is given the previous build's answer, as they are, while its
+                    # own is made.
+                    stale = ahead.stale(key, time.time())
+                    if stale is not None:
+                        self.stale_hits += 1
+                        return stale
+                    break
+            made = await asyncio.shield(making)
             if made is not None:
                 self.misses += 1
-                return made
+                return prepared, made
         waiting = prepared.pending.get(key)
         if waiting is not None:
             # Many clients asking for the same new response at once: the framework answers
             # once; if that answer was not kept, each asks for itself.
             entry = await asyncio.shield(waiting)
             if entry is not None:
-                return entry
+                return prepared, entry
         future: asyncio.Future[Entry | None] | None = None
         if waiting is None:
             future = asyncio.get_running_loop().create_future()
@@ -326,7 +342,7 @@ class Delivery:
                 if self._keeps(prepared):
                     prepared.store(entry)
                     ahead.also(prepared, key)
-                return entry
+                return prepared, entry
             await self._send_passed(scope, send, status, headers, body, origin)
             return None
         finally:
