@@ -10,12 +10,13 @@ requests gathered in one event loop, so which of them find the server busy is kn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -272,13 +273,14 @@ def test_after_a_build_a_client_alone_gets_the_new_answer_at_once(content_copy: 
     _run(content_copy, check)
 
 
+@contextlib.asynccontextmanager
 async def _paused_after_a_build(
     client: httpx.AsyncClient, config: Any
-) -> tuple[int, httpx.Response]:
+) -> AsyncIterator[httpx.Response]:
     """Every path asked, a build (edition 2) prepared again in the background, then the
-    preparing process paused (SIGSTOP) and another build (edition 3) made: until it goes
-    on, no answer of the new build can be made there. Its pid, and edition 2's answer to
-    PATH."""
+    preparing process paused (SIGSTOP) and another build (edition 3) made: until the block
+    ends and it goes on (SIGCONT), no answer of the new build can be made there. Gives
+    edition 2's answer to PATH."""
     for path in [PATH, *OTHERS]:
         await client.get(path)
     renewed = _renewed((await client.get("/metrics")).text)
@@ -294,17 +296,19 @@ async def _paused_after_a_build(
     assert _edition(answers[0]) == 2
     (preparer,) = _preparers(os.getpid())
     os.kill(preparer, signal.SIGSTOP)
-    _edit(config.content_dir, 3)
-    await asyncio.to_thread(build_for, config)
-    return preparer, answers[0]
+    try:
+        _edit(config.content_dir, 3)
+        await asyncio.to_thread(build_for, config)
+        yield answers[0]
+    finally:
+        os.kill(preparer, signal.SIGCONT)
 
 
 def test_after_a_build_a_request_that_waits_while_others_are_answered_gets_the_previous(
     content_copy: Path,
 ) -> None:
     async def check(client: httpx.AsyncClient, config: Any) -> None:
-        preparer, previous = await _paused_after_a_build(client, config)
-        try:
+        async with _paused_after_a_build(client, config) as previous:
             waiting = asyncio.create_task(client.get(PATH))
             await asyncio.sleep(0.2)  # it has asked the paused process for its own answer
             others = 0
@@ -321,8 +325,6 @@ def test_after_a_build_a_request_that_waits_while_others_are_answered_gets_the_p
             for name in HEADERS:
                 assert answer.headers.get(name) == previous.headers.get(name), name
             assert others >= 1
-        finally:
-            os.kill(preparer, signal.SIGCONT)
         # Its own answer went on being made, and is kept for the next client.
         for _ in range(200):
             answer = await client.get(PATH)
@@ -338,14 +340,11 @@ def test_after_a_build_a_client_alone_waits_for_its_own_answer_however_long(
     content_copy: Path,
 ) -> None:
     async def check(client: httpx.AsyncClient, config: Any) -> None:
-        preparer, _ = await _paused_after_a_build(client, config)
-        try:
+        async with _paused_after_a_build(client, config):
             waiting = asyncio.create_task(client.get(PATH))
             await asyncio.sleep(0.3)
             # Nobody else was answered: it waits, rather than be given the previous build.
             assert not waiting.done()
-        finally:
-            os.kill(preparer, signal.SIGCONT)
         async with asyncio.timeout(10):
             answer = await waiting
         assert _edition(answer) == 3
